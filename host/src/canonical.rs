@@ -1,0 +1,398 @@
+//! Canonical JSON and content hashes.
+//!
+//! A resource gets a new version only when its content changes, so two captures of the same
+//! content must hash the same even if AWS wrote their keys in another order or with other
+//! whitespace. The canonical form is compact JSON with every object's keys sorted (by their
+//! escaped bytes), duplicate keys resolved to the last one as JSON parsers do, and integral
+//! floats written as integers (`1.0` and `1` are the same number to every rule).
+//!
+//! It is written straight from the parser's events into a byte buffer, without building a
+//! `serde_json::Value`: ingest canonicalises every new item, and a tree per item would cost
+//! more than the rest of ingest together.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use xxhash_rust::xxh3::Xxh3;
+
+/// 128-bit XXH3 of a canonical form. Fast enough to hash every item of every ingest; it detects
+/// change, it is not a signature (see ARCHITECTURE.md, "Hashes").
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContentHash(pub u128);
+
+impl ContentHash {
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.to_be_bytes()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<ContentHash> {
+        Some(ContentHash(u128::from_be_bytes(bytes.try_into().ok()?)))
+    }
+}
+
+impl fmt::Debug for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContentHash({self})")
+    }
+}
+
+impl fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl Serialize for ContentHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An incremental hasher for content made of several labelled parts.
+#[derive(Clone)]
+pub struct ContentHasher(Xxh3);
+
+impl fmt::Debug for ContentHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ContentHasher")
+    }
+}
+
+impl ContentHasher {
+    pub fn new() -> ContentHasher {
+        ContentHasher(Xxh3::new())
+    }
+
+    /// Feeds one labelled part; `None` (absent) and an empty part hash differently.
+    pub fn part(&mut self, label: u8, bytes: Option<&[u8]>) {
+        match bytes {
+            None => self.0.update(&[label, 0]),
+            Some(b) => {
+                self.0.update(&[label, 1]);
+                self.0.update(&(b.len() as u64).to_le_bytes());
+                self.0.update(b);
+            }
+        }
+    }
+
+    pub fn finish(&self) -> ContentHash {
+        ContentHash(self.0.digest128())
+    }
+}
+
+impl Default for ContentHasher {
+    fn default() -> Self {
+        ContentHasher::new()
+    }
+}
+
+/// Appends the canonical form of the JSON text `json` to `out`.
+///
+/// `scratch` is reused between calls to avoid allocating while objects are reordered.
+pub fn write_canonical(
+    json: &str,
+    out: &mut Vec<u8>,
+    scratch: &mut Scratch,
+) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    Canon { out, scratch }.deserialize(&mut de)?;
+    de.end()
+}
+
+/// Appends the canonical form of an already parsed value.
+pub fn write_canonical_value(value: &serde_json::Value, out: &mut Vec<u8>, scratch: &mut Scratch) {
+    Canon { out, scratch }
+        .deserialize(value)
+        .expect("a serde_json::Value always deserializes");
+}
+
+/// Canonical JSON text of a value, as a `String`.
+pub fn to_canonical_string(value: &serde_json::Value) -> String {
+    let mut out = Vec::new();
+    write_canonical_value(value, &mut out, &mut Scratch::default());
+    String::from_utf8(out).expect("canonical JSON is UTF-8")
+}
+
+/// Reusable buffers for reordering object members.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    bytes: Vec<u8>,
+    members: Vec<Member>,
+}
+
+/// One object member already written to the output: key bytes `key`, whole member `span`.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    key: (usize, usize),
+    span: (usize, usize),
+}
+
+struct Canon<'a> {
+    out: &'a mut Vec<u8>,
+    scratch: &'a mut Scratch,
+}
+
+impl<'de> DeserializeSeed<'de> for Canon<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+}
+
+/// Floats that hold an integer are written as one, so `1.0` and `1` canonicalise alike.
+fn write_f64(out: &mut Vec<u8>, v: f64) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if v.fract() == 0.0 && v.abs() < EXACT {
+        write_number(out, v as i64);
+    } else {
+        write_number(out, v);
+    }
+}
+
+fn write_number(out: &mut Vec<u8>, v: impl Serialize) {
+    serde_json::to_writer(&mut *out, &v).expect("writing to a Vec cannot fail");
+}
+
+impl<'de> Visitor<'de> for Canon<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.out.extend_from_slice(if v { b"true" } else { b"false" });
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        write_number(self.out, v);
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        write_number(self.out, v);
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        write_f64(self.out, v);
+        Ok(())
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        write_str(self.out, v);
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.out.push(b'[');
+        let mut first = true;
+        loop {
+            let at = self.out.len();
+            if !first {
+                self.out.push(b',');
+            }
+            let element = Canon {
+                out: &mut *self.out,
+                scratch: &mut *self.scratch,
+            };
+            if seq.next_element_seed(element)?.is_none() {
+                self.out.truncate(at);
+                break;
+            }
+            first = false;
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let start = self.out.len();
+        self.out.push(b'{');
+        // Members are written in input order and remembered on a stack shared by all nesting
+        // levels; this level's members are those above `base`.
+        let base = self.scratch.members.len();
+        while let Some(()) = map.next_key_seed(Key(&mut *self.out))? {
+            let key_end = self.out.len();
+            let key_start = self.scratch.next_key_start(start, base);
+            self.out.push(b':');
+            map.next_value_seed(Canon {
+                out: &mut *self.out,
+                scratch: &mut *self.scratch,
+            })?;
+            self.scratch.members.push(Member {
+                key: (key_start, key_end),
+                span: (key_start, self.out.len()),
+            });
+            self.out.push(b',');
+        }
+        if self.scratch.members.len() > base {
+            self.out.pop(); // trailing comma
+        }
+        self.out.push(b'}');
+        self.scratch.reorder(self.out, start, base);
+        self.scratch.members.truncate(base);
+        Ok(())
+    }
+}
+
+impl Scratch {
+    /// Where the key just written starts: right after the previous member's comma, or the brace.
+    fn next_key_start(&self, object_start: usize, base: usize) -> usize {
+        match self.members[base..].last() {
+            Some(prev) => prev.span.1 + 1,
+            None => object_start + 1,
+        }
+    }
+
+    /// Rewrites the object at `out[start..]` with its members sorted by key, the last of equal
+    /// keys winning. Most objects AWS writes are unsorted, so this is the common path.
+    fn reorder(&mut self, out: &mut Vec<u8>, start: usize, base: usize) {
+        let members = &mut self.members[base..];
+        let key_of = |m: &Member| &out[m.key.0..m.key.1];
+        let sorted_unique = members.windows(2).all(|w| key_of(&w[0]) < key_of(&w[1]));
+        if sorted_unique {
+            return;
+        }
+        // Stable sort keeps input order among equal keys; the last of each run is kept.
+        members.sort_by(|a, b| out[a.key.0..a.key.1].cmp(&out[b.key.0..b.key.1]));
+        let bytes = &mut self.bytes;
+        bytes.clear();
+        bytes.extend_from_slice(&out[start..]);
+        out.truncate(start);
+        out.push(b'{');
+        let key_of = |m: &Member| &bytes[m.key.0 - start..m.key.1 - start];
+        let mut first = true;
+        for (i, m) in members.iter().enumerate() {
+            if members.get(i + 1).is_some_and(|next| key_of(next) == key_of(m)) {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(&bytes[m.span.0 - start..m.span.1 - start]);
+        }
+        out.push(b'}');
+    }
+}
+
+/// Writes an object key, escaped, straight into the output.
+struct Key<'a>(&'a mut Vec<u8>);
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        write_str(self.0, v);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(json: &str) -> String {
+        let mut out = Vec::new();
+        write_canonical(json, &mut out, &mut Scratch::default()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn sorts_keys_at_every_level_and_drops_whitespace() {
+        assert_eq!(
+            canon(r#"{ "b": {"z": 1, "a": [ {"y":2,"x":1} ]}, "a": null }"#),
+            r#"{"a":null,"b":{"a":[{"x":1,"y":2}],"z":1}}"#
+        );
+    }
+
+    #[test]
+    fn key_order_and_whitespace_do_not_change_the_form() {
+        let a = canon(r#"{"size":8,"tags":{"b":"2","a":"1"},"encrypted":true}"#);
+        let b =
+            canon("{\n  \"encrypted\": true,\n  \"tags\": {\"a\": \"1\", \"b\": \"2\"},\n  \"size\": 8\n}");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn arrays_keep_their_order() {
+        assert_eq!(canon("[3, 1, 2]"), "[3,1,2]");
+        assert_ne!(canon("[1,2]"), canon("[2,1]"));
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value() {
+        assert_eq!(canon(r#"{"a":1,"b":2,"a":3}"#), r#"{"a":3,"b":2}"#);
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_strings_are_escaped() {
+        assert_eq!(
+            canon(r#"[1.0, -2.50, 1e2, "a\"\u00e9\n"]"#),
+            "[1,-2.5,100,\"a\\\"é\\n\"]"
+        );
+    }
+
+    #[test]
+    fn empty_containers() {
+        assert_eq!(canon(r#"{"b":{},"a":[]}"#), r#"{"a":[],"b":{}}"#);
+    }
+
+    #[test]
+    fn value_and_text_forms_agree() {
+        let text = r#"{"k":{"y":[1,{"b":true,"a":false}],"x":"s"}}"#;
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(to_canonical_string(&value), canon(text));
+    }
+
+    #[test]
+    fn hasher_separates_absent_from_empty_and_labels() {
+        let hash = |parts: &[(u8, Option<&[u8]>)]| {
+            let mut h = ContentHasher::new();
+            for (l, b) in parts {
+                h.part(*l, *b);
+            }
+            h.finish()
+        };
+        assert_ne!(hash(&[(1, None)]), hash(&[(1, Some(b""))]));
+        assert_ne!(hash(&[(1, Some(b"x"))]), hash(&[(2, Some(b"x"))]));
+        assert_ne!(
+            hash(&[(1, Some(b"ab")), (2, Some(b"c"))]),
+            hash(&[(1, Some(b"a")), (2, Some(b"bc"))])
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! `conform ingest`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use conform::ingest::{IngestError, IngestOptions, IngestReport, Progress};
+use conform::store::Store;
+
+use super::render::{Output, count};
+use super::{Format, exit};
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Snapshot files, history files, notifications, item arrays or NDJSON (plain or .gz), or
+    /// directories of them (an S3 AWSLogs/ sync). The form is detected from content.
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Apply the items as changes: resources they do not name keep their state. History files
+    /// and change notifications are always partial.
+    #[arg(long)]
+    pub partial: bool,
+
+    /// When a resource appears twice in one snapshot, keep the later capture (else an error).
+    #[arg(long)]
+    pub latest_wins: bool,
+
+    /// Store the valid items and report the invalid ones, instead of storing nothing.
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    /// Make each FILE_OR_DIR its own snapshot, in the order given (each in its own transaction).
+    #[arg(long)]
+    pub each: bool,
+
+    /// When the snapshot was taken (RFC 3339, or a date); default: its latest capture time.
+    #[arg(long, value_parser = parse_time)]
+    pub taken_at: Option<jiff::Timestamp>,
+
+    /// A label for the snapshot; default: the AWS snapshot id, or the input's name.
+    #[arg(long)]
+    pub label: Option<String>,
+
+    /// A directory of JSON Schemas for `configuration`, one per resource type, named like
+    /// AWS_EC2_Volume.json for AWS::EC2::Volume.
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+}
+
+pub fn parse_time(text: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    text.parse::<jiff::civil::Date>()
+        .map_err(|e| format!("'{text}' is neither an RFC 3339 time nor a date: {e}"))?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .map_err(|e| e.to_string())
+}
+
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn file(&self, path: &Path) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        self.0.set_message(name);
+    }
+    fn items(&self, read: u64) {
+        self.0.set_position(read);
+    }
+}
+
+pub fn run(db: &Path, args: IngestArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let mut store = Store::open(db)?;
+    let options = IngestOptions {
+        partial: args.partial,
+        latest_wins: args.latest_wins,
+        skip_invalid: args.skip_invalid,
+        taken_at: args.taken_at,
+        label: args.label,
+        type_schemas: args.schemas,
+    };
+    let batches: Vec<Vec<PathBuf>> = if args.each {
+        args.inputs.into_iter().map(|p| vec![p]).collect()
+    } else {
+        vec![args.inputs]
+    };
+    let mut reports = Vec::new();
+    for inputs in &batches {
+        let bar = Bar(out.progress());
+        let result = conform::ingest(&mut store, inputs, &options, &bar);
+        bar.0.finish_and_clear();
+        match result {
+            Ok(report) => {
+                if out.format == Format::Text {
+                    print_report(&report);
+                }
+                reports.push(report);
+            }
+            Err(error) => return fail(error, &reports, out),
+        }
+    }
+    if out.format == Format::Json {
+        if args.each {
+            out.emit(&reports, |_| Ok(()))?;
+        } else {
+            out.emit(&reports[0], |_| Ok(()))?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Reports a failed ingest; with `--format json` the problems go to stdout as data.
+fn fail(error: IngestError, done: &[IngestReport], out: &Output) -> anyhow::Result<ExitCode> {
+    if out.format == Format::Json {
+        let problems = match &error {
+            IngestError::Invalid { problems } => problems.clone(),
+            _ => Vec::new(),
+        };
+        let value = serde_json::json!({
+            "error": error.to_string().lines().next().unwrap_or_default(),
+            "problems": problems,
+            "stored": done,
+        });
+        out.emit(&value, |_| Ok(()))?;
+    }
+    Err(error).context("ingest failed")
+}
+
+fn print_report(report: &IngestReport) {
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    let Some(s) = &report.snapshot else {
+        println!("nothing stored: the input holds no configuration item");
+        return;
+    };
+    let c = &s.counts;
+    println!(
+        "snapshot {} ({}, taken {}): {} read from {} — {} added, {} modified, {} deleted, {} unchanged; {} live",
+        s.id,
+        s.kind.as_str(),
+        s.taken_at,
+        count(c.items, "item"),
+        count(report.files.len() as u64, "file"),
+        c.added,
+        c.modified,
+        c.deleted,
+        c.unchanged,
+        count(c.live, "resource"),
+    );
+    if !report.skipped.is_empty() {
+        println!("skipped {} (--skip-invalid):", count(c.skipped, "invalid item"));
+        for p in &report.skipped {
+            println!("  {p}");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Arguments, dispatch and exit codes. Only this layer knows clap, terminals and output formats;
+//! each command calls the library and hands the result to `render`.
+
+mod generate;
+mod ingest;
+mod read;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    use std::process::ExitCode;
+    /// The command did what was asked.
+    pub const OK: ExitCode = ExitCode::SUCCESS;
+    /// The tool failed: bad input, a database error, a missing file. Nothing was stored.
+    pub const TOOL_FAILED: u8 = 2;
+
+    pub fn tool_failed() -> ExitCode {
+        ExitCode::from(TOOL_FAILED)
+    }
+}
+
+/// Offline compliance for configuration snapshots (AWS Config items and any other estate).
+#[derive(Debug, Parser)]
+#[command(name = "conform", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The store: an SQLite file, created if missing.
+    #[arg(long, global = true, env = "CONFORM_DB", default_value = "conform.db")]
+    pub db: PathBuf,
+
+    /// Output format: text for people, json for machines.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr; no progress bar.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read configuration items from files or directories into a new snapshot.
+    Ingest(ingest::IngestArgs),
+    /// List snapshots.
+    Snapshots,
+    /// Show a resource's configuration item as of a snapshot.
+    Show(read::ShowArgs),
+    /// Show a resource's versions and the snapshots each was seen in.
+    History(read::HistoryArgs),
+    /// Counts and sizes of the store.
+    Stats,
+    /// Write a synthetic estate (a series of snapshots) for trials and benchmarks.
+    Generate(generate::GenerateArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let out = render::Output {
+        format: cli.format,
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Ingest(args) => ingest::run(&cli.db, args, &out),
+        Command::Snapshots => read::snapshots(&cli.db, &out),
+        Command::Show(args) => read::show(&cli.db, args, &out),
+        Command::History(args) => read::history(&cli.db, args, &out),
+        Command::Stats => read::stats(&cli.db, &out),
+        Command::Generate(args) => generate::run(args, &out),
+    }
+}
+
+/// Logs go to stderr, so stdout stays clean for `--format json`.
+pub fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("conform={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .without_time()
+        .init();
+}

@@ -1,0 +1,438 @@
+//! Synthetic estates: realistic configuration items, a series of snapshots with churn, written
+//! as AWS Config delivers them to S3.
+//!
+//! Used for the bundled sample estate and for benchmarks. Output is deterministic for a seed.
+//! Items are in the file dialect of AWS snapshot files (`awsAccountId`, `ARN`,
+//! `configurationItemVersion`, numeric `configurationStateId`, relationship `name`), one file per
+//! account and region under `AWSLogs/<account>/Config/<region>/<y>/<m>/<d>/ConfigSnapshot/`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// Resources in the first snapshot.
+    pub items: usize,
+    /// Fraction of resources that change between consecutive snapshots (0.01 = 1%): 60% of
+    /// the changes modify a resource, 20% delete one and 20% add a new one.
+    pub churn: f64,
+    pub snapshots: usize,
+    pub accounts: usize,
+    pub seed: u64,
+    pub start: Timestamp,
+    pub interval: SignedDuration,
+    /// Write `.json.gz` as AWS does, rather than plain `.json`.
+    pub gzip: bool,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            items: 1000,
+            churn: 0.01,
+            snapshots: 1,
+            accounts: 2,
+            seed: 1,
+            start: "2026-11-02T06:00:00Z".parse().expect("valid time"),
+            interval: SignedDuration::from_hours(24),
+            gzip: false,
+        }
+    }
+}
+
+/// What was written: one directory per snapshot.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Generated {
+    pub snapshot_dirs: Vec<PathBuf>,
+    pub items_written: u64,
+    pub bytes_written: u64,
+}
+
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+const KINDS: [&str; 8] = [
+    "AWS::EC2::Volume",
+    "AWS::EC2::Instance",
+    "AWS::EC2::SecurityGroup",
+    "AWS::S3::Bucket",
+    "AWS::RDS::DBInstance",
+    "AWS::IAM::User",
+    "AWS::CloudTrail::Trail",
+    "AWS::KMS::Key",
+];
+
+/// One resource of the estate and its current revision.
+#[derive(Debug, Clone)]
+struct Resource {
+    kind: usize,
+    serial: u64,
+    account: usize,
+    region: usize,
+    revision: u32,
+    /// Fixed per resource: whether it follows good practice (encrypted, private, ...).
+    compliant_bits: u32,
+}
+
+/// Writes `options.snapshots` snapshot directories under `out`.
+pub fn generate(out: &Path, options: &GenerateOptions) -> std::io::Result<Generated> {
+    let mut rng = fastrand::Rng::with_seed(options.seed);
+    let accounts: Vec<String> = (0..options.accounts.max(1))
+        .map(|i| format!("{:012}", 111_122_223_333u64 + i as u64 * 333_300_000_111))
+        .collect();
+    let mut next_serial = 0u64;
+    let mut new_resource = |rng: &mut fastrand::Rng| {
+        next_serial += 1;
+        Resource {
+            kind: rng.usize(..KINDS.len()),
+            serial: next_serial,
+            account: rng.usize(..accounts.len()),
+            region: rng.usize(..REGIONS.len()),
+            revision: 0,
+            compliant_bits: rng.u32(..),
+        }
+    };
+    let mut estate: Vec<Resource> = (0..options.items).map(|_| new_resource(&mut rng)).collect();
+    let mut generated = Generated {
+        snapshot_dirs: Vec::new(),
+        items_written: 0,
+        bytes_written: 0,
+    };
+    for n in 0..options.snapshots {
+        if n > 0 {
+            let changes = ((estate.len() as f64) * options.churn).round() as usize;
+            // A fifth of the changes delete a resource and as many add one; the rest modify.
+            let deletions = changes.div_ceil(5).min(changes / 2);
+            for _ in 0..changes.saturating_sub(2 * deletions) {
+                let i = rng.usize(..estate.len());
+                estate[i].revision += 1;
+            }
+            for _ in 0..deletions {
+                if !estate.is_empty() {
+                    estate.swap_remove(rng.usize(..estate.len()));
+                }
+            }
+            for _ in 0..deletions {
+                estate.push(new_resource(&mut rng));
+            }
+        }
+        let taken_at = options.start + options.interval * n as i32;
+        let dir = out.join(format!("snapshot-{:04}", n + 1));
+        let written = write_snapshot(&dir, &estate, &accounts, taken_at, options.gzip, &mut rng)?;
+        generated.items_written += estate.len() as u64;
+        generated.bytes_written += written;
+        generated.snapshot_dirs.push(dir);
+    }
+    Ok(generated)
+}
+
+fn write_snapshot(
+    dir: &Path,
+    estate: &[Resource],
+    accounts: &[String],
+    taken_at: Timestamp,
+    gzip: bool,
+    rng: &mut fastrand::Rng,
+) -> std::io::Result<u64> {
+    let mut groups: BTreeMap<(usize, usize), Vec<&Resource>> = BTreeMap::new();
+    for r in estate {
+        groups.entry((r.account, r.region)).or_default().push(r);
+    }
+    let date = taken_at.to_zoned(jiff::tz::TimeZone::UTC);
+    let stamp = taken_at.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let mut bytes = 0;
+    for ((account, region), resources) in groups {
+        let account_id = &accounts[account];
+        let region_name = REGIONS[region];
+        let folder = dir
+            .join("AWSLogs")
+            .join(account_id)
+            .join("Config")
+            .join(region_name)
+            .join(date.year().to_string())
+            .join(date.month().to_string())
+            .join(date.day().to_string())
+            .join("ConfigSnapshot");
+        std::fs::create_dir_all(&folder)?;
+        let snapshot_id = format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            rng.u32(..),
+            rng.u16(..),
+            rng.u16(..0xfff),
+            rng.u16(..0xfff),
+            rng.u64(..1 << 48)
+        );
+        let name = format!("{account_id}_Config_{region_name}_ConfigSnapshot_{stamp}_{snapshot_id}.json");
+        let mut text = Vec::with_capacity(resources.len() * 1400 + 128);
+        write!(
+            text,
+            "{{\"fileVersion\":\"1.0\",\"configSnapshotId\":\"{snapshot_id}\",\"configurationItems\":["
+        )?;
+        for (i, r) in resources.iter().enumerate() {
+            if i > 0 {
+                text.push(b',');
+            }
+            // Capture times spread over the hour before the snapshot, as AWS's recorder does.
+            let capture = taken_at - SignedDuration::from_millis(rng.i64(1..3_600_000));
+            serde_json::to_writer(&mut text, &item(r, account_id, region_name, capture))?;
+        }
+        text.extend_from_slice(b"]}");
+        bytes += text.len() as u64;
+        if gzip {
+            let file = std::fs::File::create(folder.join(format!("{name}.gz")))?;
+            let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+            encoder.write_all(&text)?;
+            encoder.finish()?;
+        } else {
+            std::fs::write(folder.join(name), &text)?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// A configuration item for `r` at its current revision, captured at `capture`.
+fn item(r: &Resource, account: &str, region: &str, capture: Timestamp) -> Value {
+    let good = |bit: u32| r.compliant_bits & (1 << bit) != 0 || r.compliant_bits % 7 == 0;
+    let short = format!("{:08x}{:09x}", r.serial.wrapping_mul(0x9E37_79B9), r.serial);
+    let created = Timestamp::from_second(1_700_000_000 + (r.serial as i64 % 40_000_000)).expect("in range");
+    let env = ["prod", "staging", "dev"][(r.serial % 3) as usize];
+    let team = ["payments", "platform", "data", "identity", "web"][(r.serial % 5) as usize];
+    let mut tags =
+        json!({"Environment": env, "Team": team, "CostCenter": format!("cc-{}", 1000 + r.serial % 50)});
+    if !good(7) {
+        tags.as_object_mut().expect("object").remove("CostCenter");
+    }
+    if r.revision > 0 {
+        tags["Revision"] = json!(r.revision.to_string());
+    }
+    let kind = KINDS[r.kind];
+    let (id, name, arn, zone, relationships, configuration, supplementary) = match kind {
+        "AWS::EC2::Volume" => {
+            let id = format!("vol-{short}");
+            let instance = format!("i-{:017x}", r.serial * 31);
+            let attached = good(1);
+            let config = json!({
+                "volumeId": id, "size": 8 + (r.serial % 12) * 8 + r.revision as u64, "snapshotId": "",
+                "availabilityZone": format!("{region}a"), "state": if attached { "in-use" } else { "available" },
+                "createTime": created.to_string(),
+                "attachments": if attached { json!([{"volumeId": id, "instanceId": instance, "device": "/dev/xvda",
+                    "state": "attached", "attachTime": created.to_string(), "deleteOnTermination": good(2)}]) } else { json!([]) },
+                "encrypted": good(0), "kmsKeyId": if good(0) { json!(format!("arn:aws:kms:{region}:{account}:key/{:08x}-1111-4222-8333-{:012x}", r.serial, r.serial)) } else { Value::Null },
+                "tags": [{"key": "Environment", "value": env}], "volumeType": "gp3", "iops": 3000, "throughput": 125,
+                "multiAttachEnabled": false, "fastRestored": false,
+            });
+            let rel = if attached {
+                json!([{"resourceType": "AWS::EC2::Instance", "resourceId": instance, "name": "Is attached to Instance"}])
+            } else {
+                json!([])
+            };
+            (
+                id.clone(),
+                None,
+                format!("arn:aws:ec2:{region}:{account}:volume/{id}"),
+                format!("{region}a"),
+                rel,
+                config,
+                json!({}),
+            )
+        }
+        "AWS::EC2::Instance" => {
+            let id = format!("i-{short}");
+            let sg = format!("sg-{:017x}", r.serial * 7);
+            let instance_type = ["t3.micro", "m6i.large", "c7g.xlarge"][(r.serial % 3) as usize];
+            let config = json!({
+                "amiLaunchIndex": 0, "imageId": format!("ami-{:017x}", r.serial % 9), "instanceId": id,
+                "instanceType": instance_type,
+                "keyName": format!("{team}-ops"), "launchTime": created.to_string(),
+                "monitoring": {"state": if good(3) { "enabled" } else { "disabled" }},
+                "placement": {"availabilityZone": format!("{region}b"), "groupName": "", "tenancy": "default"},
+                "privateDnsName": format!("ip-10-0-{}-{}.ec2.internal", r.serial % 250, r.revision % 250),
+                "privateIpAddress": format!("10.0.{}.{}", r.serial % 250, (r.serial / 250) % 250),
+                "publicIpAddress": if good(4) { Value::Null } else { json!(format!("54.{}.{}.{}", r.serial % 200, r.revision, r.serial % 250)) },
+                "state": {"code": 16, "name": "running"},
+                "subnetId": format!("subnet-{:08x}", r.serial % 16), "vpcId": format!("vpc-{:08x}", r.account),
+                "architecture": "x86_64", "ebsOptimized": true,
+                "securityGroups": [{"groupName": format!("{team}-app"), "groupId": sg}],
+                "metadataOptions": {"httpTokens": if good(5) { "required" } else { "optional" }, "httpEndpoint": "enabled"},
+            });
+            let rel = json!([{"resourceType": "AWS::EC2::SecurityGroup", "resourceId": sg, "name": "Is associated with SecurityGroup"},
+                {"resourceType": "AWS::EC2::Subnet", "resourceId": format!("subnet-{:08x}", r.serial % 16), "name": "Is contained in Subnet"}]);
+            (
+                id.clone(),
+                None,
+                format!("arn:aws:ec2:{region}:{account}:instance/{id}"),
+                format!("{region}b"),
+                rel,
+                config,
+                json!({}),
+            )
+        }
+        "AWS::EC2::SecurityGroup" => {
+            let id = format!("sg-{short}");
+            let open = if good(1) { "10.0.0.0/8" } else { "0.0.0.0/0" };
+            let mut permissions = vec![json!({"ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+                "ipv4Ranges": [{"cidrIp": "0.0.0.0/0"}], "ipRanges": ["0.0.0.0/0"], "ipv6Ranges": [], "prefixListIds": [], "userIdGroupPairs": []})];
+            permissions.push(json!({"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+                "ipv4Ranges": [{"cidrIp": open}], "ipRanges": [open], "ipv6Ranges": [], "prefixListIds": [], "userIdGroupPairs": []}));
+            for extra in 0..r.revision.min(3) {
+                permissions.push(json!({"ipProtocol": "tcp", "fromPort": 8080 + extra, "toPort": 8080 + extra,
+                    "ipv4Ranges": [{"cidrIp": "10.1.0.0/16"}], "ipRanges": ["10.1.0.0/16"], "ipv6Ranges": [], "prefixListIds": [], "userIdGroupPairs": []}));
+            }
+            let config = json!({
+                "description": format!("{team} application servers"), "groupName": format!("{team}-app-{}", r.serial),
+                "ownerId": account, "groupId": id, "vpcId": format!("vpc-{:08x}", r.account),
+                "ipPermissions": permissions,
+                "ipPermissionsEgress": [{"ipProtocol": "-1", "ipv4Ranges": [{"cidrIp": "0.0.0.0/0"}], "ipRanges": ["0.0.0.0/0"], "ipv6Ranges": [], "prefixListIds": [], "userIdGroupPairs": []}],
+                "tags": [{"key": "Team", "value": team}],
+            });
+            let rel = json!([{"resourceType": "AWS::EC2::VPC", "resourceId": format!("vpc-{:08x}", r.account), "name": "Is contained in Vpc"}]);
+            (
+                id.clone(),
+                Some(format!("{team}-app-{}", r.serial)),
+                format!("arn:aws:ec2:{region}:{account}:security-group/{id}"),
+                "Not Applicable".into(),
+                rel,
+                config,
+                json!({}),
+            )
+        }
+        "AWS::S3::Bucket" => {
+            let id = format!("{team}-{env}-assets-{short}");
+            let public = !good(2);
+            let acl = json!({"grantSet": null, "grantList": if public {
+                json!([{"grantee": "AllUsers", "permission": "Read"}]) } else { json!([]) },
+                "owner": {"displayName": null, "id": format!("{:064x}", r.serial)}, "isRequesterCharged": false});
+            let config = json!({"name": id, "owner": {"displayName": null, "id": format!("{:064x}", r.serial)}, "creationDate": created.to_string()});
+            let supplementary = json!({
+                "AccessControlList": acl.to_string(),
+                "BucketLoggingConfiguration": {"destinationBucketName": if good(3) { json!(format!("{team}-logs")) } else { Value::Null }, "logFilePrefix": null},
+                "BucketVersioningConfiguration": {"status": if good(0) { "Enabled" } else { "Off" }, "isMfaDeleteEnabled": null},
+                "ServerSideEncryptionConfiguration": if good(1) { json!({"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyID": null}, "bucketKeyEnabled": true}]}) } else { Value::Null },
+                "PublicAccessBlockConfiguration": {"blockPublicAcls": !public, "ignorePublicAcls": !public, "blockPublicPolicy": !public, "restrictPublicBuckets": !public},
+                "BucketPolicy": {"policyText": if r.revision % 2 == 1 { json!(format!("{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::{id}/*\",\"Condition\":{{\"Bool\":{{\"aws:SecureTransport\":\"false\"}}}}}}]}}")) } else { Value::Null }},
+                "IsRequesterPaysEnabled": false,
+            });
+            (
+                id.clone(),
+                Some(id.clone()),
+                format!("arn:aws:s3:::{id}"),
+                "Regional".into(),
+                json!([]),
+                config,
+                supplementary,
+            )
+        }
+        "AWS::RDS::DBInstance" => {
+            let name = format!("{team}-{env}-db-{}", r.serial);
+            let id = format!("db-{}", short.to_uppercase());
+            let config = json!({
+                "dBInstanceIdentifier": name, "dBInstanceClass": "db.r6g.large", "engine": "postgres", "engineVersion": format!("16.{}", 1 + r.revision % 4),
+                "dBInstanceStatus": "available", "masterUsername": "postgres", "allocatedStorage": 100 + r.revision * 20,
+                "instanceCreateTime": created.to_string(), "preferredBackupWindow": "03:00-04:00",
+                "backupRetentionPeriod": if good(1) { 7 } else { 0 }, "multiAZ": good(3), "publiclyAccessible": !good(2),
+                "storageEncrypted": good(0), "kmsKeyId": if good(0) { json!(format!("arn:aws:kms:{region}:{account}:key/{:08x}-aaaa-4bbb-8ccc-{:012x}", r.serial, r.serial)) } else { Value::Null },
+                "dbiResourceId": id, "deletionProtection": good(4), "autoMinorVersionUpgrade": true,
+                "vpcSecurityGroups": [{"vpcSecurityGroupId": format!("sg-{:017x}", r.serial * 7), "status": "active"}],
+                "endpoint": {"address": format!("{name}.abcdefgh.{region}.rds.amazonaws.com"), "port": 5432},
+            });
+            let rel = json!([{"resourceType": "AWS::EC2::SecurityGroup", "resourceId": format!("sg-{:017x}", r.serial * 7), "name": "Is associated with SecurityGroup"}]);
+            (
+                id.clone(),
+                Some(name.clone()),
+                format!("arn:aws:rds:{region}:{account}:db:{name}"),
+                format!("{region}c"),
+                rel,
+                config,
+                json!({}),
+            )
+        }
+        "AWS::IAM::User" => {
+            let user = format!("{team}-svc-{}", r.serial);
+            let id = format!("AIDA{}", short.to_uppercase());
+            let mut policies = vec![
+                json!({"policyName": "ReadOnlyAccess", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+            ];
+            if !good(1) {
+                policies.push(json!({"policyName": "AdministratorAccess", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}));
+            }
+            let config = json!({"path": "/", "userName": user, "userId": id, "arn": format!("arn:aws:iam::{account}:user/{user}"),
+                "createDate": created.to_string(), "userPolicyList": [], "groupList": [format!("{team}-engineers")],
+                "attachedManagedPolicies": policies, "permissionsBoundary": null,
+                "tags": [{"key": "Team", "value": team}]});
+            let rel = json!([{"resourceType": "AWS::IAM::Group", "resourceId": format!("AGPA{:016X}", r.serial % 5), "resourceName": format!("{team}-engineers"), "name": "Is attached to Group"}]);
+            (
+                id.clone(),
+                Some(user.clone()),
+                format!("arn:aws:iam::{account}:user/{user}"),
+                "Not Applicable".into(),
+                rel,
+                config,
+                json!({}),
+            )
+        }
+        "AWS::CloudTrail::Trail" => {
+            let name = format!("{team}-trail-{}", r.serial);
+            let config = json!({"name": name, "s3BucketName": format!("{team}-cloudtrail-logs"), "includeGlobalServiceEvents": true,
+                "isMultiRegionTrail": good(1), "homeRegion": region, "trailARN": format!("arn:aws:cloudtrail:{region}:{account}:trail/{name}"),
+                "logFileValidationEnabled": good(2), "hasCustomEventSelectors": r.revision > 0, "hasInsightSelectors": false, "isOrganizationTrail": false,
+                "kmsKeyId": if good(0) { json!(format!("arn:aws:kms:{region}:{account}:key/{:08x}-cccc-4ddd-8eee-{:012x}", r.serial, r.serial)) } else { Value::Null }});
+            let arn = format!("arn:aws:cloudtrail:{region}:{account}:trail/{name}");
+            (
+                arn.clone(),
+                Some(name),
+                arn,
+                "Not Applicable".into(),
+                json!([]),
+                config,
+                json!({"IsLogging": good(3) || r.compliant_bits % 3 != 0}),
+            )
+        }
+        _ => {
+            let id = format!(
+                "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                r.serial,
+                r.serial % 0xffff,
+                r.serial % 0xfff,
+                r.account,
+                r.serial * 13
+            );
+            let config = json!({"keyId": id, "arn": format!("arn:aws:kms:{region}:{account}:key/{id}"), "creationDate": created.as_millisecond(),
+                "enabled": r.revision % 5 != 4, "description": format!("{team} data key"), "keyUsage": "ENCRYPT_DECRYPT",
+                "keyState": if r.revision % 5 == 4 { "Disabled" } else { "Enabled" }, "origin": "AWS_KMS", "keyManager": "CUSTOMER",
+                "customerMasterKeySpec": "SYMMETRIC_DEFAULT", "keySpec": "SYMMETRIC_DEFAULT", "encryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+                "multiRegion": false});
+            (
+                id.clone(),
+                None,
+                format!("arn:aws:kms:{region}:{account}:key/{id}"),
+                "Not Applicable".into(),
+                json!([]),
+                config,
+                json!({"KeyRotationStatus": good(1)}),
+            )
+        }
+    };
+    json!({
+        "relatedEvents": [],
+        "relationships": relationships,
+        "configuration": configuration,
+        "supplementaryConfiguration": supplementary,
+        "tags": tags,
+        "configurationItemVersion": "1.3",
+        "configurationItemCaptureTime": capture.to_string(),
+        "configurationStateId": capture.as_millisecond(),
+        "awsAccountId": account,
+        "configurationItemStatus": if r.revision == 0 { "ResourceDiscovered" } else { "OK" },
+        "resourceType": kind,
+        "resourceId": id,
+        "resourceName": name,
+        "ARN": arn,
+        "awsRegion": region,
+        "availabilityZone": zone,
+        "configurationStateMd5Hash": "",
+        "resourceCreationTime": created.to_string(),
+    })
+}

@@ -1,0 +1,794 @@
+//! One input document: its form, detected from content, and its items, streamed.
+//!
+//! Every file is read in a single pass. Items are handed to a callback as soon as the parser
+//! has split them into their top-level fields ([`ItemFields`]), each still raw JSON text; the
+//! file is never held as a tree, so a 1 GB snapshot costs the memory of one item.
+//!
+//! The parsing code is generic over how raw text is held: borrowed `&RawValue` when the whole
+//! file is in memory (a memory-mapped plain file, zero copies) and `Box<RawValue>` when it
+//! arrives through a reader (a `.gz` stream).
+
+use std::fmt;
+use std::ops::Deref;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// The top-level fields of a configuration item that conform reads.
+///
+/// Each AWS dialect's key maps to one field; see [`Field::for_key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Version,
+    AccountId,
+    CaptureTime,
+    Status,
+    StateId,
+    Md5Hash,
+    Arn,
+    ResourceType,
+    ResourceId,
+    ResourceName,
+    Region,
+    AvailabilityZone,
+    ResourceCreationTime,
+    Tags,
+    Relationships,
+    Configuration,
+    SupplementaryConfiguration,
+}
+
+impl Field {
+    pub const COUNT: usize = 17;
+
+    /// The key conform writes (the API dialect).
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Version => "version",
+            Field::AccountId => "accountId",
+            Field::CaptureTime => "configurationItemCaptureTime",
+            Field::Status => "configurationItemStatus",
+            Field::StateId => "configurationStateId",
+            Field::Md5Hash => "configurationItemMD5Hash",
+            Field::Arn => "arn",
+            Field::ResourceType => "resourceType",
+            Field::ResourceId => "resourceId",
+            Field::ResourceName => "resourceName",
+            Field::Region => "awsRegion",
+            Field::AvailabilityZone => "availabilityZone",
+            Field::ResourceCreationTime => "resourceCreationTime",
+            Field::Tags => "tags",
+            Field::Relationships => "relationships",
+            Field::Configuration => "configuration",
+            Field::SupplementaryConfiguration => "supplementaryConfiguration",
+        }
+    }
+
+    /// Maps a key of either dialect, and the misspellings of AWS's oldest published files
+    /// (`availibilityZone`, `configurationStateID`, `snapshotVersion`), to its field. Also
+    /// returns the key as a `'static` name, so errors can point at the key the file used.
+    pub fn for_key(key: &str) -> Option<(Field, &'static str)> {
+        use Field::*;
+        Some(match key {
+            "version" => (Version, "version"),
+            "configurationItemVersion" => (Version, "configurationItemVersion"),
+            "snapshotVersion" => (Version, "snapshotVersion"),
+            "accountId" => (AccountId, "accountId"),
+            "awsAccountId" => (AccountId, "awsAccountId"),
+            "configurationItemCaptureTime" => (CaptureTime, "configurationItemCaptureTime"),
+            "configurationItemStatus" => (Status, "configurationItemStatus"),
+            "configurationStateId" => (StateId, "configurationStateId"),
+            "configurationStateID" => (StateId, "configurationStateID"),
+            "configurationItemMD5Hash" => (Md5Hash, "configurationItemMD5Hash"),
+            "configurationStateMd5Hash" => (Md5Hash, "configurationStateMd5Hash"),
+            "arn" => (Arn, "arn"),
+            "ARN" => (Arn, "ARN"),
+            "resourceType" => (ResourceType, "resourceType"),
+            "resourceId" => (ResourceId, "resourceId"),
+            "resourceName" => (ResourceName, "resourceName"),
+            "awsRegion" => (Region, "awsRegion"),
+            "availabilityZone" => (AvailabilityZone, "availabilityZone"),
+            "availibilityZone" => (AvailabilityZone, "availibilityZone"),
+            "resourceCreationTime" => (ResourceCreationTime, "resourceCreationTime"),
+            "tags" => (Tags, "tags"),
+            "relationships" => (Relationships, "relationships"),
+            "configuration" => (Configuration, "configuration"),
+            "supplementaryConfiguration" => (SupplementaryConfiguration, "supplementaryConfiguration"),
+            _ => return None,
+        })
+    }
+
+    pub const ALL: [Field; Field::COUNT] = [
+        Field::Version,
+        Field::AccountId,
+        Field::CaptureTime,
+        Field::Status,
+        Field::StateId,
+        Field::Md5Hash,
+        Field::Arn,
+        Field::ResourceType,
+        Field::ResourceId,
+        Field::ResourceName,
+        Field::Region,
+        Field::AvailabilityZone,
+        Field::ResourceCreationTime,
+        Field::Tags,
+        Field::Relationships,
+        Field::Configuration,
+        Field::SupplementaryConfiguration,
+    ];
+}
+
+/// One item's fields as raw JSON text, borrowed from wherever the parser holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemFields<'a> {
+    raw: [Option<&'a str>; Field::COUNT],
+    keys: [&'static str; Field::COUNT],
+}
+
+impl Default for ItemFields<'_> {
+    fn default() -> Self {
+        ItemFields {
+            raw: [None; Field::COUNT],
+            keys: Field::ALL.map(Field::key),
+        }
+    }
+}
+
+impl<'a> ItemFields<'a> {
+    pub fn get(&self, field: Field) -> Option<&'a str> {
+        self.raw[field as usize]
+    }
+
+    /// Present and not JSON `null`.
+    pub fn value(&self, field: Field) -> Option<&'a str> {
+        self.get(field).filter(|raw| *raw != "null")
+    }
+
+    /// The key the document used for `field` (its dialect's name), for error pointers.
+    pub fn key_used(&self, field: Field) -> &'static str {
+        self.keys[field as usize]
+    }
+
+    /// Some field's text, to locate the item in the file it came from.
+    pub fn anchor(&self) -> Option<&'a str> {
+        self.raw.iter().flatten().next().copied()
+    }
+
+    #[cfg(test)]
+    pub fn from_pairs(pairs: &[(Field, &'a str)]) -> ItemFields<'a> {
+        let mut fields = ItemFields::default();
+        for (f, raw) in pairs {
+            fields.raw[*f as usize] = Some(raw);
+        }
+        fields
+    }
+}
+
+/// What the callback receives for each item of a document, in order.
+#[derive(Debug)]
+pub struct ItemEvent<'a> {
+    /// Position of the item in its array, or of the line in NDJSON (0-based).
+    pub index: usize,
+    /// The item, or the kind of JSON value that stood where an object was expected.
+    pub fields: Result<ItemFields<'a>, &'static str>,
+    /// The item is a line of newline-delimited items (locate it by line, not index).
+    pub in_lines: bool,
+}
+
+/// The forms conform recognises, detected from content, never from file names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Form {
+    /// `{"fileVersion", "configSnapshotId"?, "configurationItems": [...]}`: a snapshot or a
+    /// history file (they share the envelope; see [`Document::is_history`]).
+    ConfigurationItemsFile { snapshot_id: Option<String> },
+    /// `{"configurationItem": {...}, "messageType": "ConfigurationItemChangeNotification"}`,
+    /// bare or inside an SNS envelope, a Lambda rule event or an e-mail body.
+    ChangeNotification,
+    /// A JSON array of items.
+    NativeArray,
+    /// Newline-delimited items (or one item alone).
+    NativeLines,
+    /// A message that carries no configuration item, such as a compliance change notification.
+    NoItems {
+        message_type: String,
+        note: Option<String>,
+    },
+}
+
+impl Form {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Form::ConfigurationItemsFile { .. } => "configuration-items file",
+            Form::ChangeNotification => "change notification",
+            Form::NativeArray => "item array",
+            Form::NativeLines => "item lines",
+            Form::NoItems { .. } => "message without items",
+        }
+    }
+
+    /// Change records update only the resources they name; they never imply deletions.
+    pub fn is_change_record(&self) -> bool {
+        matches!(self, Form::ChangeNotification)
+    }
+}
+
+/// A parsed document: its form and how many items it held.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub form: Form,
+    pub items: usize,
+    /// Wrappers peeled off to reach the form: "SNS message", "Lambda event", "e-mail body".
+    pub wrappers: Vec<&'static str>,
+}
+
+/// Why a document could not be read.
+#[derive(Debug)]
+pub enum DocumentError {
+    /// Not JSON, or truncated: stops the file where it happened.
+    Syntax(serde_json::Error),
+    /// Valid JSON but no recognised form; says what it found.
+    Unrecognised(String),
+}
+
+impl From<serde_json::Error> for DocumentError {
+    fn from(e: serde_json::Error) -> Self {
+        DocumentError::Syntax(e)
+    }
+}
+
+type Sink<'s> = dyn FnMut(ItemEvent<'_>) + 's;
+
+/// Reads a document held whole in memory (borrowed raw values, no copies).
+pub fn read_str(text: &str, sink: &mut Sink<'_>) -> Result<Document, DocumentError> {
+    let trimmed = text.trim_start_matches('\u{feff}');
+    let first = trimmed.bytes().find(|b| !b.is_ascii_whitespace());
+    if !matches!(first, Some(b'{' | b'[') | None) {
+        // An SNS e-mail subscription delivers the notification as text with a JSON body.
+        if let Some(body) = email_json_body(trimmed) {
+            let mut doc = read_top::<_, &RawValue>(serde_json::Deserializer::from_str(body), sink, false)?;
+            doc.wrappers.insert(0, "e-mail body");
+            return Ok(doc);
+        }
+    }
+    read_top::<_, &RawValue>(serde_json::Deserializer::from_str(trimmed), sink, true)
+}
+
+/// Reads a document from a stream (owned raw values, one item in memory at a time).
+pub fn read_stream(reader: impl std::io::Read, sink: &mut Sink<'_>) -> Result<Document, DocumentError> {
+    read_top::<_, Box<RawValue>>(serde_json::Deserializer::from_reader(reader), sink, true)
+}
+
+/// The JSON object in an e-mail body: from the first line that opens one.
+fn email_json_body(text: &str) -> Option<&str> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with('{') {
+            return Some(&text[offset..]);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// How a raw JSON value is held while parsing: borrowed or boxed.
+trait RawHandle<'de>: Deserialize<'de> + Deref<Target = RawValue> {}
+impl<'de> RawHandle<'de> for &'de RawValue {}
+impl<'de> RawHandle<'de> for Box<RawValue> {}
+
+fn read_top<'de, R, H>(
+    mut de: serde_json::Deserializer<R>,
+    sink: &mut Sink<'_>,
+    strict_end: bool,
+) -> Result<Document, DocumentError>
+where
+    R: serde_json::de::Read<'de>,
+    H: RawHandle<'de>,
+{
+    let top = TopSeed::<H> {
+        sink: &mut *sink,
+        marker: std::marker::PhantomData,
+    }
+    .deserialize(&mut de)?;
+    let mut doc = match top {
+        Top::Array(items) => Document {
+            form: Form::NativeArray,
+            items,
+            wrappers: vec![],
+        },
+        Top::Object(object) => object.into_document(sink)?,
+    };
+    if !strict_end {
+        return Ok(doc);
+    }
+    // Anything after the first value makes this newline-delimited items.
+    let mut rest = de.into_iter::<RawItem<H>>().peekable();
+    if rest.peek().is_none() {
+        return Ok(doc);
+    }
+    if doc.form != Form::NativeLines {
+        return Err(DocumentError::Unrecognised(format!(
+            "more JSON follows the {}; only single items may be newline-delimited",
+            doc.form.name()
+        )));
+    }
+    for next in rest {
+        let item = next?;
+        sink(ItemEvent {
+            index: doc.items,
+            fields: item.fields(),
+            in_lines: true,
+        });
+        doc.items += 1;
+    }
+    Ok(doc)
+}
+
+/// A configuration item split into raw fields; deserialising it never fails on valid JSON,
+/// so one bad item does not stop the others from being read and checked.
+struct RawItem<H> {
+    raw: [Option<H>; Field::COUNT],
+    keys: [&'static str; Field::COUNT],
+    not_an_object: Option<&'static str>,
+}
+
+impl<H> RawItem<H> {
+    fn new() -> Self {
+        RawItem {
+            raw: std::array::from_fn(|_| None),
+            keys: Field::ALL.map(Field::key),
+            not_an_object: None,
+        }
+    }
+
+    fn not_an_object(kind: &'static str) -> Self {
+        RawItem {
+            not_an_object: Some(kind),
+            ..RawItem::new()
+        }
+    }
+
+    /// Keeps the first non-null value when a key appears twice (say, in both dialects).
+    fn set(&mut self, (field, key): (Field, &'static str), value: H)
+    where
+        H: Deref<Target = RawValue>,
+    {
+        let slot = &mut self.raw[field as usize];
+        if slot.as_ref().is_none_or(|v| v.get() == "null") {
+            *slot = Some(value);
+            self.keys[field as usize] = key;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.raw.iter().all(Option::is_none)
+    }
+}
+
+impl<H: Deref<Target = RawValue>> RawItem<H> {
+    fn fields(&self) -> Result<ItemFields<'_>, &'static str> {
+        match self.not_an_object {
+            Some(kind) => Err(kind),
+            None => Ok(ItemFields {
+                raw: std::array::from_fn(|i| self.raw[i].as_deref().map(RawValue::get)),
+                keys: self.keys,
+            }),
+        }
+    }
+}
+
+fn kind_of_unexpected(u: de::Unexpected<'_>) -> &'static str {
+    use de::Unexpected::*;
+    match u {
+        Bool(_) => "a boolean",
+        Unsigned(_) | Signed(_) | Float(_) => "a number",
+        Str(_) | Char(_) | Bytes(_) => "a string",
+        Unit | Option => "null",
+        Seq => "an array",
+        _ => "a non-object value",
+    }
+}
+
+impl<'de, H: RawHandle<'de>> Deserialize<'de> for RawItem<H> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<H>(std::marker::PhantomData<H>);
+        impl<'de, H: RawHandle<'de>> Visitor<'de> for V<H> {
+            type Value = RawItem<H>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a configuration item")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawItem<H>, A::Error> {
+                let mut item = RawItem::new();
+                while let Some(key) = map.next_key::<KnownKey>()? {
+                    match key.0 {
+                        Some(TopKey::Item(field)) => item.set(field, map.next_value::<H>()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(item)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawItem<H>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawItem::not_an_object("an array"))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<RawItem<H>, E> {
+                Ok(RawItem::not_an_object(kind_of_unexpected(de::Unexpected::Bool(
+                    v,
+                ))))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<RawItem<H>, E> {
+                Ok(RawItem::not_an_object("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<RawItem<H>, E> {
+                Ok(RawItem::not_an_object("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<RawItem<H>, E> {
+                Ok(RawItem::not_an_object("a number"))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<RawItem<H>, E> {
+                Ok(RawItem::not_an_object("a string"))
+            }
+            fn visit_unit<E>(self) -> Result<RawItem<H>, E> {
+                Ok(RawItem::not_an_object("null"))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// Keys with a meaning at the top level of a document or an item.
+#[derive(Debug, Clone, Copy)]
+enum TopKey {
+    Item((Field, &'static str)),
+    ConfigurationItems,
+    ConfigurationItem,
+    ConfigSnapshotId,
+    Message,
+    InvokingEvent,
+    MessageType,
+    S3DeliverySummary,
+}
+
+/// A key, classified without allocating.
+struct KnownKey(Option<TopKey>);
+
+impl<'de> Deserialize<'de> for KnownKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = KnownKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, key: &str) -> Result<KnownKey, E> {
+                Ok(KnownKey(match key {
+                    "configurationItems" => Some(TopKey::ConfigurationItems),
+                    "configurationItem" => Some(TopKey::ConfigurationItem),
+                    "configSnapshotId" => Some(TopKey::ConfigSnapshotId),
+                    "Message" => Some(TopKey::Message),
+                    "invokingEvent" => Some(TopKey::InvokingEvent),
+                    "messageType" => Some(TopKey::MessageType),
+                    "s3DeliverySummary" => Some(TopKey::S3DeliverySummary),
+                    other => Field::for_key(other).map(TopKey::Item),
+                }))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+enum Top<H> {
+    Array(usize),
+    Object(TopObject<H>),
+}
+
+/// What the top-level object held, besides the items already streamed out of it.
+struct TopObject<H> {
+    /// Items of `configurationItems`, already handed to the sink; `None` if the key was absent.
+    streamed: Option<usize>,
+    snapshot_id: Option<String>,
+    /// The item of a change notification.
+    item: Option<RawItem<H>>,
+    /// The object's own fields, in case the document is itself one item.
+    own: RawItem<H>,
+    message: Option<H>,
+    invoking_event: Option<H>,
+    message_type: Option<String>,
+    s3_delivery: Option<H>,
+    other_keys: usize,
+}
+
+impl<'de, H: RawHandle<'de>> TopObject<H> {
+    fn into_document(self, sink: &mut Sink<'_>) -> Result<Document, DocumentError> {
+        if let Some(items) = self.streamed {
+            return Ok(Document {
+                form: Form::ConfigurationItemsFile {
+                    snapshot_id: self.snapshot_id,
+                },
+                items,
+                wrappers: vec![],
+            });
+        }
+        if let Some(item) = self.item {
+            sink(ItemEvent {
+                index: 0,
+                fields: item.fields(),
+                in_lines: false,
+            });
+            return Ok(Document {
+                form: Form::ChangeNotification,
+                items: 1,
+                wrappers: vec![],
+            });
+        }
+        for (raw, wrapper) in [
+            (&self.message, "SNS message"),
+            (&self.invoking_event, "Lambda event"),
+        ] {
+            if let Some(raw) = raw {
+                let mut doc = read_embedded(raw.get(), sink)?;
+                doc.wrappers.insert(0, wrapper);
+                return Ok(doc);
+            }
+        }
+        if let Some(message_type) = self.message_type {
+            let note = self.s3_delivery.as_ref().and_then(|raw| {
+                let summary: serde_json::Value = serde_json::from_str(raw.get()).ok()?;
+                let location = summary.get("s3BucketLocation")?.as_str()?;
+                Some(format!("the full item was delivered to s3://{location}"))
+            });
+            return Ok(Document {
+                form: Form::NoItems { message_type, note },
+                items: 0,
+                wrappers: vec![],
+            });
+        }
+        if self.own.is_empty() {
+            return Err(DocumentError::Unrecognised(format!(
+                "found a JSON object with {} key(s) but none of a configuration item, a snapshot \
+                 or history file (configurationItems) or a notification (configurationItem, Message)",
+                self.other_keys
+            )));
+        }
+        sink(ItemEvent {
+            index: 0,
+            fields: self.own.fields(),
+            in_lines: true,
+        });
+        Ok(Document {
+            form: Form::NativeLines,
+            items: 1,
+            wrappers: vec![],
+        })
+    }
+}
+
+/// A document nested in a field: either a JSON object or a string holding one.
+fn read_embedded(raw: &str, sink: &mut Sink<'_>) -> Result<Document, DocumentError> {
+    if raw.starts_with('"') {
+        let text: String = serde_json::from_str(raw)?;
+        read_top::<_, &RawValue>(serde_json::Deserializer::from_str(&text), sink, true)
+    } else {
+        read_top::<_, &RawValue>(serde_json::Deserializer::from_str(raw), sink, true)
+    }
+}
+
+struct TopSeed<'s, 'k, H> {
+    sink: &'s mut Sink<'k>,
+    marker: std::marker::PhantomData<H>,
+}
+
+impl<'de, H: RawHandle<'de>> DeserializeSeed<'de> for TopSeed<'_, '_, H> {
+    type Value = Top<H>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top<H>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, H: RawHandle<'de>> Visitor<'de> for TopSeed<'_, '_, H> {
+    type Value = Top<H>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object or array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Top<H>, A::Error> {
+        ItemsSeed::<H> {
+            sink: self.sink,
+            marker: self.marker,
+        }
+        .visit_seq(seq)
+        .map(Top::Array)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<H>, A::Error> {
+        let mut top = TopObject {
+            streamed: None,
+            snapshot_id: None,
+            item: None,
+            own: RawItem::new(),
+            message: None,
+            invoking_event: None,
+            message_type: None,
+            s3_delivery: None,
+            other_keys: 0,
+        };
+        while let Some(KnownKey(key)) = map.next_key()? {
+            match key {
+                Some(TopKey::ConfigurationItems) => {
+                    let seed = ItemsSeed::<H> {
+                        sink: &mut *self.sink,
+                        marker: self.marker,
+                    };
+                    top.streamed = Some(map.next_value_seed(seed)?);
+                }
+                Some(TopKey::ConfigurationItem) => top.item = Some(map.next_value()?),
+                Some(TopKey::ConfigSnapshotId) => top.snapshot_id = map.next_value()?,
+                Some(TopKey::Message) => top.message = Some(map.next_value()?),
+                Some(TopKey::InvokingEvent) => top.invoking_event = Some(map.next_value()?),
+                Some(TopKey::MessageType) => top.message_type = map.next_value()?,
+                Some(TopKey::S3DeliverySummary) => top.s3_delivery = Some(map.next_value()?),
+                Some(TopKey::Item(field)) => top.own.set(field, map.next_value()?),
+                None => {
+                    top.other_keys += 1;
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Top::Object(top))
+    }
+}
+
+/// Streams the elements of an item array to the sink; returns how many there were.
+struct ItemsSeed<'s, 'k, H> {
+    sink: &'s mut Sink<'k>,
+    marker: std::marker::PhantomData<H>,
+}
+
+impl<'de, H: RawHandle<'de>> DeserializeSeed<'de> for ItemsSeed<'_, '_, H> {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, H: RawHandle<'de>> Visitor<'de> for ItemsSeed<'_, '_, H> {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of configuration items")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut index = 0;
+        while let Some(item) = seq.next_element::<RawItem<H>>()? {
+            (self.sink)(ItemEvent {
+                index,
+                fields: item.fields(),
+                in_lines: false,
+            });
+            index += 1;
+        }
+        Ok(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(
+        text: &str,
+    ) -> (
+        Result<Document, DocumentError>,
+        Vec<(usize, Result<Vec<(Field, String)>, &'static str>)>,
+    ) {
+        let mut seen = Vec::new();
+        let doc = read_str(text, &mut |e: ItemEvent<'_>| {
+            let fields = e.fields.map(|f| {
+                [
+                    Field::ResourceType,
+                    Field::ResourceId,
+                    Field::AccountId,
+                    Field::Arn,
+                ]
+                .into_iter()
+                .filter_map(|k| f.get(k).map(|v| (k, v.to_string())))
+                .collect()
+            });
+            seen.push((e.index, fields));
+        });
+        (doc, seen)
+    }
+
+    #[test]
+    fn snapshot_envelope_streams_items_and_keeps_its_id() {
+        let (doc, items) = collect(
+            r#"{"fileVersion":"1.0","configurationItems":[{"resourceType":"T","resourceId":"a"},7],"configSnapshotId":"s-1"}"#,
+        );
+        let doc = doc.unwrap();
+        assert_eq!(
+            doc.form,
+            Form::ConfigurationItemsFile {
+                snapshot_id: Some("s-1".into())
+            }
+        );
+        assert_eq!(doc.items, 2);
+        assert_eq!(
+            items[0].1.as_ref().unwrap()[1],
+            (Field::ResourceId, "\"a\"".into())
+        );
+        assert_eq!(items[1].1, Err("a number"));
+    }
+
+    #[test]
+    fn dialect_keys_map_to_one_field() {
+        let (_, api) = collect(r#"{"resourceType":"T","resourceId":"a","accountId":"1","arn":"x"}"#);
+        let (_, file) = collect(r#"{"resourceType":"T","resourceId":"a","awsAccountId":"1","ARN":"x"}"#);
+        assert_eq!(api[0].1, file[0].1);
+    }
+
+    #[test]
+    fn sns_message_as_string_or_object_and_lambda_event() {
+        let inner = r#"{"configurationItem":{"resourceType":"T","resourceId":"a"},"messageType":"ConfigurationItemChangeNotification"}"#;
+        let as_object = format!(r#"{{"Type":"Notification","Message":{inner}}}"#);
+        let as_string = format!(
+            r#"{{"Type":"Notification","Message":{}}}"#,
+            serde_json::to_string(inner).unwrap()
+        );
+        let lambda = format!(
+            r#"{{"invokingEvent":{},"version":"1.0"}}"#,
+            serde_json::to_string(inner).unwrap()
+        );
+        for text in [as_object, as_string, lambda] {
+            let (doc, items) = collect(&text);
+            let doc = doc.unwrap();
+            assert_eq!(doc.form, Form::ChangeNotification, "{text}");
+            assert_eq!(items.len(), 1);
+        }
+    }
+
+    #[test]
+    fn ndjson_lines_are_items() {
+        let (doc, items) = collect(
+            "{\"resourceType\":\"T\",\"resourceId\":\"a\"}\n{\"resourceType\":\"T\",\"resourceId\":\"b\"}\n",
+        );
+        assert_eq!(doc.unwrap().form, Form::NativeLines);
+        assert_eq!(items.iter().map(|i| i.0).collect::<Vec<_>>(), vec![0, 1]);
+    }
+
+    #[test]
+    fn messages_without_items_are_recognised() {
+        let (doc, items) =
+            collect(r#"{"messageType":"ComplianceChangeNotification","newEvaluationResult":{}}"#);
+        assert!(matches!(doc.unwrap().form, Form::NoItems { .. }));
+        assert!(items.is_empty());
+    }
+
+    #[test]
+    fn email_body_is_found_after_text() {
+        let (doc, _) =
+            collect("Some text\n  more:\n  {\n \"messageType\": \"ScheduledNotification\"\n}\n-- footer\n");
+        let doc = doc.unwrap();
+        assert_eq!(doc.wrappers, vec!["e-mail body"]);
+    }
+
+    #[test]
+    fn truncated_json_is_a_syntax_error() {
+        let (doc, items) =
+            collect(r#"{"configurationItems":[{"resourceType":"T","resourceId":"a"},{"resourceType":"#);
+        assert!(matches!(doc, Err(DocumentError::Syntax(_))));
+        assert_eq!(items.len(), 1, "items before the damage are still seen");
+    }
+
+    #[test]
+    fn unrelated_object_is_unrecognised() {
+        let (doc, _) = collect(r#"{"hello":"world"}"#);
+        assert!(matches!(doc, Err(DocumentError::Unrecognised(_))));
+    }
+}

@@ -1,0 +1,565 @@
+//! One configuration item: checked, normalised to one dialect, hashed, and turned into the body
+//! the store keeps.
+//!
+//! Checking is split in two so that re-ingesting an unchanged estate stays cheap:
+//! - [`Checker::read`] runs on every item. It checks the JSON kind of each envelope field and
+//!   decodes identity, status and capture time, the only fields ingest needs from an item whose
+//!   content it has seen before.
+//! - [`Checker::check_content`] runs the envelope JSON Schema (and the resource type's schema,
+//!   if one was given) over items whose content is new. Content already stored passed it when
+//!   it was first stored, and its raw hash proves it is the same text.
+//!
+//! Whenever the first check finds a problem, the schema is run too, so every message a user sees
+//! comes from the schema kept in `schemas/`.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use jsonschema::Validator;
+use serde_json::{Map, Value};
+
+use super::document::{Field, ItemFields};
+use crate::canonical::{self, ContentHash, ContentHasher, Scratch};
+use crate::model::ItemStatus;
+
+/// The envelope schema, kept in the repository and compiled into the binary.
+pub const ENVELOPE_SCHEMA: &str = include_str!("../../schemas/configuration-item.schema.json");
+
+/// A problem with one item: a JSON Pointer into the item and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemProblem {
+    pub pointer: String,
+    pub message: String,
+}
+
+/// A problem with a schema file given to ingest.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct SchemaFileError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// An item whose envelope passed the per-item checks.
+#[derive(Debug)]
+pub struct Item<'a> {
+    pub fields: ItemFields<'a>,
+    pub resource_type: Cow<'a, str>,
+    pub resource_id: Cow<'a, str>,
+    pub account_id: Cow<'a, str>,
+    pub region: Cow<'a, str>,
+    pub status: ItemStatus,
+    pub capture_time: Option<jiff::Timestamp>,
+}
+
+/// Compiled schemas, shared by every item of an ingest.
+#[derive(Debug)]
+pub struct Checker {
+    envelope: Validator,
+    by_type: HashMap<String, Validator>,
+}
+
+/// The content fields, in the canonical (sorted) order of their keys in a body.
+const BODY_FIELDS: [Field; 8] = [
+    Field::Arn,
+    Field::AvailabilityZone,
+    Field::Configuration,
+    Field::Relationships,
+    Field::ResourceCreationTime,
+    Field::ResourceName,
+    Field::SupplementaryConfiguration,
+    Field::Tags,
+];
+
+impl Checker {
+    /// Compiles the envelope schema and, from `type_schemas`, one schema per resource type:
+    /// a file `AWS_EC2_Volume.json` (or `.schema.json`) checks the `configuration` of
+    /// `AWS::EC2::Volume` items.
+    pub fn new(type_schemas: Option<&Path>) -> Result<Checker, SchemaFileError> {
+        let envelope = compile(
+            ENVELOPE_SCHEMA,
+            Path::new("schemas/configuration-item.schema.json"),
+        )?;
+        let mut by_type = HashMap::new();
+        if let Some(dir) = type_schemas {
+            let entries = std::fs::read_dir(dir).map_err(|e| SchemaFileError {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            for entry in entries {
+                let path = entry
+                    .map_err(|e| SchemaFileError {
+                        path: dir.to_path_buf(),
+                        message: e.to_string(),
+                    })?
+                    .path();
+                let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                let Some(stem) = name
+                    .strip_suffix(".schema.json")
+                    .or_else(|| name.strip_suffix(".json"))
+                else {
+                    continue;
+                };
+                let text = std::fs::read_to_string(&path).map_err(|e| SchemaFileError {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                by_type.insert(stem.replace('_', "::"), compile(&text, &path)?);
+            }
+        }
+        Ok(Checker { envelope, by_type })
+    }
+
+    /// The checks every item gets; decodes what ingest needs to place it.
+    pub fn read<'a>(&self, fields: ItemFields<'a>) -> Result<Item<'a>, Vec<ItemProblem>> {
+        match read_envelope(&fields) {
+            Ok(item) => Ok(item),
+            Err(quick) => {
+                let mut problems = self.schema_problems(&fields);
+                if problems.is_empty() {
+                    problems.push(quick);
+                }
+                Err(problems)
+            }
+        }
+    }
+
+    /// The full schema check, for items whose content is new to the store.
+    pub fn check_content(&self, item: &Item<'_>) -> Result<(), Vec<ItemProblem>> {
+        let mut problems = self.schema_problems(&item.fields);
+        if let Some(schema) = self.by_type.get(item.resource_type.as_ref())
+            && let Some(raw) = item.fields.value(Field::Configuration)
+        {
+            let key = item.fields.key_used(Field::Configuration);
+            match serde_json::from_str::<Value>(raw) {
+                Ok(config) => problems.extend(schema.iter_errors(&config).map(|e| ItemProblem {
+                    pointer: format!("/{key}{}", e.instance_path()),
+                    message: e.masked().to_string(),
+                })),
+                Err(e) => problems.push(ItemProblem {
+                    pointer: format!("/{key}"),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Runs the envelope schema over the item's fields, with `configuration` and
+    /// `supplementaryConfiguration` stood in for by an empty value of their kind: the envelope
+    /// only constrains their kind, and parsing them whole would cost more than all else.
+    fn schema_problems(&self, fields: &ItemFields<'_>) -> Vec<ItemProblem> {
+        let mut stub = Map::new();
+        for field in Field::ALL {
+            let Some(raw) = fields.get(field) else { continue };
+            let value = match field {
+                Field::Configuration | Field::SupplementaryConfiguration => kind_stub(raw),
+                _ => serde_json::from_str(raw).unwrap_or(Value::Null),
+            };
+            stub.insert(field.key().to_string(), value);
+        }
+        let stub = Value::Object(stub);
+        self.envelope
+            .iter_errors(&stub)
+            .map(|e| ItemProblem {
+                pointer: dialect_pointer(&e.instance_path().to_string(), fields),
+                message: e.masked().to_string(),
+            })
+            .collect()
+    }
+}
+
+fn compile(text: &str, path: &Path) -> Result<Validator, SchemaFileError> {
+    let err = |message: String| SchemaFileError {
+        path: path.to_path_buf(),
+        message,
+    };
+    let schema: Value = serde_json::from_str(text).map_err(|e| err(format!("not JSON: {e}")))?;
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|e| err(format!("not a valid JSON Schema: {e}")))
+}
+
+/// Rewrites the first segment of a pointer from the API key to the key the item used.
+fn dialect_pointer(pointer: &str, fields: &ItemFields<'_>) -> String {
+    let rest = pointer.strip_prefix('/').unwrap_or(pointer);
+    let (first, tail) = rest.split_once('/').map_or((rest, ""), |(a, b)| (a, b));
+    match Field::ALL.into_iter().find(|f| f.key() == first) {
+        Some(field) if tail.is_empty() => format!("/{}", fields.key_used(field)),
+        Some(field) => format!("/{}/{tail}", fields.key_used(field)),
+        None => pointer.to_string(),
+    }
+}
+
+fn kind_stub(raw: &str) -> Value {
+    match raw.as_bytes().first() {
+        Some(b'{') => Value::Object(Map::new()),
+        Some(b'[') => Value::Array(Vec::new()),
+        Some(b'"') => Value::String(String::new()),
+        Some(b't' | b'f') => Value::Bool(false),
+        Some(b'n') | None => Value::Null,
+        Some(_) => Value::from(0),
+    }
+}
+
+/// The JSON kinds a raw value can have, read from its first byte.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+fn kind(raw: &str) -> Kind {
+    match raw.as_bytes().first() {
+        Some(b'{') => Kind::Object,
+        Some(b'[') => Kind::Array,
+        Some(b'"') => Kind::String,
+        Some(b't' | b'f') => Kind::Bool,
+        Some(b'n') | None => Kind::Null,
+        Some(_) => Kind::Number,
+    }
+}
+
+/// A raw JSON string's text: borrowed unless it has escapes.
+fn json_str(raw: &str) -> Cow<'_, str> {
+    let inner = &raw[1..raw.len() - 1];
+    if inner.contains('\\') {
+        Cow::Owned(serde_json::from_str::<String>(raw).unwrap_or_default())
+    } else {
+        Cow::Borrowed(inner)
+    }
+}
+
+/// The per-item checks, mirroring the envelope schema's constraints on each field's kind.
+/// Any failure here is re-checked by the schema itself, which words the message.
+fn read_envelope<'a>(fields: &ItemFields<'a>) -> Result<Item<'a>, ItemProblem> {
+    let problem = |field: Field, message: &str| ItemProblem {
+        pointer: format!("/{}", fields.key_used(field)),
+        message: message.to_string(),
+    };
+    for field in Field::ALL {
+        let Some(raw) = fields.get(field) else { continue };
+        let k = kind(raw);
+        let ok = match field {
+            Field::ResourceType | Field::ResourceId => k == Kind::String && raw.len() > 2,
+            Field::StateId => {
+                matches!(k, Kind::String | Kind::Null)
+                    || (k == Kind::Number && !raw.contains(['.', 'e', 'E']))
+            }
+            Field::Configuration | Field::SupplementaryConfiguration => {
+                matches!(k, Kind::Object | Kind::Null)
+            }
+            Field::Tags => matches!(k, Kind::Object | Kind::Array | Kind::Null),
+            Field::Relationships => matches!(k, Kind::Array | Kind::Null),
+            _ => matches!(k, Kind::String | Kind::Null),
+        };
+        if !ok {
+            return Err(problem(field, "has the wrong type"));
+        }
+    }
+    let required = |field: Field| {
+        fields
+            .get(field)
+            .ok_or_else(|| problem(field, &format!("\"{}\" is a required property", field.key())))
+    };
+    let resource_type = json_str(required(Field::ResourceType)?);
+    let resource_id = json_str(required(Field::ResourceId)?);
+    required(Field::Configuration)?;
+    let text = |field: Field| fields.value(field).map(json_str);
+    let status = match text(Field::Status) {
+        None => ItemStatus::Ok,
+        Some(s) => {
+            ItemStatus::parse(&s).ok_or_else(|| problem(Field::Status, "is not a configurationItemStatus"))?
+        }
+    };
+    let capture_time = match text(Field::CaptureTime) {
+        None => None,
+        Some(s) => Some(
+            s.parse::<jiff::Timestamp>()
+                .map_err(|e| problem(Field::CaptureTime, &format!("is not an RFC 3339 date-time: {e}")))?,
+        ),
+    };
+    let account_id = text(Field::AccountId).unwrap_or_default();
+    let region = match text(Field::Region) {
+        Some(region) => region,
+        None => derive_region(
+            text(Field::AvailabilityZone).as_deref(),
+            text(Field::Arn).as_deref(),
+        )
+        .map_or(Cow::Borrowed(""), Cow::Owned),
+    };
+    Ok(Item {
+        fields: *fields,
+        resource_type,
+        resource_id,
+        account_id,
+        region,
+        status,
+        capture_time,
+    })
+}
+
+/// AWS's oldest files have no `awsRegion`: take it from the availability zone (`us-west-2b`
+/// is in `us-west-2`) or, failing that, from the ARN.
+fn derive_region(zone: Option<&str>, arn: Option<&str>) -> Option<String> {
+    if let Some(zone) = zone {
+        let bytes = zone.as_bytes();
+        let n = bytes.len();
+        if n > 3 && bytes[n - 1].is_ascii_lowercase() && bytes[n - 2].is_ascii_digit() && zone.contains('-') {
+            return Some(zone[..n - 1].to_string());
+        }
+    }
+    let region = arn?.split(':').nth(3)?;
+    (!region.is_empty()).then(|| region.to_string())
+}
+
+/// Labels of the parts that make up a content hash.
+const STATUS_PART: u8 = 0xFF;
+
+impl Item<'_> {
+    /// Hash of the raw text of the content fields: equal raw text means equal content, with no
+    /// parsing. Different text may still be equal content; [`Item::write_body`] decides that.
+    pub fn raw_hash(&self) -> ContentHash {
+        let mut hasher = ContentHasher::new();
+        hasher.part(STATUS_PART, Some(self.status.as_str().as_bytes()));
+        for field in BODY_FIELDS {
+            hasher.part(field as u8, self.fields.value(field).map(str::as_bytes));
+        }
+        hasher.finish()
+    }
+
+    /// Writes the canonical body (content fields, in the API dialect, keys sorted, no nulls)
+    /// and returns the content hash (status + body).
+    pub fn write_body(&self, out: &mut Vec<u8>, scratch: &mut Scratch) -> Result<ContentHash, ItemProblem> {
+        out.clear();
+        out.push(b'{');
+        for field in BODY_FIELDS {
+            let Some(raw) = self.fields.value(field) else {
+                continue;
+            };
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(field.key().as_bytes());
+            out.extend_from_slice(b"\":");
+            let problem = |e: serde_json::Error| ItemProblem {
+                pointer: format!("/{}", self.fields.key_used(field)),
+                message: e.to_string(),
+            };
+            match field {
+                Field::Relationships => {
+                    let value = normalise_relationships(serde_json::from_str(raw).map_err(problem)?);
+                    canonical::write_canonical_value(&value, out, scratch);
+                }
+                Field::Tags if raw.starts_with('[') => {
+                    let value = tags_as_map(serde_json::from_str(raw).map_err(problem)?);
+                    canonical::write_canonical_value(&value, out, scratch);
+                }
+                _ => canonical::write_canonical(raw, out, scratch).map_err(problem)?,
+            }
+        }
+        out.push(b'}');
+        let mut hasher = ContentHasher::new();
+        hasher.part(STATUS_PART, Some(self.status.as_str().as_bytes()));
+        hasher.part(0, Some(out));
+        Ok(hasher.finish())
+    }
+}
+
+/// The body of a deletion that no item described (a resource absent from a full snapshot).
+pub fn deletion_body() -> (&'static [u8], ContentHash) {
+    let body = b"{}";
+    let mut hasher = ContentHasher::new();
+    hasher.part(STATUS_PART, Some(ItemStatus::ResourceDeleted.as_str().as_bytes()));
+    hasher.part(0, Some(body));
+    (body, hasher.finish())
+}
+
+/// Relationships in one dialect (`relationshipName`), without null names, in a stable order:
+/// AWS lists them in no particular order, and a reordering is not a change.
+fn normalise_relationships(value: Value) -> Value {
+    let Value::Array(items) = value else { return value };
+    let mut items: Vec<(String, Value)> = items
+        .into_iter()
+        .map(|mut item| {
+            if let Value::Object(map) = &mut item {
+                if let Some(name) = map.remove("name") {
+                    map.entry("relationshipName").or_insert(name);
+                }
+                if map.get("resourceName").is_some_and(Value::is_null) {
+                    map.remove("resourceName");
+                }
+            }
+            (canonical::to_canonical_string(&item), item)
+        })
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    Value::Array(items.into_iter().map(|(_, v)| v).collect())
+}
+
+/// `[{"key": k, "value": v}]` (or `Key`/`Value`) as the map AWS Config uses.
+fn tags_as_map(value: Value) -> Value {
+    let Value::Array(items) = value else { return value };
+    let mut map = Map::new();
+    for item in items {
+        let key = item
+            .get("key")
+            .or_else(|| item.get("Key"))
+            .and_then(Value::as_str);
+        let value = item
+            .get("value")
+            .or_else(|| item.get("Value"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if let Some(key) = key {
+            map.insert(key.to_string(), value);
+        }
+    }
+    Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checker() -> Checker {
+        Checker::new(None).unwrap()
+    }
+
+    fn base<'a>(extra: &[(Field, &'a str)]) -> ItemFields<'a> {
+        let mut pairs = vec![
+            (Field::ResourceType, "\"AWS::EC2::Volume\""),
+            (Field::ResourceId, "\"vol-1\""),
+            (Field::Configuration, "{\"size\":8}"),
+        ];
+        pairs.extend_from_slice(extra);
+        ItemFields::from_pairs(&pairs)
+    }
+
+    #[test]
+    fn the_schema_compiles_and_accepts_a_minimal_item() {
+        let c = checker();
+        let item = c.read(base(&[])).unwrap();
+        assert_eq!(item.resource_id, "vol-1");
+        assert_eq!(item.status, ItemStatus::Ok);
+        assert!(c.check_content(&item).is_ok());
+    }
+
+    #[test]
+    fn quick_checks_and_schema_agree_on_bad_fields() {
+        let c = checker();
+        let cases: &[(Field, &str, &str)] = &[
+            (Field::AccountId, "12", "/accountId"),
+            (Field::Configuration, "\"text\"", "/configuration"),
+            (Field::Tags, "7", "/tags"),
+            (Field::Relationships, "{}", "/relationships"),
+            (Field::Status, "\"Gone\"", "/configurationItemStatus"),
+            (Field::StateId, "1.5", "/configurationStateId"),
+            (Field::ResourceId, "\"\"", "/resourceId"),
+            (
+                Field::CaptureTime,
+                "\"yesterday\"",
+                "/configurationItemCaptureTime",
+            ),
+        ];
+        for (field, raw, pointer) in cases {
+            let problems = c.read(base(&[(*field, raw)])).unwrap_err();
+            assert_eq!(problems[0].pointer, *pointer, "{field:?} = {raw}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn content_only_problems_are_found_by_the_schema() {
+        let c = checker();
+        // Quick checks look at kinds only; a tag value of the wrong type is the schema's to find.
+        let item = c.read(base(&[(Field::Tags, "{\"env\":1}")])).unwrap();
+        let problems = c.check_content(&item).unwrap_err();
+        assert_eq!(problems[0].pointer, "/tags/env");
+    }
+
+    #[test]
+    fn missing_resource_type_is_named() {
+        let fields = ItemFields::from_pairs(&[(Field::ResourceId, "\"x\""), (Field::Configuration, "{}")]);
+        let problems = checker().read(fields).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.message.contains("resourceType")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn pointer_uses_the_key_of_the_dialect_read() {
+        let doc = r#"{"resourceType":"T","resourceId":"x","configuration":{},"awsAccountId":5}"#;
+        let mut seen = None;
+        super::super::document::read_str(doc, &mut |e| {
+            seen = Some(checker().read(e.fields.unwrap()).unwrap_err())
+        })
+        .unwrap();
+        assert_eq!(seen.unwrap()[0].pointer, "/awsAccountId");
+    }
+
+    #[test]
+    fn region_is_derived_for_old_files() {
+        assert_eq!(
+            derive_region(Some("us-west-2b"), None).as_deref(),
+            Some("us-west-2")
+        );
+        assert_eq!(
+            derive_region(Some("Not Applicable"), Some("arn:aws:kms:eu-west-1:1:key/x")).as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(derive_region(None, Some("arn:aws:s3:::bucket")), None);
+    }
+
+    #[test]
+    fn relationship_dialects_and_order_normalise_alike() {
+        let a = normalise_relationships(serde_json::json!([
+            {"resourceType": "B", "resourceId": "2", "name": "n", "resourceName": null},
+            {"resourceType": "A", "resourceId": "1", "relationshipName": "n"}
+        ]));
+        let b = normalise_relationships(serde_json::json!([
+            {"resourceType": "A", "resourceId": "1", "name": "n"},
+            {"relationshipName": "n", "resourceId": "2", "resourceType": "B"}
+        ]));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn body_is_canonical_and_hash_includes_status() {
+        let c = checker();
+        let one = base(&[(Field::Tags, "{\"b\":\"2\",\"a\":\"1\"}")]);
+        let two = base(&[(
+            Field::Tags,
+            "[{\"key\":\"a\",\"value\":\"1\"},{\"Key\":\"b\",\"Value\":\"2\"}]",
+        )]);
+        let (mut out1, mut out2) = (Vec::new(), Vec::new());
+        let mut scratch = Scratch::default();
+        let h1 = c.read(one).unwrap().write_body(&mut out1, &mut scratch).unwrap();
+        let h2 = c.read(two).unwrap().write_body(&mut out2, &mut scratch).unwrap();
+        assert_eq!(
+            String::from_utf8(out1).unwrap(),
+            r#"{"configuration":{"size":8},"tags":{"a":"1","b":"2"}}"#
+        );
+        assert_eq!(h1, h2);
+        let deleted = base(&[(Field::Status, "\"ResourceDeleted\"")]);
+        let h3 = c
+            .read(deleted)
+            .unwrap()
+            .write_body(&mut out2, &mut scratch)
+            .unwrap();
+        assert_ne!(h1, h3);
+    }
+}

@@ -1,0 +1,861 @@
+//! Ingest: files in, one snapshot out, in one transaction.
+//!
+//! For each item the engine decides, against the resource's latest stored version, whether it
+//! is new, changed or unchanged, and writes a version only for the first two. The decision
+//! takes two steps so that unchanged items cost a hash of their raw text and a map look-up:
+//! 1. the raw hash of the content fields equals the stored one: unchanged, nothing parsed;
+//! 2. otherwise the item is checked against the schema and canonicalised, and its content hash
+//!    decides (same content written with other key order or whitespace is still unchanged).
+//!
+//! Every problem of every file is collected before anything is decided; if there is any (and
+//! `--skip-invalid` was not given), the transaction is dropped and the store is untouched.
+
+mod document;
+mod item;
+mod source;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::canonical::Scratch;
+use crate::model::{ItemStatus, ResourceKey, ResourceRowId, VersionId};
+use crate::store::{
+    Head, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotWriter, SourceInfo, Store, StoreError,
+    VersionMeta,
+};
+use document::{Document, DocumentError, Field, Form, ItemEvent, ItemFields};
+use item::{Checker, Item, ItemProblem};
+pub use item::{ENVELOPE_SCHEMA, SchemaFileError};
+use source::FileError;
+
+/// How an ingest reads its input and what kind of snapshot it makes.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Apply the items as changes: resources not named keep their state (history files and
+    /// change notifications always are).
+    pub partial: bool,
+    /// When a resource appears twice, keep the later capture instead of failing.
+    pub latest_wins: bool,
+    /// Store the valid items and report the invalid ones instead of failing.
+    pub skip_invalid: bool,
+    /// When the snapshot was taken; defaults to the latest capture time among its items.
+    pub taken_at: Option<jiff::Timestamp>,
+    pub label: Option<String>,
+    /// A directory of per-resource-type JSON Schemas for `configuration`.
+    pub type_schemas: Option<PathBuf>,
+}
+
+/// Receives progress as ingest goes; the CLI draws a bar with it.
+pub trait Progress {
+    fn file(&self, _path: &Path) {}
+    fn items(&self, _read: u64) {}
+}
+
+/// Reports nothing.
+#[derive(Debug)]
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Where in a file a problem is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "at", rename_all = "lowercase")]
+pub enum Location {
+    /// The file as a whole.
+    File,
+    /// A position in the text (syntax errors).
+    Position { line: usize, column: usize },
+    /// An item of an array, by index, with its line when known.
+    Item { index: usize, line: Option<usize> },
+    /// A line of newline-delimited items.
+    Line { line: usize },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File => Ok(()),
+            Location::Position { line, column } => write!(f, "line {line}, column {column}"),
+            Location::Item {
+                index,
+                line: Some(line),
+            } => write!(f, "item {index} (line {line})"),
+            Location::Item { index, line: None } => write!(f, "item {index}"),
+            Location::Line { line } => write!(f, "line {line}"),
+        }
+    }
+}
+
+/// One thing wrong with the input: file, location, JSON Pointer within the item, message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub file: String,
+    #[serde(flatten)]
+    pub location: Location,
+    pub pointer: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if self.location != Location::File {
+            write!(f, ": {}", self.location)?;
+        }
+        if !self.pointer.is_empty() {
+            write!(f, ": {}", self.pointer)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", describe_problems(problems))]
+    Invalid { problems: Vec<Problem> },
+    #[error("type schema {0}")]
+    Schema(#[from] SchemaFileError),
+    #[error(
+        "no configuration items in {inputs}: a full snapshot with no items would mark every resource deleted \
+         (pass --partial if these files only record changes)"
+    )]
+    NoItems { inputs: String },
+    #[error(
+        "this snapshot was taken at {taken_at}, before snapshot {latest} ({latest_taken_at}); snapshots are \
+         kept in time order: ingest older data first, or set --taken-at"
+    )]
+    OutOfOrder {
+        taken_at: String,
+        latest: i64,
+        latest_taken_at: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn describe_problems(problems: &[Problem]) -> String {
+    let mut text = format!(
+        "{} problem{} in the input; nothing was stored",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        text.push_str("\n  ");
+        text.push_str(&p.to_string());
+    }
+    text
+}
+
+/// What one file held.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub form: String,
+    pub items: u64,
+}
+
+/// The outcome of an ingest.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    /// The snapshot written, or `None` when the input held no configuration item at all.
+    pub snapshot: Option<SnapshotInfo>,
+    pub files: Vec<FileReport>,
+    /// Invalid items left out (with `--skip-invalid`).
+    pub skipped: Vec<Problem>,
+    /// Things worth knowing that are not errors (messages without items, wrappers peeled).
+    pub notes: Vec<String>,
+}
+
+/// Reads `inputs` (files or directories) into one new snapshot.
+#[tracing::instrument(skip_all, err(level = "debug"), fields(inputs = inputs.len()))]
+pub fn ingest(
+    store: &mut Store,
+    inputs: &[PathBuf],
+    options: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<IngestReport, IngestError> {
+    let checker = Checker::new(options.type_schemas.as_deref())?;
+    let files = source::expand(inputs).map_err(|(path, source)| IngestError::Io { path, source })?;
+    let mut writer = store.begin_snapshot()?;
+    let mut engine = Engine::new(&mut writer, &checker, options, progress)?;
+    let mut reports = Vec::new();
+    let mut notes = Vec::new();
+    let mut change_records = Vec::new();
+    let mut inventories = Vec::new();
+    let mut snapshot_ids = Vec::new();
+    for (index, path) in files.iter().enumerate() {
+        progress.file(path);
+        engine.begin_file(index, path);
+        let outcome = source::read_file(path, &mut |event, text| engine.on_item(event, text));
+        let display = path.display().to_string();
+        match outcome {
+            Ok(doc) => {
+                let form = describe_form(&doc, path);
+                if let Form::ConfigurationItemsFile {
+                    snapshot_id: Some(id),
+                } = &doc.form
+                {
+                    snapshot_ids.push(id.clone());
+                }
+                if let Form::NoItems { message_type, note } = &doc.form {
+                    let mut text = format!(
+                        "{display}: skipped: it is a {message_type}, which carries no configuration item"
+                    );
+                    if let Some(note) = note {
+                        text.push_str(&format!("; {note}"));
+                    }
+                    tracing::info!("{text}");
+                    notes.push(text);
+                } else if is_change_record(&doc, path) {
+                    change_records.push(display.clone());
+                } else {
+                    inventories.push(display.clone());
+                }
+                reports.push(FileReport {
+                    path: display,
+                    form,
+                    items: doc.items as u64,
+                });
+            }
+            Err(error) => engine.file_problem(error),
+        }
+    }
+    if let Some(error) = engine.store_error.take() {
+        return Err(IngestError::Store(error));
+    }
+    if !engine.fatal.is_empty() || (!engine.problems.is_empty() && !options.skip_invalid) {
+        let mut all = std::mem::take(&mut engine.fatal);
+        all.append(&mut engine.problems);
+        return Err(IngestError::Invalid { problems: all });
+    }
+    let skipped_items = engine.invalid_items;
+    if change_records.is_empty() && inventories.is_empty() {
+        // Nothing but messages without items: there is no snapshot to make.
+        return Ok(IngestReport {
+            snapshot: None,
+            files: reports,
+            skipped: Vec::new(),
+            notes,
+        });
+    }
+    let kind = if options.partial || inventories.is_empty() {
+        SnapshotKind::Partial
+    } else if let Some(record) = change_records.first() {
+        return Err(IngestError::Invalid {
+            problems: vec![Problem {
+                file: record.clone(),
+                location: Location::File,
+                pointer: String::new(),
+                message: format!(
+                    "this file records changes, but {} is a full inventory; pass --partial to apply them all as changes",
+                    inventories[0]
+                ),
+            }],
+        });
+    } else {
+        SnapshotKind::Full
+    };
+    if kind == SnapshotKind::Full && engine.counts.items == 0 {
+        return Err(IngestError::NoItems {
+            inputs: inventories.join(", "),
+        });
+    }
+    let taken_at = options
+        .taken_at
+        .or(engine.latest_capture)
+        .unwrap_or_else(jiff::Timestamp::now);
+    // An AWS snapshot id names a snapshot read from one file; otherwise name it by its inputs.
+    let single_id = if files.len() == 1 {
+        snapshot_ids.pop()
+    } else {
+        None
+    };
+    let label = options
+        .label
+        .clone()
+        .or(single_id)
+        .unwrap_or_else(|| default_label(inputs));
+    let skipped = engine.problems.clone();
+    let counts = engine.finish(kind, taken_at, skipped_items)?;
+    if let Some((latest, latest_taken_at, _)) = writer.previous() {
+        let latest_time: jiff::Timestamp = latest_taken_at
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("snapshot {latest} has a bad time: {e}")))?;
+        if taken_at < latest_time {
+            return Err(IngestError::OutOfOrder {
+                taken_at: taken_at.to_string(),
+                latest: latest.0,
+                latest_taken_at: latest_taken_at.clone(),
+            });
+        }
+    }
+    let sources: Vec<SourceInfo> = reports
+        .iter()
+        .map(|r| SourceInfo {
+            path: r.path.clone(),
+            form: r.form.clone(),
+            items: r.items,
+        })
+        .collect();
+    let info = writer.commit(&taken_at.to_string(), &label, kind, counts, &sources)?;
+    tracing::info!(
+        snapshot = info.id.0,
+        items = counts.items,
+        added = counts.added,
+        modified = counts.modified,
+        deleted = counts.deleted,
+        "snapshot stored"
+    );
+    Ok(IngestReport {
+        snapshot: Some(info),
+        files: reports,
+        skipped,
+        notes,
+    })
+}
+
+/// History files share the snapshot envelope; AWS names them `..._ConfigHistory_...`.
+fn is_change_record(doc: &Document, path: &Path) -> bool {
+    doc.form.is_change_record()
+        || (matches!(doc.form, Form::ConfigurationItemsFile { snapshot_id: None }) && is_history_name(path))
+}
+
+fn is_history_name(path: &Path) -> bool {
+    path.to_string_lossy().contains("ConfigHistory")
+}
+
+fn describe_form(doc: &Document, path: &Path) -> String {
+    let mut form = match &doc.form {
+        Form::ConfigurationItemsFile { snapshot_id: Some(_) } => "snapshot file".to_string(),
+        Form::ConfigurationItemsFile { snapshot_id: None } if is_history_name(path) => {
+            "history file".to_string()
+        }
+        Form::NoItems { message_type, .. } => message_type.clone(),
+        other => other.name().to_string(),
+    };
+    if !doc.wrappers.is_empty() {
+        form.push_str(&format!(" (in {})", doc.wrappers.join(", in ")));
+    }
+    form
+}
+
+/// What ingest knows of one resource during a snapshot.
+#[derive(Debug)]
+struct Entry {
+    resource: Option<ResourceRowId>,
+    /// The latest version, including any written by this snapshot.
+    head: Option<Head>,
+    /// The latest version before this snapshot.
+    before: Option<Head>,
+    seen: Option<Seen>,
+}
+
+/// Where a resource was seen in this snapshot, and what that did.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    file: usize,
+    location: ItemAt,
+    capture_time: Option<jiff::Timestamp>,
+    outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ItemAt {
+    index: usize,
+    line: Option<usize>,
+    lines_form: bool,
+}
+
+impl ItemAt {
+    fn location(self) -> Location {
+        match (self.lines_form, self.line) {
+            (true, Some(line)) => Location::Line { line },
+            (true, None) => Location::Line { line: self.index + 1 },
+            (false, line) => Location::Item {
+                index: self.index,
+                line,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Unchanged,
+    Added(VersionId),
+    Modified(VersionId),
+    Deleted(VersionId),
+    /// Invalid, left out with --skip-invalid; the resource keeps its previous state.
+    Invalid,
+}
+
+type EntryMap = HashMap<Box<str>, Entry, foldhash::fast::RandomState>;
+
+struct Engine<'e, 'c> {
+    writer: &'e mut SnapshotWriter<'c>,
+    checker: &'e Checker,
+    options: &'e IngestOptions,
+    progress: &'e dyn Progress,
+    entries: EntryMap,
+    key: String,
+    body: Vec<u8>,
+    scratch: Scratch,
+    counts: SnapshotCounts,
+    latest_capture: Option<jiff::Timestamp>,
+    /// Problems with single items (left out with --skip-invalid).
+    problems: Vec<Problem>,
+    invalid_items: u64,
+    /// Problems with whole files (never skippable: a truncated file would read as deletions).
+    fatal: Vec<Problem>,
+    store_error: Option<StoreError>,
+    file_index: usize,
+    file: String,
+    file_items: usize,
+}
+
+impl<'e, 'c> Engine<'e, 'c> {
+    fn new(
+        writer: &'e mut SnapshotWriter<'c>,
+        checker: &'e Checker,
+        options: &'e IngestOptions,
+        progress: &'e dyn Progress,
+    ) -> Result<Self, StoreError> {
+        let mut entries = EntryMap::default();
+        writer.for_each_head(|key, head| {
+            entries.insert(
+                identity(&key.account_id, &key.region, &key.resource_type, &key.resource_id).into(),
+                Entry {
+                    resource: Some(head.resource),
+                    head: Some(head),
+                    before: Some(head),
+                    seen: None,
+                },
+            );
+        })?;
+        tracing::debug!(resources = entries.len(), "loaded latest versions");
+        Ok(Engine {
+            writer,
+            checker,
+            options,
+            progress,
+            entries,
+            key: String::new(),
+            body: Vec::with_capacity(4096),
+            scratch: Scratch::default(),
+            counts: SnapshotCounts::default(),
+            latest_capture: None,
+            problems: Vec::new(),
+            invalid_items: 0,
+            fatal: Vec::new(),
+            store_error: None,
+            file_index: 0,
+            file: String::new(),
+            file_items: 0,
+        })
+    }
+
+    fn begin_file(&mut self, index: usize, path: &Path) {
+        self.file_index = index;
+        self.file = path.display().to_string();
+        self.file_items = 0;
+    }
+
+    fn on_item(&mut self, event: ItemEvent<'_>, text: Option<&str>) {
+        if self.store_error.is_some() {
+            return;
+        }
+        self.counts.items += 1;
+        self.file_items += 1;
+        if self.counts.items % 8192 == 0 {
+            self.progress.items(self.counts.items);
+        }
+        let lines_form = event.in_lines;
+        let fields = match event.fields {
+            Ok(fields) => fields,
+            Err(kind) => {
+                let at = ItemAt {
+                    index: event.index,
+                    line: None,
+                    lines_form,
+                };
+                self.item_problems(
+                    at,
+                    vec![ItemProblem {
+                        pointer: String::new(),
+                        message: format!("expected a configuration item (a JSON object), found {kind}"),
+                    }],
+                );
+                return;
+            }
+        };
+        let line = text
+            .zip(fields.anchor())
+            .and_then(|(text, anchor)| source::line_of(text, anchor));
+        let at = ItemAt {
+            index: event.index,
+            line,
+            lines_form,
+        };
+        match self.checker.read(fields) {
+            Ok(item) => {
+                if let Err(e) = self.place(&item, at) {
+                    self.store_error = Some(e);
+                }
+            }
+            Err(problems) => {
+                self.keep_previous_state(&fields, at);
+                self.item_problems(at, problems);
+            }
+        }
+    }
+
+    fn item_problems(&mut self, at: ItemAt, problems: Vec<ItemProblem>) {
+        self.invalid_items += 1;
+        for p in problems {
+            self.problems.push(Problem {
+                file: self.file.clone(),
+                location: at.location(),
+                pointer: p.pointer,
+                message: p.message,
+            });
+        }
+    }
+
+    /// An invalid item that still names its resource keeps that resource as it was, so that
+    /// `--skip-invalid` in a full snapshot does not read as a deletion.
+    fn keep_previous_state(&mut self, fields: &ItemFields<'_>, at: ItemAt) {
+        let text = |f: Field| -> Option<String> {
+            fields
+                .value(f)
+                .and_then(|raw| serde_json::from_str::<String>(raw).ok())
+        };
+        let (Some(kind), Some(id)) = (text(Field::ResourceType), text(Field::ResourceId)) else {
+            return;
+        };
+        let key = identity(
+            &text(Field::AccountId).unwrap_or_default(),
+            &text(Field::Region).unwrap_or_default(),
+            &kind,
+            &id,
+        );
+        if let Some(entry) = self.entries.get_mut(key.as_str())
+            && entry.seen.is_none()
+        {
+            entry.seen = Some(Seen {
+                file: self.file_index,
+                location: at,
+                capture_time: None,
+                outcome: Outcome::Invalid,
+            });
+        }
+    }
+
+    /// Decides what an item means for its resource and records it.
+    fn place(&mut self, item: &Item<'_>, at: ItemAt) -> Result<(), StoreError> {
+        if let Some(t) = item.capture_time {
+            self.latest_capture = Some(self.latest_capture.map_or(t, |l| l.max(t)));
+        }
+        identity_into(
+            &mut self.key,
+            &item.account_id,
+            &item.region,
+            &item.resource_type,
+            &item.resource_id,
+        );
+        if !self.entries.contains_key(self.key.as_str()) {
+            let entry = Entry {
+                resource: None,
+                head: None,
+                before: None,
+                seen: None,
+            };
+            self.entries.insert(self.key.as_str().into(), entry);
+        }
+        let entry = self.entries.get_mut(self.key.as_str()).expect("just inserted");
+
+        if let Some(seen) = entry.seen {
+            if !self.options.latest_wins {
+                let file = if seen.file == self.file_index {
+                    "this file".to_string()
+                } else {
+                    "an earlier file".to_string()
+                };
+                let earlier = seen.location.location();
+                let problem = ItemProblem {
+                    pointer: String::new(),
+                    message: format!(
+                        "duplicate: {} already appears in this snapshot at {earlier} of {file}; \
+                         pass --latest-wins to keep the later capture",
+                        item_key(item)
+                    ),
+                };
+                self.item_problems(at, vec![problem]);
+                return Ok(());
+            }
+            let later = match (item.capture_time, seen.capture_time) {
+                (Some(new), Some(old)) => new > old,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if !later {
+                return Ok(());
+            }
+            // Take back what the earlier capture did, then apply this one in its place.
+            match seen.outcome {
+                Outcome::Added(v) | Outcome::Modified(v) | Outcome::Deleted(v) => {
+                    let resource = entry.resource.expect("a version implies a resource");
+                    self.writer
+                        .undo_version(resource, v, entry.before.map(|h| h.version))?;
+                    entry.head = entry.before;
+                }
+                Outcome::Unchanged | Outcome::Invalid => {}
+            }
+            match seen.outcome {
+                Outcome::Added(_) => self.counts.added -= 1,
+                Outcome::Modified(_) => self.counts.modified -= 1,
+                Outcome::Deleted(_) => self.counts.deleted -= 1,
+                Outcome::Unchanged => self.counts.unchanged -= 1,
+                Outcome::Invalid => {}
+            }
+        }
+
+        let raw_hash = item.raw_hash();
+        let head = entry.head;
+        let mut outcome = Outcome::Unchanged;
+        if head.is_none_or(|h| h.raw_hash != raw_hash) {
+            if let Err(problems) = self.checker.check_content(item) {
+                entry.seen = Some(Seen {
+                    file: self.file_index,
+                    location: at,
+                    capture_time: item.capture_time,
+                    outcome: Outcome::Invalid,
+                });
+                self.item_problems(at, problems);
+                return Ok(());
+            }
+            let content_hash = match item.write_body(&mut self.body, &mut self.scratch) {
+                Ok(hash) => hash,
+                Err(problem) => {
+                    self.item_problems(at, vec![problem]);
+                    return Ok(());
+                }
+            };
+            if head.is_none_or(|h| h.content_hash != content_hash) {
+                let resource = match entry.resource {
+                    Some(r) => r,
+                    None => {
+                        let key = ResourceKey {
+                            account_id: item.account_id.to_string(),
+                            region: item.region.to_string(),
+                            resource_type: item.resource_type.to_string(),
+                            resource_id: item.resource_id.to_string(),
+                        };
+                        let r = self.writer.insert_resource(&key)?;
+                        entry.resource = Some(r);
+                        r
+                    }
+                };
+                let text = |f: Field| {
+                    item.fields
+                        .value(f)
+                        .map(|raw| serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string()))
+                };
+                let meta = VersionMeta {
+                    capture_time: text(Field::CaptureTime),
+                    state_id: text(Field::StateId),
+                    md5_hash: text(Field::Md5Hash),
+                    item_version: text(Field::Version),
+                };
+                let version = self.writer.add_version(
+                    resource,
+                    head.map(|h| h.version),
+                    item.status,
+                    content_hash,
+                    raw_hash,
+                    &meta,
+                    &self.body,
+                    (text(Field::Arn).as_deref(), text(Field::ResourceName).as_deref()),
+                )?;
+                let was_live = head.is_some_and(|h| !h.status.is_deleted());
+                outcome = match (was_live, item.status.is_deleted()) {
+                    (false, false) => Outcome::Added(version),
+                    (true, true) => Outcome::Deleted(version),
+                    _ => Outcome::Modified(version),
+                };
+                entry.head = Some(Head {
+                    resource,
+                    version,
+                    status: item.status,
+                    content_hash,
+                    raw_hash,
+                });
+            }
+        }
+        match outcome {
+            Outcome::Added(_) => self.counts.added += 1,
+            Outcome::Modified(_) => self.counts.modified += 1,
+            Outcome::Deleted(_) => self.counts.deleted += 1,
+            Outcome::Unchanged => self.counts.unchanged += 1,
+            Outcome::Invalid => {}
+        }
+        entry.seen = Some(Seen {
+            file: self.file_index,
+            location: at,
+            capture_time: item.capture_time,
+            outcome,
+        });
+        Ok(())
+    }
+
+    fn file_problem(&mut self, error: FileError) {
+        let (location, message) = match error {
+            FileError::Io(e) => (Location::File, format!("cannot read: {e}")),
+            FileError::Empty => (Location::File, "the file is empty".to_string()),
+            FileError::NotUtf8 { line, column } => (
+                Location::Position { line, column },
+                "not valid UTF-8 (JSON must be UTF-8)".to_string(),
+            ),
+            FileError::Document(DocumentError::Unrecognised(what)) => {
+                (Location::File, format!("not a recognised form: {what}"))
+            }
+            FileError::Document(DocumentError::Syntax(e)) => {
+                let text = e.to_string();
+                let bare = text.rsplit_once(" at line ").map_or(text.as_str(), |(m, _)| m);
+                let mut message = match e.classify() {
+                    serde_json::error::Category::Eof => format!("truncated JSON: {bare}"),
+                    _ => format!("invalid JSON: {bare}"),
+                };
+                if self.file_items > 0 {
+                    message.push_str(&format!(" (after item {})", self.file_items - 1));
+                }
+                (
+                    Location::Position {
+                        line: e.line(),
+                        column: e.column(),
+                    },
+                    message,
+                )
+            }
+        };
+        self.fatal.push(Problem {
+            file: self.file.clone(),
+            location,
+            pointer: String::new(),
+            message,
+        });
+    }
+
+    /// Records deletions for a full snapshot and returns the final counts.
+    fn finish(
+        &mut self,
+        kind: SnapshotKind,
+        taken_at: jiff::Timestamp,
+        skipped: u64,
+    ) -> Result<SnapshotCounts, StoreError> {
+        if kind == SnapshotKind::Full {
+            let mut gone: Vec<(&str, Head)> = self
+                .entries
+                .iter()
+                .filter(|(_, e)| e.seen.is_none())
+                .filter_map(|(k, e)| e.head.filter(|h| !h.status.is_deleted()).map(|h| (k.as_ref(), h)))
+                .collect();
+            gone.sort_by(|a, b| a.0.cmp(b.0));
+            let (body, hash) = item::deletion_body();
+            let meta = VersionMeta {
+                capture_time: Some(taken_at.to_string()),
+                ..VersionMeta::default()
+            };
+            let mut deleted = Vec::with_capacity(gone.len());
+            for (key, head) in gone {
+                let status = ItemStatus::ResourceDeleted;
+                let version = self.writer.add_version(
+                    head.resource,
+                    Some(head.version),
+                    status,
+                    hash,
+                    hash,
+                    &meta,
+                    body,
+                    (None, None),
+                )?;
+                deleted.push((
+                    key.to_string(),
+                    Head {
+                        version,
+                        status,
+                        content_hash: hash,
+                        raw_hash: hash,
+                        ..head
+                    },
+                ));
+            }
+            self.counts.deleted += deleted.len() as u64;
+            for (key, head) in deleted {
+                if let Some(entry) = self.entries.get_mut(key.as_str()) {
+                    entry.head = Some(head);
+                }
+            }
+        }
+        self.counts.skipped = skipped;
+        self.counts.live = self
+            .entries
+            .values()
+            .filter(|e| e.head.is_some_and(|h| !h.status.is_deleted()))
+            .count() as u64;
+        self.progress.items(self.counts.items);
+        Ok(self.counts)
+    }
+}
+
+/// A snapshot's label when none was given: the input it was read from.
+fn default_label(inputs: &[PathBuf]) -> String {
+    inputs
+        .first()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or(p.as_os_str())
+                .to_string_lossy()
+                .to_string();
+            if inputs.len() > 1 {
+                format!("{name} (+{} more)", inputs.len() - 1)
+            } else {
+                name
+            }
+        })
+        .unwrap_or_default()
+}
+
+fn item_key(item: &Item<'_>) -> ResourceKey {
+    ResourceKey {
+        account_id: item.account_id.to_string(),
+        region: item.region.to_string(),
+        resource_type: item.resource_type.to_string(),
+        resource_id: item.resource_id.to_string(),
+    }
+}
+
+/// The identity of a resource as one string, for the in-memory map of latest versions.
+fn identity(account: &str, region: &str, kind: &str, id: &str) -> String {
+    let mut key = String::new();
+    identity_into(&mut key, account, region, kind, id);
+    key
+}
+
+fn identity_into(key: &mut String, account: &str, region: &str, kind: &str, id: &str) {
+    key.clear();
+    for (i, part) in [account, region, kind, id].into_iter().enumerate() {
+        if i > 0 {
+            key.push('\u{1f}');
+        }
+        key.push_str(part);
+    }
+}

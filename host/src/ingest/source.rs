@@ -1,0 +1,139 @@
+//! Input files: finding them under directories and reading them.
+//!
+//! Plain files are memory-mapped and parsed in place; `.gz` files (detected by their magic
+//! bytes, as AWS delivers every file to S3 gzipped) are decompressed as a stream. Either way
+//! memory stays at one item, whatever the size of the file.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use super::document::{self, Document, DocumentError, ItemEvent};
+
+/// File names picked up when walking a directory (an S3 `AWSLogs/` sync holds other files,
+/// such as `ConfigWritabilityCheckFile`, that are not data).
+const DATA_SUFFIXES: &[&str] = &[
+    ".json",
+    ".json.gz",
+    ".ndjson",
+    ".ndjson.gz",
+    ".jsonl",
+    ".jsonl.gz",
+];
+
+/// Why a file could not be read as a document.
+#[derive(Debug)]
+pub enum FileError {
+    Io(std::io::Error),
+    Empty,
+    NotUtf8 { line: usize, column: usize },
+    Document(DocumentError),
+}
+
+/// Expands files and directories into the files to read, directories walked in name order so
+/// that an ingest is reproducible.
+pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(|e| (input.clone(), e))?;
+        if !meta.is_dir() {
+            files.push(input.clone());
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(input)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
+            let entry = entry.map_err(|e| {
+                let path = e.path().map_or_else(|| input.clone(), Path::to_path_buf);
+                (path, std::io::Error::other(e.to_string()))
+            })?;
+            let name = entry.file_name().to_string_lossy();
+            if !entry.file_type().is_file() || name.starts_with('.') {
+                continue;
+            }
+            if DATA_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+                files.push(entry.into_path());
+            } else {
+                tracing::debug!(path = %entry.path().display(), "not a data file name; skipped");
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Reads `path`, handing each item to `sink` with the file's whole text when it is mapped
+/// (to turn an item's position into a line number; `None` for streams).
+pub fn read_file(
+    path: &Path,
+    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>),
+) -> Result<Document, FileError> {
+    let file = File::open(path).map_err(FileError::Io)?;
+    let mut magic = [0u8; 2];
+    let is_gzip = (&file).read(&mut magic).map_err(FileError::Io)? == 2 && magic == [0x1f, 0x8b];
+    if is_gzip {
+        let file = File::open(path).map_err(FileError::Io)?;
+        let stream = BufReader::with_capacity(
+            256 * 1024,
+            flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+        );
+        return document::read_stream(stream, &mut |event| sink(event, None)).map_err(|e| match e {
+            DocumentError::Syntax(s) if s.is_io() => FileError::Io(std::io::Error::other(s.to_string())),
+            other => FileError::Document(other),
+        });
+    }
+    let map = map_file(&file).map_err(FileError::Io)?.ok_or(FileError::Empty)?;
+    let text = std::str::from_utf8(&map).map_err(|e| {
+        let (line, column) = line_column(&map[..e.valid_up_to()]);
+        FileError::NotUtf8 { line, column }
+    })?;
+    document::read_str(text, &mut |event| sink(event, Some(text))).map_err(FileError::Document)
+}
+
+/// Maps a file read-only; `None` for an empty file (which cannot be mapped).
+#[allow(unsafe_code)]
+fn map_file(file: &File) -> std::io::Result<Option<memmap2::Mmap>> {
+    if file.metadata()?.len() == 0 {
+        return Ok(None);
+    }
+    // SAFETY: the map is read-only and lives only while this file is parsed. If another process
+    // truncated the file meanwhile, reads past the new end would fault: the same contract as
+    // every tool that maps its input (ripgrep, for one); ingest inputs are delivered files that
+    // nothing rewrites in place.
+    let map = unsafe { memmap2::Mmap::map(file)? };
+    map.advise(memmap2::Advice::Sequential)?;
+    Ok(Some(map))
+}
+
+/// 1-based line and column of the end of `before`.
+pub fn line_column(before: &[u8]) -> (usize, usize) {
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = before.len() - before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) + 1;
+    (line, column)
+}
+
+/// The 1-based line of `inner` within `text`, if `inner` is a slice of it.
+pub fn line_of(text: &str, inner: &str) -> Option<usize> {
+    let start = text.as_ptr() as usize;
+    let at = inner.as_ptr() as usize;
+    (at >= start && at < start + text.len()).then(|| line_column(&text.as_bytes()[..at - start]).0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column() {
+        assert_eq!(line_column(b""), (1, 1));
+        assert_eq!(line_column(b"ab\ncd"), (2, 3));
+    }
+
+    #[test]
+    fn line_of_a_slice() {
+        let text = "a\nbc\nd";
+        assert_eq!(line_of(text, &text[3..4]), Some(2));
+        let elsewhere = String::from("elsewhere");
+        assert_eq!(line_of(text, &elsewhere), None);
+    }
+}

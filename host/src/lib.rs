@@ -1,0 +1,18 @@
+//! conform: an offline re-creation of the compliance core of AWS Config.
+//!
+//! Configuration items are ingested from files into a versioned SQLite store ([`store`]), where
+//! a resource gets a new version only when its content changes. Rules (WebAssembly plugins),
+//! drift and reports build on the store; see ARCHITECTURE.md for the map.
+//!
+//! This crate is the library; the `conform` binary is a thin layer over it that parses
+//! arguments and renders results.
+
+pub mod canonical;
+pub mod generate;
+pub mod ingest;
+pub mod model;
+pub mod store;
+
+pub use ingest::{IngestError, IngestOptions, IngestReport, ingest};
+pub use model::{ConfigurationItem, ItemStatus, ResourceKey, SnapshotId};
+pub use store::{SnapshotSelector, Store, StoreError};

@@ -1,0 +1,30 @@
+//! The `conform` command line: parse arguments, set up logging, run one command, map the outcome
+//! to a documented exit code (see `cli::exit`).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_tracing(args.verbose, args.quiet);
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => cli::exit::OK,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            cli::exit::tool_failed()
+        }
+    }
+}
+
+/// `conform show X | head` closes our stdout early; that is not a failure.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,150 @@
+//! The configuration item (CI) as conform understands it, independent of the dialect it was read in.
+//!
+//! AWS Config writes the same item with two sets of key names: the API dialect
+//! (`version`, `accountId`, `arn`, `configurationItemMD5Hash`, relationship `relationshipName`)
+//! and the file/notification dialect (`configurationItemVersion`, `awsAccountId`, `ARN`,
+//! `configurationStateMd5Hash`, relationship `name`). conform reads both and always writes the
+//! API dialect, which is what `aws configservice get-resource-config-history` returns.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// `configurationItemStatus`, as AWS Config defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ItemStatus {
+    #[serde(rename = "OK")]
+    Ok,
+    ResourceDiscovered,
+    ResourceNotRecorded,
+    ResourceDeleted,
+    ResourceDeletedNotRecorded,
+}
+
+impl ItemStatus {
+    pub const ALL: [ItemStatus; 5] = [
+        ItemStatus::Ok,
+        ItemStatus::ResourceDiscovered,
+        ItemStatus::ResourceNotRecorded,
+        ItemStatus::ResourceDeleted,
+        ItemStatus::ResourceDeletedNotRecorded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Ok => "OK",
+            ItemStatus::ResourceDiscovered => "ResourceDiscovered",
+            ItemStatus::ResourceNotRecorded => "ResourceNotRecorded",
+            ItemStatus::ResourceDeleted => "ResourceDeleted",
+            ItemStatus::ResourceDeletedNotRecorded => "ResourceDeletedNotRecorded",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ItemStatus> {
+        ItemStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Both deletion statuses end a resource's life in the estate.
+    pub fn is_deleted(self) -> bool {
+        matches!(
+            self,
+            ItemStatus::ResourceDeleted | ItemStatus::ResourceDeletedNotRecorded
+        )
+    }
+}
+
+impl fmt::Display for ItemStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Identity of a resource across snapshots: (account, region, resourceType, resourceId).
+///
+/// Estates that are not AWS may leave account and region empty.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ResourceKey {
+    pub account_id: String,
+    pub region: String,
+    pub resource_type: String,
+    pub resource_id: String,
+}
+
+impl fmt::Display for ResourceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.resource_type, self.resource_id)?;
+        if !self.account_id.is_empty() || !self.region.is_empty() {
+            write!(f, " ({} {})", or_dash(&self.account_id), or_dash(&self.region))?;
+        }
+        Ok(())
+    }
+}
+
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() { "-" } else { s }
+}
+
+/// Row id of a snapshot. Snapshot ids increase with time: a later id is a later state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SnapshotId(pub i64);
+
+impl fmt::Display for SnapshotId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Row id of a resource in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResourceRowId(pub i64);
+
+/// Row id of one version of a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct VersionId(pub i64);
+
+/// A configuration item reconstructed from the store, in the API dialect.
+///
+/// Field order follows AWS's own output so that `conform show` reads like `aws configservice`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationItem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub account_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration_item_capture_time: Option<String>,
+    pub configuration_item_status: ItemStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration_state_id: Option<String>,
+    #[serde(rename = "configurationItemMD5Hash", skip_serializing_if = "Option::is_none")]
+    pub configuration_item_md5_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    pub resource_type: String,
+    pub resource_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
+    pub aws_region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_creation_time: Option<String>,
+    pub tags: serde_json::Value,
+    pub relationships: serde_json::Value,
+    pub configuration: serde_json::Value,
+    pub supplementary_configuration: serde_json::Value,
+}
+
+impl ConfigurationItem {
+    pub fn key(&self) -> ResourceKey {
+        ResourceKey {
+            account_id: self.account_id.clone(),
+            region: self.aws_region.clone(),
+            resource_type: self.resource_type.clone(),
+            resource_id: self.resource_id.clone(),
+        }
+    }
+}

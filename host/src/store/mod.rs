@@ -1,0 +1,563 @@
+//! The versioned snapshot store, in one SQLite file.
+//!
+//! Three tables carry the model (see `migrations/` and ARCHITECTURE.md): `snapshots`,
+//! `resources` (identity) and `versions` (distinct contents, each current over a range of
+//! snapshot ids). Reading a snapshot is one range query; a resource's history is its versions.
+
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+use serde::Serialize;
+use tracing::instrument;
+
+use crate::canonical::ContentHash;
+use crate::model::{ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId};
+
+pub use writer::{Head, SnapshotCounts, SnapshotWriter, VersionMeta};
+
+/// Every migration, in order. Add new files at the end; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[include_str!(
+    "../../migrations/0001_snapshots_resources_versions.sql"
+)];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {path}: schema migration failed: {source}")]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: rusqlite_migration::Error,
+    },
+    #[error("database {path} has schema version {found}, newer than this conform ({known}); upgrade conform")]
+    TooNew {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("no snapshot {0}")]
+    NoSuchSnapshot(String),
+    #[error("the store holds no snapshot yet; run `conform ingest` first")]
+    Empty,
+    #[error("no resource matches '{0}' (name it by resource id, TYPE/ID or ARN)")]
+    NoSuchResource(String),
+    #[error("'{name}' matches {} resources: {}; name one by ARN or TYPE/ID", .candidates.len(), .candidates.join(", "))]
+    Ambiguous { name: String, candidates: Vec<String> },
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open store. Cheap to open; one per command.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Which snapshot a command means: `latest`, or an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotSelector {
+    Latest,
+    Id(SnapshotId),
+}
+
+impl std::str::FromStr for SnapshotSelector {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("latest") {
+            return Ok(SnapshotSelector::Latest);
+        }
+        s.trim_start_matches('#')
+            .parse::<i64>()
+            .map(|id| SnapshotSelector::Id(SnapshotId(id)))
+            .map_err(|_| format!("'{s}' is not a snapshot: use a snapshot id or 'latest'"))
+    }
+}
+
+/// One snapshot, as listed by `conform snapshots`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotInfo {
+    pub id: SnapshotId,
+    pub taken_at: String,
+    pub ingested_at: String,
+    pub label: String,
+    pub kind: SnapshotKind,
+    #[serde(flatten)]
+    pub counts: SnapshotCounts,
+    pub sources: Vec<SourceInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotKind {
+    /// A complete inventory: resources it does not name are deleted in it.
+    Full,
+    /// Change records: resources it does not name keep their previous state.
+    Partial,
+}
+
+impl SnapshotKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotKind::Full => "full",
+            SnapshotKind::Partial => "partial",
+        }
+    }
+}
+
+/// A file a snapshot was read from.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceInfo {
+    pub path: String,
+    pub form: String,
+    pub items: u64,
+}
+
+/// A resource's identity and descriptive names.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceInfo {
+    #[serde(skip)]
+    pub row: ResourceRowId,
+    #[serde(flatten)]
+    pub key: ResourceKey,
+    pub arn: Option<String>,
+    pub resource_name: Option<String>,
+}
+
+/// One version of a resource and the snapshots it was current in.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    #[serde(skip)]
+    pub id: VersionId,
+    /// 1 for the first version of the resource.
+    pub number: u32,
+    pub status: ItemStatus,
+    pub content_hash: ContentHash,
+    pub capture_time: Option<String>,
+    pub first_snapshot: SnapshotId,
+    /// The first snapshot where it was no longer current; `None` while it still is.
+    pub until_snapshot: Option<SnapshotId>,
+    /// Every snapshot it was current in.
+    pub seen_in: Vec<SnapshotId>,
+}
+
+/// Sizes and counts, for `conform stats`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub path: String,
+    pub schema_version: usize,
+    pub snapshots: u64,
+    pub resources: u64,
+    pub live_resources: u64,
+    pub versions: u64,
+    pub body_bytes: u64,
+    pub database_bytes: u64,
+    pub resources_by_type: Vec<(String, u64)>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    #[instrument(skip_all, err(level = "debug"), fields(path = %path.as_ref().display()))]
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let conn = Connection::open(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        Store::setup(conn, path)
+    }
+
+    /// An in-memory store, for tests.
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        Store::setup(conn, PathBuf::from(":memory:"))
+    }
+
+    fn setup(mut conn: Connection, path: PathBuf) -> Result<Store> {
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        // WAL lets readers (a dashboard, a second `conform show`) run during an ingest;
+        // NORMAL sync is durable across application crashes, which is what WAL needs.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        conn.pragma_update(None, "cache_size", -65536).map_err(open_err)?; // 64 MiB
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        let found: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+            .map_err(open_err)? as usize;
+        if found > MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                path,
+                found,
+                known: MIGRATIONS.len(),
+            });
+        }
+        if found < MIGRATIONS.len() {
+            let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
+            migrations
+                .to_latest(&mut conn)
+                .map_err(|source| StoreError::Migrate {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        Ok(Store { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Starts writing a new snapshot; nothing is visible to others until it is committed.
+    pub fn begin_snapshot(&mut self) -> Result<SnapshotWriter<'_>> {
+        SnapshotWriter::begin(&mut self.conn)
+    }
+
+    #[instrument(skip_all, err(level = "debug"))]
+    pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, taken_at, ingested_at, label, kind, items, added, modified, unchanged,
+                    deleted, skipped, live
+             FROM snapshots ORDER BY id",
+        )?;
+        let mut list = stmt
+            .query_map([], snapshot_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut sources = self.conn.prepare(
+            "SELECT snapshot_id, path, form, items FROM snapshot_sources ORDER BY snapshot_id, path",
+        )?;
+        let mut rows = sources.query([])?;
+        while let Some(row) = rows.next()? {
+            let id = SnapshotId(row.get(0)?);
+            if let Ok(i) = list.binary_search_by_key(&id, |s| s.id) {
+                list[i].sources.push(SourceInfo {
+                    path: row.get(1)?,
+                    form: row.get(2)?,
+                    items: row.get::<_, i64>(3)? as u64,
+                });
+            }
+        }
+        Ok(list)
+    }
+
+    /// The snapshot a selector names.
+    pub fn snapshot(&self, selector: SnapshotSelector) -> Result<SnapshotInfo> {
+        let row = match selector {
+            SnapshotSelector::Latest => self
+                .conn
+                .query_row(
+                    "SELECT id, taken_at, ingested_at, label, kind, items, added, modified, unchanged,
+                            deleted, skipped, live FROM snapshots ORDER BY id DESC LIMIT 1",
+                    [],
+                    snapshot_from_row,
+                )
+                .optional()?
+                .ok_or(StoreError::Empty)?,
+            SnapshotSelector::Id(id) => self
+                .conn
+                .query_row(
+                    "SELECT id, taken_at, ingested_at, label, kind, items, added, modified, unchanged,
+                            deleted, skipped, live FROM snapshots WHERE id = ?1",
+                    [id.0],
+                    snapshot_from_row,
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::NoSuchSnapshot(id.to_string()))?,
+        };
+        Ok(row)
+    }
+
+    /// Finds the one resource that `name` designates: an ARN, `TYPE/ID`, or a resource id.
+    #[instrument(skip(self), err(level = "debug"))]
+    pub fn resolve_resource(&self, name: &str) -> Result<ResourceInfo> {
+        const COLUMNS: &str =
+            "SELECT id, account_id, region, resource_type, resource_id, arn, resource_name FROM resources";
+        let mut found: Vec<ResourceInfo> = if name.starts_with("arn:") {
+            self.query_resources(&format!("{COLUMNS} WHERE arn = ?1"), &[&name])?
+        } else if let Some((kind, id)) = name.split_once('/').filter(|(t, _)| t.contains("::")) {
+            self.query_resources(
+                &format!("{COLUMNS} WHERE resource_type = ?1 AND resource_id = ?2"),
+                &[&kind, &id],
+            )?
+        } else {
+            self.query_resources(&format!("{COLUMNS} WHERE resource_id = ?1"), &[&name])?
+        };
+        match found.len() {
+            0 => Err(StoreError::NoSuchResource(name.to_string())),
+            1 => Ok(found.remove(0)),
+            _ => Err(StoreError::Ambiguous {
+                name: name.to_string(),
+                candidates: found.iter().map(|r| r.key.to_string()).collect(),
+            }),
+        }
+    }
+
+    fn query_resources(&self, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<ResourceInfo>> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map(args, |r| {
+            Ok(ResourceInfo {
+                row: ResourceRowId(r.get(0)?),
+                key: ResourceKey {
+                    account_id: r.get(1)?,
+                    region: r.get(2)?,
+                    resource_type: r.get(3)?,
+                    resource_id: r.get(4)?,
+                },
+                arn: r.get(5)?,
+                resource_name: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every version of a resource, oldest first, with the snapshots each was current in.
+    #[instrument(skip(self), err(level = "debug"))]
+    pub fn history(&self, resource: ResourceRowId) -> Result<Vec<VersionInfo>> {
+        let snapshot_ids: Vec<SnapshotId> = self
+            .conn
+            .prepare("SELECT id FROM snapshots ORDER BY id")?
+            .query_map([], |r| Ok(SnapshotId(r.get(0)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, status, content_hash, capture_time, first_snapshot, until_snapshot
+             FROM versions WHERE resource = ?1 ORDER BY first_snapshot, id",
+        )?;
+        let rows = stmt.query_map([resource.0], |r| {
+            Ok((
+                VersionId(r.get(0)?),
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                SnapshotId(r.get(4)?),
+                r.get::<_, Option<i64>>(5)?.map(SnapshotId),
+            ))
+        })?;
+        let mut versions = Vec::new();
+        for (number, row) in rows.enumerate() {
+            let (id, status, hash, capture_time, first, until) = row?;
+            let seen_in = snapshot_ids
+                .iter()
+                .copied()
+                .filter(|s| *s >= first && until.is_none_or(|u| *s < u))
+                .collect();
+            versions.push(VersionInfo {
+                id,
+                number: number as u32 + 1,
+                status: parse_status(&status)?,
+                content_hash: ContentHash::from_bytes(&hash)
+                    .ok_or_else(|| StoreError::Corrupt(format!("version {} has a bad content hash", id.0)))?,
+                capture_time,
+                first_snapshot: first,
+                until_snapshot: until,
+                seen_in,
+            });
+        }
+        Ok(versions)
+    }
+
+    /// The resource as it stood in `snapshot`, or `None` if it did not exist yet.
+    #[instrument(skip(self), err(level = "debug"))]
+    pub fn item_at(
+        &self,
+        resource: &ResourceInfo,
+        snapshot: SnapshotId,
+    ) -> Result<Option<ConfigurationItem>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT status, capture_time, state_id, md5_hash, item_version, body FROM versions
+                 WHERE resource = ?1 AND first_snapshot <= ?2
+                   AND (until_snapshot IS NULL OR until_snapshot > ?2)",
+                params![resource.row.0, snapshot.0],
+                |r| {
+                    Ok(VersionRow {
+                        status: r.get(0)?,
+                        capture_time: r.get(1)?,
+                        state_id: r.get(2)?,
+                        md5_hash: r.get(3)?,
+                        item_version: r.get(4)?,
+                        body: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?;
+        row.map(|row| row.into_item(&resource.key)).transpose()
+    }
+
+    /// Every item of a snapshot, in identity order, including deletion markers.
+    ///
+    /// One range query over `versions`: this is how scans and drift read a snapshot.
+    #[instrument(skip(self, each), err(level = "debug"))]
+    pub fn for_each_item(
+        &self,
+        snapshot: SnapshotId,
+        mut each: impl FnMut(ConfigurationItem) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.account_id, r.region, r.resource_type, r.resource_id,
+                    v.status, v.capture_time, v.state_id, v.md5_hash, v.item_version, v.body
+             FROM versions v JOIN resources r ON r.id = v.resource
+             WHERE v.first_snapshot <= ?1 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?1)
+             ORDER BY r.account_id, r.region, r.resource_type, r.resource_id",
+        )?;
+        let mut rows = stmt.query([snapshot.0])?;
+        while let Some(r) = rows.next()? {
+            let key = ResourceKey {
+                account_id: r.get(0)?,
+                region: r.get(1)?,
+                resource_type: r.get(2)?,
+                resource_id: r.get(3)?,
+            };
+            let row = VersionRow {
+                status: r.get(4)?,
+                capture_time: r.get(5)?,
+                state_id: r.get(6)?,
+                md5_hash: r.get(7)?,
+                item_version: r.get(8)?,
+                body: r.get(9)?,
+            };
+            each(row.into_item(&key)?)?;
+        }
+        Ok(())
+    }
+
+    #[instrument(skip(self), err(level = "debug"))]
+    pub fn stats(&self) -> Result<Stats> {
+        let count =
+            |sql: &str| -> Result<u64> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+        let page_count = count("PRAGMA page_count")?;
+        let page_size = count("PRAGMA page_size")?;
+        let mut by_type = self.conn.prepare(
+            "SELECT r.resource_type, count(*) FROM resources r JOIN versions v ON v.id = r.head_version
+             WHERE v.status NOT IN ('ResourceDeleted', 'ResourceDeletedNotRecorded')
+             GROUP BY r.resource_type ORDER BY r.resource_type",
+        )?;
+        let resources_by_type = by_type
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<Result<_, _>>()?;
+        Ok(Stats {
+            path: self.path.display().to_string(),
+            schema_version: count("PRAGMA user_version")? as usize,
+            snapshots: count("SELECT count(*) FROM snapshots")?,
+            resources: count("SELECT count(*) FROM resources")?,
+            live_resources: count(
+                "SELECT count(*) FROM resources r JOIN versions v ON v.id = r.head_version
+                 WHERE v.status NOT IN ('ResourceDeleted', 'ResourceDeletedNotRecorded')",
+            )?,
+            versions: count("SELECT count(*) FROM versions")?,
+            body_bytes: count("SELECT coalesce(sum(length(body)), 0) FROM versions")?,
+            database_bytes: page_count * page_size,
+            resources_by_type,
+        })
+    }
+
+    /// Folds the write-ahead log into the main file, so its size on disk is the store's size.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+fn snapshot_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotInfo> {
+    let kind: String = r.get(4)?;
+    Ok(SnapshotInfo {
+        id: SnapshotId(r.get(0)?),
+        taken_at: r.get(1)?,
+        ingested_at: r.get(2)?,
+        label: r.get(3)?,
+        kind: if kind == "full" {
+            SnapshotKind::Full
+        } else {
+            SnapshotKind::Partial
+        },
+        counts: SnapshotCounts {
+            items: r.get::<_, i64>(5)? as u64,
+            added: r.get::<_, i64>(6)? as u64,
+            modified: r.get::<_, i64>(7)? as u64,
+            unchanged: r.get::<_, i64>(8)? as u64,
+            deleted: r.get::<_, i64>(9)? as u64,
+            skipped: r.get::<_, i64>(10)? as u64,
+            live: r.get::<_, i64>(11)? as u64,
+        },
+        sources: Vec::new(),
+    })
+}
+
+fn parse_status(text: &str) -> Result<ItemStatus> {
+    ItemStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown status '{text}'")))
+}
+
+struct VersionRow {
+    status: String,
+    capture_time: Option<String>,
+    state_id: Option<String>,
+    md5_hash: Option<String>,
+    item_version: Option<String>,
+    body: Vec<u8>,
+}
+
+/// The content fields a version's body holds, in canonical JSON.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Body {
+    arn: Option<String>,
+    availability_zone: Option<String>,
+    #[serde(default)]
+    configuration: serde_json::Value,
+    #[serde(default)]
+    relationships: Option<serde_json::Value>,
+    resource_creation_time: Option<String>,
+    resource_name: Option<String>,
+    #[serde(default)]
+    supplementary_configuration: Option<serde_json::Value>,
+    #[serde(default)]
+    tags: Option<serde_json::Value>,
+}
+
+impl VersionRow {
+    fn into_item(self, key: &ResourceKey) -> Result<ConfigurationItem> {
+        let body: Body = serde_json::from_slice(&self.body)
+            .map_err(|e| StoreError::Corrupt(format!("body of {key}: {e}")))?;
+        Ok(ConfigurationItem {
+            version: self.item_version,
+            account_id: key.account_id.clone(),
+            configuration_item_capture_time: self.capture_time,
+            configuration_item_status: parse_status(&self.status)?,
+            configuration_state_id: self.state_id,
+            configuration_item_md5_hash: self.md5_hash,
+            arn: body.arn,
+            resource_type: key.resource_type.clone(),
+            resource_id: key.resource_id.clone(),
+            resource_name: body.resource_name,
+            aws_region: key.region.clone(),
+            availability_zone: body.availability_zone,
+            resource_creation_time: body.resource_creation_time,
+            tags: body.tags.unwrap_or_else(|| serde_json::json!({})),
+            relationships: body.relationships.unwrap_or_else(|| serde_json::json!([])),
+            configuration: body.configuration,
+            supplementary_configuration: body
+                .supplementary_configuration
+                .unwrap_or_else(|| serde_json::json!({})),
+        })
+    }
+}

@@ -1,0 +1,267 @@
+//! Writing one snapshot, in one transaction.
+//!
+//! The ingest engine decides what changed; this module only knows how to record it. Nothing
+//! is visible to readers, and nothing already stored is touched, until [`SnapshotWriter::commit`]:
+//! dropping the writer (on any error) rolls the whole snapshot back.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::{Result, SnapshotInfo, SnapshotKind, SourceInfo, StoreError};
+use crate::canonical::ContentHash;
+use crate::model::{ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId};
+
+/// A resource's latest version, as ingest needs it to decide whether an item is a change.
+#[derive(Debug, Clone, Copy)]
+pub struct Head {
+    pub resource: ResourceRowId,
+    pub version: VersionId,
+    pub status: ItemStatus,
+    pub content_hash: ContentHash,
+    pub raw_hash: ContentHash,
+}
+
+/// Capture metadata stored with a version (of its first capture).
+#[derive(Debug, Clone, Default)]
+pub struct VersionMeta {
+    pub capture_time: Option<String>,
+    pub state_id: Option<String>,
+    pub md5_hash: Option<String>,
+    pub item_version: Option<String>,
+}
+
+/// What a snapshot did to the estate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SnapshotCounts {
+    pub items: u64,
+    pub added: u64,
+    pub modified: u64,
+    pub unchanged: u64,
+    pub deleted: u64,
+    pub skipped: u64,
+    pub live: u64,
+}
+
+/// An open snapshot: a write transaction with the snapshot's row already reserved.
+#[derive(Debug)]
+pub struct SnapshotWriter<'c> {
+    tx: Transaction<'c>,
+    snapshot: SnapshotId,
+    previous: Option<(SnapshotId, String, u64)>,
+    next_version: i64,
+}
+
+impl<'c> SnapshotWriter<'c> {
+    pub(super) fn begin(conn: &'c mut Connection) -> Result<SnapshotWriter<'c>> {
+        // IMMEDIATE takes the write lock now, so two ingests cannot interleave their snapshots.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let previous = tx
+            .query_row(
+                "SELECT id, taken_at, live FROM snapshots ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        SnapshotId(r.get(0)?),
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)? as u64,
+                    ))
+                },
+            )
+            .optional()?;
+        let snapshot = SnapshotId(previous.as_ref().map_or(1, |p| p.0.0 + 1));
+        tx.execute(
+            "INSERT INTO snapshots (id, taken_at, ingested_at, label, kind, items, added, modified,
+                                    unchanged, deleted, skipped, live)
+             VALUES (?1, '', '', '', 'full', 0, 0, 0, 0, 0, 0, 0)",
+            [snapshot.0],
+        )?;
+        let next_version: i64 =
+            tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM versions", [], |r| r.get(0))?;
+        Ok(SnapshotWriter {
+            tx,
+            snapshot,
+            previous,
+            next_version,
+        })
+    }
+
+    /// The id this snapshot will have.
+    pub fn id(&self) -> SnapshotId {
+        self.snapshot
+    }
+
+    /// The latest stored snapshot: its id, when it was taken and how many resources it held.
+    pub fn previous(&self) -> Option<&(SnapshotId, String, u64)> {
+        self.previous.as_ref()
+    }
+
+    /// Calls `each` with every resource's identity and latest version.
+    pub fn for_each_head(&self, mut each: impl FnMut(ResourceKey, Head)) -> Result<()> {
+        let mut stmt = self.tx.prepare(
+            "SELECT r.id, r.account_id, r.region, r.resource_type, r.resource_id,
+                    v.id, v.status, v.content_hash, v.raw_hash
+             FROM resources r JOIN versions v ON v.id = r.head_version",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let key = ResourceKey {
+                account_id: r.get(1)?,
+                region: r.get(2)?,
+                resource_type: r.get(3)?,
+                resource_id: r.get(4)?,
+            };
+            let status: String = r.get(6)?;
+            let hash = |i: usize| -> Result<ContentHash> {
+                let bytes = r.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)?;
+                ContentHash::from_bytes(bytes)
+                    .ok_or_else(|| StoreError::Corrupt(format!("bad hash for {key}")))
+            };
+            let head = Head {
+                resource: ResourceRowId(r.get(0)?),
+                version: VersionId(r.get(5)?),
+                status: ItemStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown status '{status}'")))?,
+                content_hash: hash(7)?,
+                raw_hash: hash(8)?,
+            };
+            each(key, head);
+        }
+        Ok(())
+    }
+
+    /// Records a resource seen for the first time.
+    pub fn insert_resource(&self, key: &ResourceKey) -> Result<ResourceRowId> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO resources (account_id, region, resource_type, resource_id) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![key.account_id, key.region, key.resource_type, key.resource_id])?;
+        Ok(ResourceRowId(self.tx.last_insert_rowid()))
+    }
+
+    /// Records a new content of `resource` as current from this snapshot on, ending `previous`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_version(
+        &mut self,
+        resource: ResourceRowId,
+        previous: Option<VersionId>,
+        status: ItemStatus,
+        content_hash: ContentHash,
+        raw_hash: ContentHash,
+        meta: &VersionMeta,
+        body: &[u8],
+        names: (Option<&str>, Option<&str>),
+    ) -> Result<VersionId> {
+        if let Some(previous) = previous {
+            self.tx
+                .prepare_cached("UPDATE versions SET until_snapshot = ?1 WHERE id = ?2")?
+                .execute(params![self.snapshot.0, previous.0])?;
+        }
+        let id = VersionId(self.next_version);
+        self.next_version += 1;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO versions (id, resource, first_snapshot, status, content_hash, raw_hash,
+                                       capture_time, state_id, md5_hash, item_version, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                id.0,
+                resource.0,
+                self.snapshot.0,
+                status.as_str(),
+                content_hash.to_bytes(),
+                raw_hash.to_bytes(),
+                meta.capture_time,
+                meta.state_id,
+                meta.md5_hash,
+                meta.item_version,
+                body,
+            ])?;
+        let (arn, name) = names;
+        self.tx
+            .prepare_cached(
+                "UPDATE resources SET head_version = ?1, arn = coalesce(?2, arn),
+                        resource_name = coalesce(?3, resource_name) WHERE id = ?4",
+            )?
+            .execute(params![id.0, arn, name, resource.0])?;
+        Ok(id)
+    }
+
+    /// Takes back a version written earlier in this same snapshot, making `previous` current
+    /// again: a later capture of the same resource replaces an earlier one.
+    pub fn undo_version(
+        &self,
+        resource: ResourceRowId,
+        version: VersionId,
+        previous: Option<VersionId>,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM versions WHERE id = ?1 AND first_snapshot = ?2")?
+            .execute(params![version.0, self.snapshot.0])?;
+        if let Some(previous) = previous {
+            self.tx
+                .prepare_cached("UPDATE versions SET until_snapshot = NULL WHERE id = ?1")?
+                .execute([previous.0])?;
+        }
+        self.tx
+            .prepare_cached("UPDATE resources SET head_version = ?1 WHERE id = ?2")?
+            .execute(params![previous.map(|v| v.0), resource.0])?;
+        Ok(())
+    }
+
+    /// Fills in the snapshot's row and commits everything written since `begin`.
+    pub fn commit(
+        self,
+        taken_at: &str,
+        label: &str,
+        kind: SnapshotKind,
+        counts: SnapshotCounts,
+        sources: &[SourceInfo],
+    ) -> Result<SnapshotInfo> {
+        let ingested_at = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        self.tx.execute(
+            "UPDATE snapshots SET taken_at = ?2, ingested_at = ?3, label = ?4, kind = ?5, items = ?6,
+                    added = ?7, modified = ?8, unchanged = ?9, deleted = ?10, skipped = ?11, live = ?12
+             WHERE id = ?1",
+            params![
+                self.snapshot.0,
+                taken_at,
+                ingested_at,
+                label,
+                kind.as_str(),
+                counts.items as i64,
+                counts.added as i64,
+                counts.modified as i64,
+                counts.unchanged as i64,
+                counts.deleted as i64,
+                counts.skipped as i64,
+                counts.live as i64,
+            ],
+        )?;
+        {
+            let mut insert = self
+                .tx
+                .prepare("INSERT OR REPLACE INTO snapshot_sources (snapshot_id, path, form, items) VALUES (?1, ?2, ?3, ?4)")?;
+            for source in sources {
+                insert.execute(params![
+                    self.snapshot.0,
+                    source.path,
+                    source.form,
+                    source.items as i64
+                ])?;
+            }
+        }
+        let id = self.snapshot;
+        self.tx.commit()?;
+        Ok(SnapshotInfo {
+            id,
+            taken_at: taken_at.to_string(),
+            ingested_at,
+            label: label.to_string(),
+            kind,
+            counts,
+            sources: sources.to_vec(),
+        })
+    }
+}
