@@ -1,1 +1,152 @@
-fn main() {}
+//! Ingest and storage benchmark over a generated estate.
+//!
+//! `cargo bench -p conform --bench store` (set CONFORM_BENCH_ITEMS to change the size from
+//! 100,000). Ingest is single-threaded, so the figures are per core. It measures:
+//! - ingest of a first snapshot (every item new), in items/s;
+//! - re-ingest of the same snapshot (nothing changes, no version written), in items/s;
+//! - the database size after 10 snapshots at 1% churn against the size after one;
+//! - peak resident memory of the process.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use conform::generate::{GenerateOptions, generate};
+use conform::ingest::{IngestOptions, NoProgress};
+use conform::store::Store;
+
+fn main() {
+    let items: usize = std::env::var("CONFORM_BENCH_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let snapshots = 10;
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("store-bench");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+
+    let started = Instant::now();
+    let options = GenerateOptions {
+        items,
+        churn: 0.01,
+        snapshots,
+        accounts: 4,
+        seed: 7,
+        ..GenerateOptions::default()
+    };
+    let generated = generate(&work.join("estate"), &options).unwrap();
+    let first_bytes: u64 = dir_size(&generated.snapshot_dirs[0]);
+    println!(
+        "generated {} snapshots of ~{} items ({:.0} bytes/item) in {:.1?}",
+        snapshots,
+        items,
+        first_bytes as f64 / items as f64,
+        started.elapsed()
+    );
+
+    // One snapshot, into a fresh store.
+    let one_db = work.join("one.db");
+    let mut store = Store::open(&one_db).unwrap();
+    let (secs, report) = timed(|| ingest(&mut store, &generated.snapshot_dirs[0]));
+    assert_eq!(report.added as usize, items);
+    println!(
+        "ingest, all new:      {:>9.0} items/s  ({} items in {secs:.3} s)",
+        items as f64 / secs,
+        items
+    );
+    store.checkpoint().unwrap();
+    let one_size = file_size(&one_db);
+
+    // The same snapshot again: nothing changed, nothing written.
+    let (secs, report) = timed(|| ingest(&mut store, &generated.snapshot_dirs[0]));
+    assert_eq!(report.unchanged as usize, items);
+    assert_eq!(report.added + report.modified + report.deleted, 0);
+    println!(
+        "re-ingest, unchanged: {:>9.0} items/s  ({} items in {secs:.3} s)",
+        items as f64 / secs,
+        items
+    );
+
+    // Ten snapshots at 1% churn, into another fresh store.
+    let ten_db = work.join("ten.db");
+    let mut store = Store::open(&ten_db).unwrap();
+    let mut total = 0u64;
+    let mut changed = 0u64;
+    let (secs, ()) = timed(|| {
+        for dir in &generated.snapshot_dirs {
+            let r = ingest(&mut store, dir);
+            total += r.items;
+            changed += r.added + r.modified + r.deleted;
+        }
+    });
+    store.checkpoint().unwrap();
+    let ten_size = file_size(&ten_db);
+    println!(
+        "10 snapshots, 1% churn: {total} items ({changed} changes) in {secs:.2} s, {:.0} items/s",
+        total as f64 / secs
+    );
+    println!(
+        "database size: one snapshot {:.1} MiB, ten snapshots {:.1} MiB, ratio {:.3}",
+        mib(one_size),
+        mib(ten_size),
+        ten_size as f64 / one_size as f64
+    );
+    println!(
+        "peak resident memory: {:.1} MiB",
+        peak_rss_kib() as f64 / 1024.0
+    );
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+fn ingest(store: &mut Store, dir: &Path) -> conform::store::SnapshotCounts {
+    let report = conform::ingest(
+        store,
+        &[dir.to_path_buf()],
+        &IngestOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    report.snapshot.expect("a snapshot").counts
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let start = Instant::now();
+    let value = f();
+    (start.elapsed().as_secs_f64(), value)
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn dir_size(path: &Path) -> u64 {
+    walk(path).iter().map(|p| file_size(p)).sum()
+}
+
+fn walk(path: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            files.extend(walk(&p))
+        } else {
+            files.push(p)
+        }
+    }
+    files
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// Peak resident set size (VmHWM) of this process, from /proc.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -61,4 +61,3 @@ CREATE TABLE versions (
     body           BLOB    NOT NULL             -- canonical JSON of the content fields
 );
 CREATE INDEX versions_by_resource ON versions (resource, first_snapshot);
-CREATE INDEX versions_by_range    ON versions (first_snapshot, until_snapshot);

@@ -167,7 +167,8 @@ impl<'de> Visitor<'de> for Canon<'_> {
     }
 
     fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.out.extend_from_slice(if v { b"true" } else { b"false" });
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
 
@@ -285,7 +286,10 @@ impl Scratch {
         let key_of = |m: &Member| &bytes[m.key.0 - start..m.key.1 - start];
         let mut first = true;
         for (i, m) in members.iter().enumerate() {
-            if members.get(i + 1).is_some_and(|next| key_of(next) == key_of(m)) {
+            if members
+                .get(i + 1)
+                .is_some_and(|next| key_of(next) == key_of(m))
+            {
                 continue;
             }
             if !first {
@@ -343,8 +347,9 @@ mod tests {
     #[test]
     fn key_order_and_whitespace_do_not_change_the_form() {
         let a = canon(r#"{"size":8,"tags":{"b":"2","a":"1"},"encrypted":true}"#);
-        let b =
-            canon("{\n  \"encrypted\": true,\n  \"tags\": {\"a\": \"1\", \"b\": \"2\"},\n  \"size\": 8\n}");
+        let b = canon(
+            "{\n  \"encrypted\": true,\n  \"tags\": {\"a\": \"1\", \"b\": \"2\"},\n  \"size\": 8\n}",
+        );
         assert_eq!(a, b);
     }
 

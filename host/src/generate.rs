@@ -165,7 +165,8 @@ fn write_snapshot(
             rng.u16(..0xfff),
             rng.u64(..1 << 48)
         );
-        let name = format!("{account_id}_Config_{region_name}_ConfigSnapshot_{stamp}_{snapshot_id}.json");
+        let name =
+            format!("{account_id}_Config_{region_name}_ConfigSnapshot_{stamp}_{snapshot_id}.json");
         let mut text = Vec::with_capacity(resources.len() * 1400 + 128);
         write!(
             text,
@@ -197,11 +198,11 @@ fn write_snapshot(
 fn item(r: &Resource, account: &str, region: &str, capture: Timestamp) -> Value {
     let good = |bit: u32| r.compliant_bits & (1 << bit) != 0 || r.compliant_bits % 7 == 0;
     let short = format!("{:08x}{:09x}", r.serial.wrapping_mul(0x9E37_79B9), r.serial);
-    let created = Timestamp::from_second(1_700_000_000 + (r.serial as i64 % 40_000_000)).expect("in range");
+    let created =
+        Timestamp::from_second(1_700_000_000 + (r.serial as i64 % 40_000_000)).expect("in range");
     let env = ["prod", "staging", "dev"][(r.serial % 3) as usize];
     let team = ["payments", "platform", "data", "identity", "web"][(r.serial % 5) as usize];
-    let mut tags =
-        json!({"Environment": env, "Team": team, "CostCenter": format!("cc-{}", 1000 + r.serial % 50)});
+    let mut tags = json!({"Environment": env, "Team": team, "CostCenter": format!("cc-{}", 1000 + r.serial % 50)});
     if !good(7) {
         tags.as_object_mut().expect("object").remove("CostCenter");
     }

@@ -74,7 +74,12 @@ impl fmt::Display for ResourceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.resource_type, self.resource_id)?;
         if !self.account_id.is_empty() || !self.region.is_empty() {
-            write!(f, " ({} {})", or_dash(&self.account_id), or_dash(&self.region))?;
+            write!(
+                f,
+                " ({} {})",
+                or_dash(&self.account_id),
+                or_dash(&self.region)
+            )?;
         }
         Ok(())
     }
@@ -119,7 +124,10 @@ pub struct ConfigurationItem {
     pub configuration_item_status: ItemStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub configuration_state_id: Option<String>,
-    #[serde(rename = "configurationItemMD5Hash", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "configurationItemMD5Hash",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub configuration_item_md5_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,

@@ -155,7 +155,10 @@ fn print_report(report: &IngestReport) {
         count(c.live, "resource"),
     );
     if !report.skipped.is_empty() {
-        println!("skipped {} (--skip-invalid):", count(c.skipped, "invalid item"));
+        println!(
+            "skipped {} (--skip-invalid):",
+            count(c.skipped, "invalid item")
+        );
         for p in &report.skipped {
             println!("  {p}");
         }

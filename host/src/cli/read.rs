@@ -73,7 +73,11 @@ pub fn show(db: &Path, args: ShowArgs, out: &Output) -> anyhow::Result<ExitCode>
     let snapshot = store.snapshot(args.at)?;
     let resource = store.resolve_resource(&args.resource)?;
     let Some(item) = store.item_at(&resource, snapshot.id)? else {
-        anyhow::bail!("{} did not exist yet in snapshot {}", resource.key, snapshot.id);
+        anyhow::bail!(
+            "{} did not exist yet in snapshot {}",
+            resource.key,
+            snapshot.id
+        );
     };
     out.emit(&item, |w| {
         serde_json::to_writer_pretty(&mut *w, &item)?;

@@ -40,8 +40,10 @@ impl Output {
         }
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} items ({per_sec}, {elapsed})")
-                .expect("valid template"),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} {pos} items ({per_sec}, {elapsed})",
+            )
+            .expect("valid template"),
         );
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar

@@ -94,7 +94,9 @@ impl Field {
             "tags" => (Tags, "tags"),
             "relationships" => (Relationships, "relationships"),
             "configuration" => (Configuration, "configuration"),
-            "supplementaryConfiguration" => (SupplementaryConfiguration, "supplementaryConfiguration"),
+            "supplementaryConfiguration" => {
+                (SupplementaryConfiguration, "supplementaryConfiguration")
+            }
             _ => return None,
         })
     }
@@ -247,7 +249,8 @@ pub fn read_str(text: &str, sink: &mut Sink<'_>) -> Result<Document, DocumentErr
     if !matches!(first, Some(b'{' | b'[') | None) {
         // An SNS e-mail subscription delivers the notification as text with a JSON body.
         if let Some(body) = email_json_body(trimmed) {
-            let mut doc = read_top::<_, &RawValue>(serde_json::Deserializer::from_str(body), sink, false)?;
+            let mut doc =
+                read_top::<_, &RawValue>(serde_json::Deserializer::from_str(body), sink, false)?;
             doc.wrappers.insert(0, "e-mail body");
             return Ok(doc);
         }
@@ -256,7 +259,10 @@ pub fn read_str(text: &str, sink: &mut Sink<'_>) -> Result<Document, DocumentErr
 }
 
 /// Reads a document from a stream (owned raw values, one item in memory at a time).
-pub fn read_stream(reader: impl std::io::Read, sink: &mut Sink<'_>) -> Result<Document, DocumentError> {
+pub fn read_stream(
+    reader: impl std::io::Read,
+    sink: &mut Sink<'_>,
+) -> Result<Document, DocumentError> {
     read_top::<_, Box<RawValue>>(serde_json::Deserializer::from_reader(reader), sink, true)
 }
 
@@ -415,9 +421,9 @@ impl<'de, H: RawHandle<'de>> Deserialize<'de> for RawItem<H> {
                 Ok(RawItem::not_an_object("an array"))
             }
             fn visit_bool<E>(self, v: bool) -> Result<RawItem<H>, E> {
-                Ok(RawItem::not_an_object(kind_of_unexpected(de::Unexpected::Bool(
-                    v,
-                ))))
+                Ok(RawItem::not_an_object(kind_of_unexpected(
+                    de::Unexpected::Bool(v),
+                )))
             }
             fn visit_i64<E>(self, _: i64) -> Result<RawItem<H>, E> {
                 Ok(RawItem::not_an_object("a number"))
@@ -728,8 +734,10 @@ mod tests {
 
     #[test]
     fn dialect_keys_map_to_one_field() {
-        let (_, api) = collect(r#"{"resourceType":"T","resourceId":"a","accountId":"1","arn":"x"}"#);
-        let (_, file) = collect(r#"{"resourceType":"T","resourceId":"a","awsAccountId":"1","ARN":"x"}"#);
+        let (_, api) =
+            collect(r#"{"resourceType":"T","resourceId":"a","accountId":"1","arn":"x"}"#);
+        let (_, file) =
+            collect(r#"{"resourceType":"T","resourceId":"a","awsAccountId":"1","ARN":"x"}"#);
         assert_eq!(api[0].1, file[0].1);
     }
 
@@ -772,16 +780,18 @@ mod tests {
 
     #[test]
     fn email_body_is_found_after_text() {
-        let (doc, _) =
-            collect("Some text\n  more:\n  {\n \"messageType\": \"ScheduledNotification\"\n}\n-- footer\n");
+        let (doc, _) = collect(
+            "Some text\n  more:\n  {\n \"messageType\": \"ScheduledNotification\"\n}\n-- footer\n",
+        );
         let doc = doc.unwrap();
         assert_eq!(doc.wrappers, vec!["e-mail body"]);
     }
 
     #[test]
     fn truncated_json_is_a_syntax_error() {
-        let (doc, items) =
-            collect(r#"{"configurationItems":[{"resourceType":"T","resourceId":"a"},{"resourceType":"#);
+        let (doc, items) = collect(
+            r#"{"configurationItems":[{"resourceType":"T","resourceId":"a"},{"resourceType":"#,
+        );
         assert!(matches!(doc, Err(DocumentError::Syntax(_))));
         assert_eq!(items.len(), 1, "items before the damage are still seen");
     }

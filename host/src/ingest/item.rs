@@ -57,6 +57,9 @@ pub struct Item<'a> {
 #[derive(Debug)]
 pub struct Checker {
     envelope: Validator,
+    /// The envelope's sub-schemas for `tags` and `relationships`.
+    tags: Validator,
+    relationships: Validator,
     by_type: HashMap<String, Validator>,
 }
 
@@ -77,10 +80,12 @@ impl Checker {
     /// a file `AWS_EC2_Volume.json` (or `.schema.json`) checks the `configuration` of
     /// `AWS::EC2::Volume` items.
     pub fn new(type_schemas: Option<&Path>) -> Result<Checker, SchemaFileError> {
-        let envelope = compile(
-            ENVELOPE_SCHEMA,
-            Path::new("schemas/configuration-item.schema.json"),
-        )?;
+        let path = Path::new("schemas/configuration-item.schema.json");
+        let envelope = compile(ENVELOPE_SCHEMA, path)?;
+        let schema: Value =
+            serde_json::from_str(ENVELOPE_SCHEMA).expect("the envelope schema compiled");
+        let part = |name: &str| compile(&schema["properties"][name].to_string(), path);
+        let (tags, relationships) = (part("tags")?, part("relationships")?);
         let mut by_type = HashMap::new();
         if let Some(dir) = type_schemas {
             let entries = std::fs::read_dir(dir).map_err(|e| SchemaFileError {
@@ -110,7 +115,12 @@ impl Checker {
                 by_type.insert(stem.replace('_', "::"), compile(&text, &path)?);
             }
         }
-        Ok(Checker { envelope, by_type })
+        Ok(Checker {
+            envelope,
+            tags,
+            relationships,
+            by_type,
+        })
     }
 
     /// The checks every item gets; decodes what ingest needs to place it.
@@ -129,8 +139,33 @@ impl Checker {
 
     /// The full schema check, for items whose content is new to the store.
     pub fn check_content(&self, item: &Item<'_>) -> Result<(), Vec<ItemProblem>> {
-        let mut problems = self.schema_problems(&item.fields);
-        if let Some(schema) = self.by_type.get(item.resource_type.as_ref())
+        let mut problems = Vec::new();
+        // The quick checks of `read` already hold every item to the envelope's constraints on
+        // its scalar fields; what remains are the constraints inside `tags` and
+        // `relationships`, checked with the envelope schema's own sub-schemas for them.
+        for (field, validator) in [
+            (Field::Tags, &self.tags),
+            (Field::Relationships, &self.relationships),
+        ] {
+            let Some(raw) = item.fields.value(field) else {
+                continue;
+            };
+            let key = item.fields.key_used(field);
+            match serde_json::from_str::<Value>(raw) {
+                Ok(value) if validator.is_valid(&value) => {}
+                Ok(value) => problems.extend(validator.iter_errors(&value).map(|e| ItemProblem {
+                    pointer: format!("/{key}{}", e.instance_path()),
+                    message: e.masked().to_string(),
+                })),
+                Err(e) => problems.push(ItemProblem {
+                    pointer: format!("/{key}"),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        if let Some(schema) = (!self.by_type.is_empty())
+            .then(|| self.by_type.get(item.resource_type.as_ref()))
+            .flatten()
             && let Some(raw) = item.fields.value(Field::Configuration)
         {
             let key = item.fields.key_used(Field::Configuration);
@@ -158,7 +193,9 @@ impl Checker {
     fn schema_problems(&self, fields: &ItemFields<'_>) -> Vec<ItemProblem> {
         let mut stub = Map::new();
         for field in Field::ALL {
-            let Some(raw) = fields.get(field) else { continue };
+            let Some(raw) = fields.get(field) else {
+                continue;
+            };
             let value = match field {
                 Field::Configuration | Field::SupplementaryConfiguration => kind_stub(raw),
                 _ => serde_json::from_str(raw).unwrap_or(Value::Null),
@@ -250,7 +287,9 @@ fn read_envelope<'a>(fields: &ItemFields<'a>) -> Result<Item<'a>, ItemProblem> {
         message: message.to_string(),
     };
     for field in Field::ALL {
-        let Some(raw) = fields.get(field) else { continue };
+        let Some(raw) = fields.get(field) else {
+            continue;
+        };
         let k = kind(raw);
         let ok = match field {
             Field::ResourceType | Field::ResourceId => k == Kind::String && raw.len() > 2,
@@ -270,9 +309,12 @@ fn read_envelope<'a>(fields: &ItemFields<'a>) -> Result<Item<'a>, ItemProblem> {
         }
     }
     let required = |field: Field| {
-        fields
-            .get(field)
-            .ok_or_else(|| problem(field, &format!("\"{}\" is a required property", field.key())))
+        fields.get(field).ok_or_else(|| {
+            problem(
+                field,
+                &format!("\"{}\" is a required property", field.key()),
+            )
+        })
     };
     let resource_type = json_str(required(Field::ResourceType)?);
     let resource_id = json_str(required(Field::ResourceId)?);
@@ -280,16 +322,17 @@ fn read_envelope<'a>(fields: &ItemFields<'a>) -> Result<Item<'a>, ItemProblem> {
     let text = |field: Field| fields.value(field).map(json_str);
     let status = match text(Field::Status) {
         None => ItemStatus::Ok,
-        Some(s) => {
-            ItemStatus::parse(&s).ok_or_else(|| problem(Field::Status, "is not a configurationItemStatus"))?
-        }
+        Some(s) => ItemStatus::parse(&s)
+            .ok_or_else(|| problem(Field::Status, "is not a configurationItemStatus"))?,
     };
     let capture_time = match text(Field::CaptureTime) {
         None => None,
-        Some(s) => Some(
-            s.parse::<jiff::Timestamp>()
-                .map_err(|e| problem(Field::CaptureTime, &format!("is not an RFC 3339 date-time: {e}")))?,
-        ),
+        Some(s) => Some(s.parse::<jiff::Timestamp>().map_err(|e| {
+            problem(
+                Field::CaptureTime,
+                &format!("is not an RFC 3339 date-time: {e}"),
+            )
+        })?),
     };
     let account_id = text(Field::AccountId).unwrap_or_default();
     let region = match text(Field::Region) {
@@ -317,7 +360,11 @@ fn derive_region(zone: Option<&str>, arn: Option<&str>) -> Option<String> {
     if let Some(zone) = zone {
         let bytes = zone.as_bytes();
         let n = bytes.len();
-        if n > 3 && bytes[n - 1].is_ascii_lowercase() && bytes[n - 2].is_ascii_digit() && zone.contains('-') {
+        if n > 3
+            && bytes[n - 1].is_ascii_lowercase()
+            && bytes[n - 2].is_ascii_digit()
+            && zone.contains('-')
+        {
             return Some(zone[..n - 1].to_string());
         }
     }
@@ -342,7 +389,11 @@ impl Item<'_> {
 
     /// Writes the canonical body (content fields, in the API dialect, keys sorted, no nulls)
     /// and returns the content hash (status + body).
-    pub fn write_body(&self, out: &mut Vec<u8>, scratch: &mut Scratch) -> Result<ContentHash, ItemProblem> {
+    pub fn write_body(
+        &self,
+        out: &mut Vec<u8>,
+        scratch: &mut Scratch,
+    ) -> Result<ContentHash, ItemProblem> {
         out.clear();
         out.push(b'{');
         for field in BODY_FIELDS {
@@ -361,7 +412,8 @@ impl Item<'_> {
             };
             match field {
                 Field::Relationships => {
-                    let value = normalise_relationships(serde_json::from_str(raw).map_err(problem)?);
+                    let value =
+                        normalise_relationships(serde_json::from_str(raw).map_err(problem)?);
                     canonical::write_canonical_value(&value, out, scratch);
                 }
                 Field::Tags if raw.starts_with('[') => {
@@ -383,7 +435,10 @@ impl Item<'_> {
 pub fn deletion_body() -> (&'static [u8], ContentHash) {
     let body = b"{}";
     let mut hasher = ContentHasher::new();
-    hasher.part(STATUS_PART, Some(ItemStatus::ResourceDeleted.as_str().as_bytes()));
+    hasher.part(
+        STATUS_PART,
+        Some(ItemStatus::ResourceDeleted.as_str().as_bytes()),
+    );
     hasher.part(0, Some(body));
     (body, hasher.finish())
 }
@@ -391,7 +446,9 @@ pub fn deletion_body() -> (&'static [u8], ContentHash) {
 /// Relationships in one dialect (`relationshipName`), without null names, in a stable order:
 /// AWS lists them in no particular order, and a reordering is not a change.
 fn normalise_relationships(value: Value) -> Value {
-    let Value::Array(items) = value else { return value };
+    let Value::Array(items) = value else {
+        return value;
+    };
     let mut items: Vec<(String, Value)> = items
         .into_iter()
         .map(|mut item| {
@@ -412,7 +469,9 @@ fn normalise_relationships(value: Value) -> Value {
 
 /// `[{"key": k, "value": v}]` (or `Key`/`Value`) as the map AWS Config uses.
 fn tags_as_map(value: Value) -> Value {
-    let Value::Array(items) = value else { return value };
+    let Value::Array(items) = value else {
+        return value;
+    };
     let mut map = Map::new();
     for item in items {
         let key = item
@@ -477,7 +536,10 @@ mod tests {
         ];
         for (field, raw, pointer) in cases {
             let problems = c.read(base(&[(*field, raw)])).unwrap_err();
-            assert_eq!(problems[0].pointer, *pointer, "{field:?} = {raw}: {problems:?}");
+            assert_eq!(
+                problems[0].pointer, *pointer,
+                "{field:?} = {raw}: {problems:?}"
+            );
         }
     }
 
@@ -492,7 +554,8 @@ mod tests {
 
     #[test]
     fn missing_resource_type_is_named() {
-        let fields = ItemFields::from_pairs(&[(Field::ResourceId, "\"x\""), (Field::Configuration, "{}")]);
+        let fields =
+            ItemFields::from_pairs(&[(Field::ResourceId, "\"x\""), (Field::Configuration, "{}")]);
         let problems = checker().read(fields).unwrap_err();
         assert!(
             problems.iter().any(|p| p.message.contains("resourceType")),
@@ -518,7 +581,11 @@ mod tests {
             Some("us-west-2")
         );
         assert_eq!(
-            derive_region(Some("Not Applicable"), Some("arn:aws:kms:eu-west-1:1:key/x")).as_deref(),
+            derive_region(
+                Some("Not Applicable"),
+                Some("arn:aws:kms:eu-west-1:1:key/x")
+            )
+            .as_deref(),
             Some("eu-west-1")
         );
         assert_eq!(derive_region(None, Some("arn:aws:s3:::bucket")), None);
@@ -547,8 +614,16 @@ mod tests {
         )]);
         let (mut out1, mut out2) = (Vec::new(), Vec::new());
         let mut scratch = Scratch::default();
-        let h1 = c.read(one).unwrap().write_body(&mut out1, &mut scratch).unwrap();
-        let h2 = c.read(two).unwrap().write_body(&mut out2, &mut scratch).unwrap();
+        let h1 = c
+            .read(one)
+            .unwrap()
+            .write_body(&mut out1, &mut scratch)
+            .unwrap();
+        let h2 = c
+            .read(two)
+            .unwrap()
+            .write_body(&mut out2, &mut scratch)
+            .unwrap();
         assert_eq!(
             String::from_utf8(out1).unwrap(),
             r#"{"configuration":{"size":8},"tags":{"a":"1","b":"2"}}"#

@@ -23,8 +23,8 @@ use serde::Serialize;
 use crate::canonical::Scratch;
 use crate::model::{ItemStatus, ResourceKey, ResourceRowId, VersionId};
 use crate::store::{
-    Head, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotWriter, SourceInfo, Store, StoreError,
-    VersionMeta,
+    Head, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotWriter, SourceInfo, Store,
+    StoreError, VersionMeta,
 };
 use document::{Document, DocumentError, Field, Form, ItemEvent, ItemFields};
 use item::{Checker, Item, ItemProblem};
@@ -183,7 +183,8 @@ pub fn ingest(
     progress: &dyn Progress,
 ) -> Result<IngestReport, IngestError> {
     let checker = Checker::new(options.type_schemas.as_deref())?;
-    let files = source::expand(inputs).map_err(|(path, source)| IngestError::Io { path, source })?;
+    let files =
+        source::expand(inputs).map_err(|(path, source)| IngestError::Io { path, source })?;
     let mut writer = store.begin_snapshot()?;
     let mut engine = Engine::new(&mut writer, &checker, options, progress)?;
     let mut reports = Vec::new();
@@ -325,7 +326,8 @@ pub fn ingest(
 /// History files share the snapshot envelope; AWS names them `..._ConfigHistory_...`.
 fn is_change_record(doc: &Document, path: &Path) -> bool {
     doc.form.is_change_record()
-        || (matches!(doc.form, Form::ConfigurationItemsFile { snapshot_id: None }) && is_history_name(path))
+        || (matches!(doc.form, Form::ConfigurationItemsFile { snapshot_id: None })
+            && is_history_name(path))
 }
 
 fn is_history_name(path: &Path) -> bool {
@@ -334,7 +336,9 @@ fn is_history_name(path: &Path) -> bool {
 
 fn describe_form(doc: &Document, path: &Path) -> String {
     let mut form = match &doc.form {
-        Form::ConfigurationItemsFile { snapshot_id: Some(_) } => "snapshot file".to_string(),
+        Form::ConfigurationItemsFile {
+            snapshot_id: Some(_),
+        } => "snapshot file".to_string(),
         Form::ConfigurationItemsFile { snapshot_id: None } if is_history_name(path) => {
             "history file".to_string()
         }
@@ -370,15 +374,24 @@ struct Seen {
 #[derive(Debug, Clone, Copy)]
 struct ItemAt {
     index: usize,
-    line: Option<usize>,
+    /// Byte offset of the item in its file's text, when the file was mapped.
+    offset: Option<usize>,
     lines_form: bool,
 }
 
 impl ItemAt {
-    fn location(self) -> Location {
-        match (self.lines_form, self.line) {
+    /// The item's location; `text` is its file's text, if at hand, to add a line number.
+    /// Lines are counted only here, for errors: counting for every item would be quadratic.
+    fn location(self, text: Option<&str>) -> Location {
+        let line = self
+            .offset
+            .zip(text)
+            .map(|(offset, text)| source::line_column(&text.as_bytes()[..offset]).0);
+        match (self.lines_form, line) {
             (true, Some(line)) => Location::Line { line },
-            (true, None) => Location::Line { line: self.index + 1 },
+            (true, None) => Location::Line {
+                line: self.index + 1,
+            },
             (false, line) => Location::Item {
                 index: self.index,
                 line,
@@ -431,7 +444,13 @@ impl<'e, 'c> Engine<'e, 'c> {
         let mut entries = EntryMap::default();
         writer.for_each_head(|key, head| {
             entries.insert(
-                identity(&key.account_id, &key.region, &key.resource_type, &key.resource_id).into(),
+                identity(
+                    &key.account_id,
+                    &key.region,
+                    &key.resource_type,
+                    &key.resource_id,
+                )
+                .into(),
                 Entry {
                     resource: Some(head.resource),
                     head: Some(head),
@@ -483,46 +502,49 @@ impl<'e, 'c> Engine<'e, 'c> {
             Err(kind) => {
                 let at = ItemAt {
                     index: event.index,
-                    line: None,
+                    offset: None,
                     lines_form,
                 };
+                let message =
+                    format!("expected a configuration item (a JSON object), found {kind}");
                 self.item_problems(
                     at,
+                    text,
                     vec![ItemProblem {
                         pointer: String::new(),
-                        message: format!("expected a configuration item (a JSON object), found {kind}"),
+                        message,
                     }],
                 );
                 return;
             }
         };
-        let line = text
+        let offset = text
             .zip(fields.anchor())
-            .and_then(|(text, anchor)| source::line_of(text, anchor));
+            .and_then(|(text, anchor)| source::offset_of(text, anchor));
         let at = ItemAt {
             index: event.index,
-            line,
+            offset,
             lines_form,
         };
         match self.checker.read(fields) {
             Ok(item) => {
-                if let Err(e) = self.place(&item, at) {
+                if let Err(e) = self.place(&item, at, text) {
                     self.store_error = Some(e);
                 }
             }
             Err(problems) => {
                 self.keep_previous_state(&fields, at);
-                self.item_problems(at, problems);
+                self.item_problems(at, text, problems);
             }
         }
     }
 
-    fn item_problems(&mut self, at: ItemAt, problems: Vec<ItemProblem>) {
+    fn item_problems(&mut self, at: ItemAt, text: Option<&str>, problems: Vec<ItemProblem>) {
         self.invalid_items += 1;
         for p in problems {
             self.problems.push(Problem {
                 file: self.file.clone(),
-                location: at.location(),
+                location: at.location(text),
                 pointer: p.pointer,
                 message: p.message,
             });
@@ -559,7 +581,7 @@ impl<'e, 'c> Engine<'e, 'c> {
     }
 
     /// Decides what an item means for its resource and records it.
-    fn place(&mut self, item: &Item<'_>, at: ItemAt) -> Result<(), StoreError> {
+    fn place(&mut self, item: &Item<'_>, at: ItemAt, text: Option<&str>) -> Result<(), StoreError> {
         if let Some(t) = item.capture_time {
             self.latest_capture = Some(self.latest_capture.map_or(t, |l| l.max(t)));
         }
@@ -579,16 +601,20 @@ impl<'e, 'c> Engine<'e, 'c> {
             };
             self.entries.insert(self.key.as_str().into(), entry);
         }
-        let entry = self.entries.get_mut(self.key.as_str()).expect("just inserted");
+        let entry = self
+            .entries
+            .get_mut(self.key.as_str())
+            .expect("just inserted");
 
         if let Some(seen) = entry.seen {
             if !self.options.latest_wins {
-                let file = if seen.file == self.file_index {
-                    "this file".to_string()
+                let same_file = seen.file == self.file_index;
+                let file = if same_file {
+                    "this file"
                 } else {
-                    "an earlier file".to_string()
+                    "an earlier file"
                 };
-                let earlier = seen.location.location();
+                let earlier = seen.location.location(if same_file { text } else { None });
                 let problem = ItemProblem {
                     pointer: String::new(),
                     message: format!(
@@ -597,7 +623,7 @@ impl<'e, 'c> Engine<'e, 'c> {
                         item_key(item)
                     ),
                 };
-                self.item_problems(at, vec![problem]);
+                self.item_problems(at, text, vec![problem]);
                 return Ok(());
             }
             let later = match (item.capture_time, seen.capture_time) {
@@ -638,35 +664,31 @@ impl<'e, 'c> Engine<'e, 'c> {
                     capture_time: item.capture_time,
                     outcome: Outcome::Invalid,
                 });
-                self.item_problems(at, problems);
+                self.item_problems(at, text, problems);
                 return Ok(());
             }
             let content_hash = match item.write_body(&mut self.body, &mut self.scratch) {
                 Ok(hash) => hash,
                 Err(problem) => {
-                    self.item_problems(at, vec![problem]);
+                    self.item_problems(at, text, vec![problem]);
                     return Ok(());
                 }
             };
             if head.is_none_or(|h| h.content_hash != content_hash) {
+                let text = |f: Field| {
+                    item.fields.value(f).map(|raw| {
+                        serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string())
+                    })
+                };
+                let (arn, name) = (text(Field::Arn), text(Field::ResourceName));
+                let names = (arn.as_deref(), name.as_deref());
                 let resource = match entry.resource {
                     Some(r) => r,
                     None => {
-                        let key = ResourceKey {
-                            account_id: item.account_id.to_string(),
-                            region: item.region.to_string(),
-                            resource_type: item.resource_type.to_string(),
-                            resource_id: item.resource_id.to_string(),
-                        };
-                        let r = self.writer.insert_resource(&key)?;
+                        let r = self.writer.insert_resource(&item_key(item), names)?;
                         entry.resource = Some(r);
                         r
                     }
-                };
-                let text = |f: Field| {
-                    item.fields
-                        .value(f)
-                        .map(|raw| serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string()))
                 };
                 let meta = VersionMeta {
                     capture_time: text(Field::CaptureTime),
@@ -674,15 +696,16 @@ impl<'e, 'c> Engine<'e, 'c> {
                     md5_hash: text(Field::Md5Hash),
                     item_version: text(Field::Version),
                 };
+                let previous = head.map(|h| h.version);
                 let version = self.writer.add_version(
                     resource,
-                    head.map(|h| h.version),
+                    previous,
                     item.status,
                     content_hash,
                     raw_hash,
                     &meta,
                     &self.body,
-                    (text(Field::Arn).as_deref(), text(Field::ResourceName).as_deref()),
+                    names,
                 )?;
                 let was_live = head.is_some_and(|h| !h.status.is_deleted());
                 outcome = match (was_live, item.status.is_deleted()) {
@@ -728,7 +751,9 @@ impl<'e, 'c> Engine<'e, 'c> {
             }
             FileError::Document(DocumentError::Syntax(e)) => {
                 let text = e.to_string();
-                let bare = text.rsplit_once(" at line ").map_or(text.as_str(), |(m, _)| m);
+                let bare = text
+                    .rsplit_once(" at line ")
+                    .map_or(text.as_str(), |(m, _)| m);
                 let mut message = match e.classify() {
                     serde_json::error::Category::Eof => format!("truncated JSON: {bare}"),
                     _ => format!("invalid JSON: {bare}"),
@@ -765,7 +790,11 @@ impl<'e, 'c> Engine<'e, 'c> {
                 .entries
                 .iter()
                 .filter(|(_, e)| e.seen.is_none())
-                .filter_map(|(k, e)| e.head.filter(|h| !h.status.is_deleted()).map(|h| (k.as_ref(), h)))
+                .filter_map(|(k, e)| {
+                    e.head
+                        .filter(|h| !h.status.is_deleted())
+                        .map(|h| (k.as_ref(), h))
+                })
                 .collect();
             gone.sort_by(|a, b| a.0.cmp(b.0));
             let (body, hash) = item::deletion_body();

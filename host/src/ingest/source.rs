@@ -77,12 +77,18 @@ pub fn read_file(
             256 * 1024,
             flate2::read::MultiGzDecoder::new(BufReader::new(file)),
         );
-        return document::read_stream(stream, &mut |event| sink(event, None)).map_err(|e| match e {
-            DocumentError::Syntax(s) if s.is_io() => FileError::Io(std::io::Error::other(s.to_string())),
-            other => FileError::Document(other),
-        });
+        return document::read_stream(stream, &mut |event| sink(event, None)).map_err(
+            |e| match e {
+                DocumentError::Syntax(s) if s.is_io() => {
+                    FileError::Io(std::io::Error::other(s.to_string()))
+                }
+                other => FileError::Document(other),
+            },
+        );
     }
-    let map = map_file(&file).map_err(FileError::Io)?.ok_or(FileError::Empty)?;
+    let map = map_file(&file)
+        .map_err(FileError::Io)?
+        .ok_or(FileError::Empty)?;
     let text = std::str::from_utf8(&map).map_err(|e| {
         let (line, column) = line_column(&map[..e.valid_up_to()]);
         FileError::NotUtf8 { line, column }
@@ -108,15 +114,21 @@ fn map_file(file: &File) -> std::io::Result<Option<memmap2::Mmap>> {
 /// 1-based line and column of the end of `before`.
 pub fn line_column(before: &[u8]) -> (usize, usize) {
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let column = before.len() - before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) + 1;
+    let column = before.len()
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
     (line, column)
 }
 
-/// The 1-based line of `inner` within `text`, if `inner` is a slice of it.
-pub fn line_of(text: &str, inner: &str) -> Option<usize> {
+/// The byte offset of `inner` within `text`, if `inner` is a slice of it (borrowed raw values
+/// of a mapped file are; values read from a nested document are not).
+pub fn offset_of(text: &str, inner: &str) -> Option<usize> {
     let start = text.as_ptr() as usize;
     let at = inner.as_ptr() as usize;
-    (at >= start && at < start + text.len()).then(|| line_column(&text.as_bytes()[..at - start]).0)
+    (at >= start && at < start + text.len()).then(|| at - start)
 }
 
 #[cfg(test)]
@@ -130,10 +142,10 @@ mod tests {
     }
 
     #[test]
-    fn line_of_a_slice() {
+    fn offset_of_a_slice() {
         let text = "a\nbc\nd";
-        assert_eq!(line_of(text, &text[3..4]), Some(2));
+        assert_eq!(offset_of(text, &text[3..4]), Some(3));
         let elsewhere = String::from("elsewhere");
-        assert_eq!(line_of(text, &elsewhere), None);
+        assert_eq!(offset_of(text, &elsewhere), None);
     }
 }

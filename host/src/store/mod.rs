@@ -14,7 +14,9 @@ use serde::Serialize;
 use tracing::instrument;
 
 use crate::canonical::ContentHash;
-use crate::model::{ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId};
+use crate::model::{
+    ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId,
+};
 
 pub use writer::{Head, SnapshotCounts, SnapshotWriter, VersionMeta};
 
@@ -37,7 +39,9 @@ pub enum StoreError {
         #[source]
         source: rusqlite_migration::Error,
     },
-    #[error("database {path} has schema version {found}, newer than this conform ({known}); upgrade conform")]
+    #[error(
+        "database {path} has schema version {found}, newer than this conform ({known}); upgrade conform"
+    )]
     TooNew {
         path: PathBuf,
         found: usize,
@@ -52,7 +56,10 @@ pub enum StoreError {
     #[error("no resource matches '{0}' (name it by resource id, TYPE/ID or ARN)")]
     NoSuchResource(String),
     #[error("'{name}' matches {} resources: {}; name one by ARN or TYPE/ID", .candidates.len(), .candidates.join(", "))]
-    Ambiguous { name: String, candidates: Vec<String> },
+    Ambiguous {
+        name: String,
+        candidates: Vec<String>,
+    },
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
 }
@@ -197,8 +204,10 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
-        conn.pragma_update(None, "cache_size", -65536).map_err(open_err)?; // 64 MiB
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "cache_size", -65536)
+            .map_err(open_err)?; // 64 MiB
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         let found: usize = conn
@@ -289,17 +298,25 @@ impl Store {
     /// Finds the one resource that `name` designates: an ARN, `TYPE/ID`, or a resource id.
     #[instrument(skip(self), err(level = "debug"))]
     pub fn resolve_resource(&self, name: &str) -> Result<ResourceInfo> {
-        const COLUMNS: &str =
-            "SELECT id, account_id, region, resource_type, resource_id, arn, resource_name FROM resources";
+        const COLUMNS: &str = "SELECT id, account_id, region, resource_type, resource_id, arn, resource_name FROM resources";
         let mut found: Vec<ResourceInfo> = if name.starts_with("arn:") {
             self.query_resources(&format!("{COLUMNS} WHERE arn = ?1"), &[&name])?
-        } else if let Some((kind, id)) = name.split_once('/').filter(|(t, _)| t.contains("::")) {
-            self.query_resources(
-                &format!("{COLUMNS} WHERE resource_type = ?1 AND resource_id = ?2"),
-                &[&kind, &id],
-            )?
         } else {
-            self.query_resources(&format!("{COLUMNS} WHERE resource_id = ?1"), &[&name])?
+            // TYPE/ID, where a type may itself hold slashes (`k8s::apps/v1::Deployment`):
+            // try every split whose left side looks like a type, then the plain id.
+            let mut found = Vec::new();
+            for (at, _) in name.match_indices('/') {
+                let (kind, id) = (&name[..at], &name[at + 1..]);
+                if kind.contains("::") {
+                    let sql = format!("{COLUMNS} WHERE resource_type = ?1 AND resource_id = ?2");
+                    found.extend(self.query_resources(&sql, &[&kind, &id])?);
+                }
+            }
+            if found.is_empty() {
+                found =
+                    self.query_resources(&format!("{COLUMNS} WHERE resource_id = ?1"), &[&name])?;
+            }
+            found
         };
         match found.len() {
             0 => Err(StoreError::NoSuchResource(name.to_string())),
@@ -311,7 +328,11 @@ impl Store {
         }
     }
 
-    fn query_resources(&self, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<ResourceInfo>> {
+    fn query_resources(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<ResourceInfo>> {
         let mut stmt = self.conn.prepare(sql)?;
         let rows = stmt.query_map(args, |r| {
             Ok(ResourceInfo {
@@ -363,8 +384,9 @@ impl Store {
                 id,
                 number: number as u32 + 1,
                 status: parse_status(&status)?,
-                content_hash: ContentHash::from_bytes(&hash)
-                    .ok_or_else(|| StoreError::Corrupt(format!("version {} has a bad content hash", id.0)))?,
+                content_hash: ContentHash::from_bytes(&hash).ok_or_else(|| {
+                    StoreError::Corrupt(format!("version {} has a bad content hash", id.0))
+                })?,
                 capture_time,
                 first_snapshot: first,
                 until_snapshot: until,
@@ -442,8 +464,9 @@ impl Store {
 
     #[instrument(skip(self), err(level = "debug"))]
     pub fn stats(&self) -> Result<Stats> {
-        let count =
-            |sql: &str| -> Result<u64> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+        let count = |sql: &str| -> Result<u64> {
+            Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        };
         let page_count = count("PRAGMA page_count")?;
         let page_size = count("PRAGMA page_size")?;
         let mut by_type = self.conn.prepare(
@@ -452,7 +475,9 @@ impl Store {
              GROUP BY r.resource_type ORDER BY r.resource_type",
         )?;
         let resources_by_type = by_type
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
             .collect::<Result<_, _>>()?;
         Ok(Stats {
             path: self.path.display().to_string(),

@@ -49,6 +49,8 @@ pub struct SnapshotWriter<'c> {
     snapshot: SnapshotId,
     previous: Option<(SnapshotId, String, u64)>,
     next_version: i64,
+    /// A resource just inserted with its head pointing at the next version.
+    fresh: Option<ResourceRowId>,
 }
 
 impl<'c> SnapshotWriter<'c> {
@@ -76,12 +78,15 @@ impl<'c> SnapshotWriter<'c> {
             [snapshot.0],
         )?;
         let next_version: i64 =
-            tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM versions", [], |r| r.get(0))?;
+            tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM versions", [], |r| {
+                r.get(0)
+            })?;
         Ok(SnapshotWriter {
             tx,
             snapshot,
             previous,
             next_version,
+            fresh: None,
         })
     }
 
@@ -129,14 +134,32 @@ impl<'c> SnapshotWriter<'c> {
         Ok(())
     }
 
-    /// Records a resource seen for the first time.
-    pub fn insert_resource(&self, key: &ResourceKey) -> Result<ResourceRowId> {
+    /// Records a resource seen for the first time, whose first version will be the next one
+    /// [`SnapshotWriter::add_version`] writes (one insert instead of an insert and an update).
+    pub fn insert_resource(
+        &mut self,
+        key: &ResourceKey,
+        names: (Option<&str>, Option<&str>),
+    ) -> Result<ResourceRowId> {
+        let (arn, name) = names;
         self.tx
             .prepare_cached(
-                "INSERT INTO resources (account_id, region, resource_type, resource_id) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO resources (account_id, region, resource_type, resource_id, arn, resource_name,
+                                        head_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(params![key.account_id, key.region, key.resource_type, key.resource_id])?;
-        Ok(ResourceRowId(self.tx.last_insert_rowid()))
+            .execute(params![
+                key.account_id,
+                key.region,
+                key.resource_type,
+                key.resource_id,
+                arn,
+                name,
+                self.next_version
+            ])?;
+        let row = ResourceRowId(self.tx.last_insert_rowid());
+        self.fresh = Some(row);
+        Ok(row)
     }
 
     /// Records a new content of `resource` as current from this snapshot on, ending `previous`.
@@ -178,13 +201,15 @@ impl<'c> SnapshotWriter<'c> {
                 meta.item_version,
                 body,
             ])?;
-        let (arn, name) = names;
-        self.tx
-            .prepare_cached(
-                "UPDATE resources SET head_version = ?1, arn = coalesce(?2, arn),
-                        resource_name = coalesce(?3, resource_name) WHERE id = ?4",
-            )?
-            .execute(params![id.0, arn, name, resource.0])?;
+        if self.fresh.take() != Some(resource) {
+            let (arn, name) = names;
+            self.tx
+                .prepare_cached(
+                    "UPDATE resources SET head_version = ?1, arn = coalesce(?2, arn),
+                            resource_name = coalesce(?3, resource_name) WHERE id = ?4",
+                )?
+                .execute(params![id.0, arn, name, resource.0])?;
+        }
         Ok(id)
     }
 
@@ -219,7 +244,9 @@ impl<'c> SnapshotWriter<'c> {
         counts: SnapshotCounts,
         sources: &[SourceInfo],
     ) -> Result<SnapshotInfo> {
-        let ingested_at = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let ingested_at = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
         self.tx.execute(
             "UPDATE snapshots SET taken_at = ?2, ingested_at = ?3, label = ?4, kind = ?5, items = ?6,
                     added = ?7, modified = ?8, unchanged = ?9, deleted = ?10, skipped = ?11, live = ?12

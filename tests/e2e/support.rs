@@ -1,0 +1,163 @@
+//! Helpers shared by the end-to-end tests: a scratch directory with a store in it, a way to
+//! run `conform`, and builders for configuration items modelled on AWS Config's.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+/// A scratch directory holding one store.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a `conform` run printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "conform failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.path("conform.db")
+    }
+
+    /// Runs `conform --db <scratch db> ARGS...`.
+    pub fn conform(&self, args: &[&str]) -> Run {
+        let output: Output = Command::new(env!("CARGO_BIN_EXE_conform"))
+            .arg("--db")
+            .arg(self.db())
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("CONFORM_DB")
+            .output()
+            .expect("conform runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Ingests and returns the stored snapshot's counts (`--format json`).
+    #[track_caller]
+    pub fn ingest(&self, args: &[&str]) -> Value {
+        let mut all = vec!["ingest", "--format", "json"];
+        all.extend_from_slice(args);
+        self.conform(&all).ok().json()["snapshot"].clone()
+    }
+
+    pub fn write(&self, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Writes an AWS snapshot file holding `items`.
+    pub fn snapshot_file(&self, name: &str, items: &[Value]) -> PathBuf {
+        self.write(name, snapshot(items).to_string())
+    }
+
+    /// The store's main file and write-ahead log, byte for byte.
+    pub fn db_bytes(&self) -> (Vec<u8>, Option<Vec<u8>>) {
+        let wal = self.db().with_extension("db-wal");
+        (
+            std::fs::read(self.db()).unwrap_or_default(),
+            std::fs::read(wal).ok(),
+        )
+    }
+
+    pub fn versions(&self) -> u64 {
+        self.conform(&["stats", "--format", "json"]).ok().json()["versions"]
+            .as_u64()
+            .unwrap()
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+}
+
+pub fn as_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+/// An AWS snapshot file's envelope.
+pub fn snapshot(items: &[Value]) -> Value {
+    json!({"fileVersion": "1.0", "configSnapshotId": "00000000-0000-4000-8000-000000000001", "configurationItems": items})
+}
+
+/// An EBS volume item in the API dialect, captured at `captured`.
+pub fn volume(id: &str, size: u64, encrypted: bool, captured: &str) -> Value {
+    json!({
+        "version": "1.3",
+        "accountId": "123456789012",
+        "configurationItemCaptureTime": captured,
+        "configurationItemStatus": "OK",
+        "configurationStateId": "1",
+        "arn": format!("arn:aws:ec2:us-east-1:123456789012:volume/{id}"),
+        "resourceType": "AWS::EC2::Volume",
+        "resourceId": id,
+        "awsRegion": "us-east-1",
+        "availabilityZone": "us-east-1a",
+        "tags": {"Team": "storage"},
+        "relationships": [],
+        "configuration": {"volumeId": id, "size": size, "encrypted": encrypted, "state": "available", "volumeType": "gp3"},
+        "supplementaryConfiguration": {}
+    })
+}
+
+/// An S3 bucket item in the file dialect.
+pub fn bucket(name: &str, versioning: &str, captured: &str) -> Value {
+    json!({
+        "configurationItemVersion": "1.3",
+        "awsAccountId": "123456789012",
+        "configurationItemCaptureTime": captured,
+        "configurationItemStatus": "OK",
+        "configurationStateId": 1_700_000_000_000u64,
+        "ARN": format!("arn:aws:s3:::{name}"),
+        "resourceType": "AWS::S3::Bucket",
+        "resourceId": name,
+        "resourceName": name,
+        "awsRegion": "us-east-1",
+        "availabilityZone": "Regional",
+        "tags": {},
+        "relationships": [],
+        "configuration": {"name": name, "creationDate": "2025-01-01T00:00:00.000Z"},
+        "supplementaryConfiguration": {"BucketVersioningConfiguration": {"status": versioning, "isMfaDeleteEnabled": null}}
+    })
+}

@@ -1,0 +1,214 @@
+//! Versioned records: a resource gets a new version only when its content changes.
+
+use crate::support::*;
+
+#[test]
+fn both_dialects_normalise_to_the_same_item() {
+    let api = Scratch::new();
+    api.ingest(&[as_str(&fixture("volume-api-dialect.json"))]);
+    let notification = Scratch::new();
+    notification.ingest(&[as_str(&fixture("volume-notification-dialect.json"))]);
+
+    let show = |s: &Scratch| {
+        s.conform(&["show", "vol-0b7c3e9d21f4a6c58", "--format", "json"])
+            .ok()
+            .json()
+    };
+    let (a, b) = (show(&api), show(&notification));
+    assert_eq!(
+        a, b,
+        "the same item read in either dialect must be stored alike"
+    );
+    // The stored item is in the API dialect whatever was read.
+    assert_eq!(b["accountId"], "210987654321");
+    assert_eq!(b["configurationStateId"], "1791184462118");
+    assert_eq!(
+        b["relationships"][0]["relationshipName"],
+        "Is attached to Instance"
+    );
+    assert!(b.get("awsAccountId").is_none() && b.get("ARN").is_none());
+    assert_eq!(b["configuration"]["size"], 200);
+}
+
+#[test]
+fn the_other_dialect_of_the_same_content_is_not_a_new_version() {
+    let s = Scratch::new();
+    s.ingest(&[as_str(&fixture("volume-api-dialect.json"))]);
+    let second = s.ingest(&[
+        "--partial",
+        as_str(&fixture("volume-notification-dialect.json")),
+    ]);
+    assert_eq!(second["unchanged"], 1);
+    assert_eq!(second["modified"], 0);
+    assert_eq!(s.versions(), 1);
+}
+
+#[test]
+fn unchanged_content_writes_no_version_even_with_new_capture_metadata_and_key_order() {
+    let s = Scratch::new();
+    let first = volume("vol-1", 8, true, "2026-11-02T06:00:00Z");
+    s.snapshot_file("week1.json", &[first.clone()]);
+    s.ingest(&[as_str(&s.path("week1.json"))]);
+
+    // A week later: new capture time and state id, keys reordered, pretty-printed.
+    let mut again = first;
+    again["configurationItemCaptureTime"] = "2026-11-09T06:00:00Z".into();
+    again["configurationStateId"] = "2".into();
+    again["configurationItemMD5Hash"] = "e3b0c44298fc1c149afbf4c8996fb924".into();
+    let reordered: serde_json::Map<String, serde_json::Value> = again
+        .as_object()
+        .unwrap()
+        .clone()
+        .into_iter()
+        .rev()
+        .collect();
+    let text =
+        serde_json::to_string_pretty(&snapshot(&[serde_json::Value::Object(reordered)])).unwrap();
+    s.write("week2.json", text);
+    let second = s.ingest(&[as_str(&s.path("week2.json"))]);
+
+    assert_eq!(second["unchanged"], 1);
+    assert_eq!(
+        second["added"].as_u64().unwrap() + second["modified"].as_u64().unwrap(),
+        0
+    );
+    assert_eq!(
+        s.versions(),
+        1,
+        "volatile capture metadata must not make versions"
+    );
+    let history = s
+        .conform(&["history", "vol-1", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(history["versions"][0]["seen_in"], serde_json::json!([1, 2]));
+}
+
+#[test]
+fn a_changed_field_writes_exactly_one_version() {
+    let s = Scratch::new();
+    let a = volume("vol-a", 8, true, "2026-11-02T06:00:00Z");
+    let b = volume("vol-b", 8, true, "2026-11-02T06:00:00Z");
+    s.snapshot_file("w1.json", &[a.clone(), b.clone()]);
+    s.ingest(&[as_str(&s.path("w1.json"))]);
+
+    let mut b2 = b;
+    b2["configuration"]["encrypted"] = false.into();
+    s.snapshot_file("w2.json", &[a, b2]);
+    let second = s.ingest(&[as_str(&s.path("w2.json"))]);
+
+    assert_eq!(
+        (second["modified"].as_u64(), second["unchanged"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(s.versions(), 3);
+    let now = s
+        .conform(&["show", "vol-b", "--format", "json"])
+        .ok()
+        .json();
+    let before = s
+        .conform(&["show", "vol-b", "--at", "1", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(now["configuration"]["encrypted"], false);
+    assert_eq!(before["configuration"]["encrypted"], true);
+}
+
+#[test]
+fn a_resource_missing_from_a_full_snapshot_is_deleted_there_and_keeps_its_history() {
+    let s = Scratch::new();
+    let keep = volume("vol-keep", 8, true, "2026-11-02T06:00:00Z");
+    let gone = volume("vol-gone", 16, false, "2026-11-02T06:00:00Z");
+    s.snapshot_file("w1.json", &[keep.clone(), gone]);
+    s.ingest(&[as_str(&s.path("w1.json"))]);
+    s.snapshot_file("w2.json", &[keep]);
+    let second = s.ingest(&[as_str(&s.path("w2.json"))]);
+    assert_eq!(second["deleted"], 1);
+    assert_eq!(second["live"], 1);
+
+    let now = s
+        .conform(&["show", "vol-gone", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(now["configurationItemStatus"], "ResourceDeleted");
+    let then = s
+        .conform(&["show", "vol-gone", "--at", "1", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(then["configuration"]["size"], 16);
+    let history = s
+        .conform(&["history", "vol-gone", "--format", "json"])
+        .ok()
+        .json();
+    let versions = history["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["seen_in"], serde_json::json!([1]));
+    assert_eq!(versions[1]["status"], "ResourceDeleted");
+    assert_eq!(versions[1]["seen_in"], serde_json::json!([2]));
+}
+
+#[test]
+fn a_partial_snapshot_only_touches_what_it_names() {
+    let s = Scratch::new();
+    s.snapshot_file(
+        "w1.json",
+        &[
+            volume("vol-1", 8, true, "2026-11-02T06:00:00Z"),
+            volume("vol-2", 8, true, "2026-11-02T06:00:00Z"),
+        ],
+    );
+    s.ingest(&[as_str(&s.path("w1.json"))]);
+    s.write(
+        "change.ndjson",
+        format!("{}\n", volume("vol-2", 32, true, "2026-11-03T06:00:00Z")),
+    );
+    let partial = s.ingest(&["--partial", as_str(&s.path("change.ndjson"))]);
+    assert_eq!(partial["modified"], 1);
+    assert_eq!(partial["deleted"], 0);
+    assert_eq!(partial["live"], 2);
+    let untouched = s
+        .conform(&["show", "vol-1", "--at", "2", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(untouched["configurationItemStatus"], "OK");
+}
+
+#[test]
+fn a_resource_deleted_status_deletes_and_a_return_is_an_addition() {
+    let s = Scratch::new();
+    s.snapshot_file(
+        "w1.json",
+        &[volume("vol-1", 8, true, "2026-11-02T06:00:00Z")],
+    );
+    s.ingest(&[as_str(&s.path("w1.json"))]);
+    let mut deleted = volume("vol-1", 8, true, "2026-11-03T06:00:00Z");
+    deleted["configurationItemStatus"] = "ResourceDeleted".into();
+    deleted["configuration"] = serde_json::Value::Null;
+    s.write("delete.json", serde_json::json!({"configurationItem": deleted, "messageType": "ConfigurationItemChangeNotification"}).to_string());
+    assert_eq!(s.ingest(&[as_str(&s.path("delete.json"))])["deleted"], 1);
+    s.snapshot_file(
+        "w3.json",
+        &[volume("vol-1", 8, true, "2026-11-04T06:00:00Z")],
+    );
+    let back = s.ingest(&[as_str(&s.path("w3.json"))]);
+    assert_eq!(
+        (back["added"].as_u64(), back["live"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
+
+#[test]
+fn latest_wins_keeps_the_later_capture_of_a_duplicate() {
+    let s = Scratch::new();
+    let early = volume("vol-1", 8, true, "2026-11-02T06:00:00Z");
+    let late = volume("vol-1", 64, true, "2026-11-02T09:00:00Z");
+    s.snapshot_file("dup.json", &[late, early]);
+    let snap = s.ingest(&["--latest-wins", as_str(&s.path("dup.json"))]);
+    assert_eq!(snap["added"], 1);
+    let item = s
+        .conform(&["show", "vol-1", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(item["configuration"]["size"], 64);
+    assert_eq!(s.versions(), 1);
+}
