@@ -174,7 +174,8 @@ fn errors_in_several_files_are_reported_together() {
     let run = s.conform(&["ingest", as_str(&s.path("batch"))]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("a.json: item 0 (line 1): /relationships"),
+        run.stderr
+            .contains("a.json: item 0 (line 1): /relationships"),
         "{}",
         run.stderr
     );

@@ -235,8 +235,9 @@ fn per_type_schemas_check_configuration() {
     ]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr
-            .contains("big.json: item 0 (line 1): /configuration/size: value is greater than the maximum"),
+        run.stderr.contains(
+            "big.json: item 0 (line 1): /configuration/size: value is greater than the maximum"
+        ),
         "{}",
         run.stderr
     );
