@@ -196,7 +196,7 @@ fn write_snapshot(
 
 /// A configuration item for `r` at its current revision, captured at `capture`.
 fn item(r: &Resource, account: &str, region: &str, capture: Timestamp) -> Value {
-    let good = |bit: u32| r.compliant_bits & (1 << bit) != 0 || r.compliant_bits % 7 == 0;
+    let good = |bit: u32| r.compliant_bits & (1 << bit) != 0 || r.compliant_bits.is_multiple_of(7);
     let short = format!("{:08x}{:09x}", r.serial.wrapping_mul(0x9E37_79B9), r.serial);
     let created =
         Timestamp::from_second(1_700_000_000 + (r.serial as i64 % 40_000_000)).expect("in range");
@@ -388,7 +388,7 @@ fn item(r: &Resource, account: &str, region: &str, capture: Timestamp) -> Value 
                 "Not Applicable".into(),
                 json!([]),
                 config,
-                json!({"IsLogging": good(3) || r.compliant_bits % 3 != 0}),
+                json!({"IsLogging": good(3) || !r.compliant_bits.is_multiple_of(3)}),
             )
         }
         _ => {

@@ -441,7 +441,8 @@ impl<'e, 'c> Engine<'e, 'c> {
         options: &'e IngestOptions,
         progress: &'e dyn Progress,
     ) -> Result<Self, StoreError> {
-        let mut entries = EntryMap::default();
+        let mut entries =
+            EntryMap::with_capacity_and_hasher(writer.resource_count()?, Default::default());
         writer.for_each_head(|key, head| {
             entries.insert(
                 identity(
@@ -493,7 +494,7 @@ impl<'e, 'c> Engine<'e, 'c> {
         }
         self.counts.items += 1;
         self.file_items += 1;
-        if self.counts.items % 8192 == 0 {
+        if self.counts.items.is_multiple_of(8192) {
             self.progress.items(self.counts.items);
         }
         let lines_form = event.in_lines;
@@ -592,7 +593,8 @@ impl<'e, 'c> Engine<'e, 'c> {
             &item.resource_type,
             &item.resource_id,
         );
-        if !self.entries.contains_key(self.key.as_str()) {
+        // One look-up for a resource already stored (the common case); a second to insert.
+        if self.entries.get(self.key.as_str()).is_none() {
             let entry = Entry {
                 resource: None,
                 head: None,
@@ -601,10 +603,9 @@ impl<'e, 'c> Engine<'e, 'c> {
             };
             self.entries.insert(self.key.as_str().into(), entry);
         }
-        let entry = self
-            .entries
-            .get_mut(self.key.as_str())
-            .expect("just inserted");
+        let Some(entry) = self.entries.get_mut(self.key.as_str()) else {
+            unreachable!("inserted above")
+        };
 
         if let Some(seen) = entry.seen {
             if !self.options.latest_wins {

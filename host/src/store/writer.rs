@@ -100,6 +100,14 @@ impl<'c> SnapshotWriter<'c> {
         self.previous.as_ref()
     }
 
+    /// How many resources the store holds, to size in-memory maps before loading them.
+    pub fn resource_count(&self) -> Result<usize> {
+        Ok(self
+            .tx
+            .query_row("SELECT count(*) FROM resources", [], |r| r.get::<_, i64>(0))?
+            as usize)
+    }
+
     /// Calls `each` with every resource's identity and latest version.
     pub fn for_each_head(&self, mut each: impl FnMut(ResourceKey, Head)) -> Result<()> {
         let mut stmt = self.tx.prepare(
