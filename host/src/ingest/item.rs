@@ -139,47 +139,27 @@ impl Checker {
 
     /// The full schema check, for items whose content is new to the store.
     pub fn check_content(&self, item: &Item<'_>) -> Result<(), Vec<ItemProblem>> {
-        let mut problems = Vec::new();
         // The quick checks of `read` already hold every item to the envelope's constraints on
         // its scalar fields; what remains are the constraints inside `tags` and
         // `relationships`, checked with the envelope schema's own sub-schemas for them.
-        for (field, validator) in [
+        let mut checks = vec![
             (Field::Tags, &self.tags),
             (Field::Relationships, &self.relationships),
-        ] {
-            let Some(raw) = item.fields.value(field) else {
-                continue;
-            };
-            let key = item.fields.key_used(field);
-            match serde_json::from_str::<Value>(raw) {
-                Ok(value) if validator.is_valid(&value) => {}
-                Ok(value) => problems.extend(validator.iter_errors(&value).map(|e| ItemProblem {
-                    pointer: format!("/{key}{}", e.instance_path()),
-                    message: e.masked().to_string(),
-                })),
-                Err(e) => problems.push(ItemProblem {
-                    pointer: format!("/{key}"),
-                    message: e.to_string(),
-                }),
-            }
-        }
+        ];
         if let Some(schema) = (!self.by_type.is_empty())
             .then(|| self.by_type.get(item.resource_type.as_ref()))
             .flatten()
-            && let Some(raw) = item.fields.value(Field::Configuration)
         {
-            let key = item.fields.key_used(Field::Configuration);
-            match serde_json::from_str::<Value>(raw) {
-                Ok(config) => problems.extend(schema.iter_errors(&config).map(|e| ItemProblem {
-                    pointer: format!("/{key}{}", e.instance_path()),
-                    message: e.masked().to_string(),
-                })),
-                Err(e) => problems.push(ItemProblem {
-                    pointer: format!("/{key}"),
-                    message: e.to_string(),
-                }),
-            }
+            checks.push((Field::Configuration, schema));
         }
+        let problems: Vec<ItemProblem> = checks
+            .into_iter()
+            .filter_map(|(field, validator)| {
+                let raw = item.fields.value(field)?;
+                Some(validate_field(validator, raw, item.fields.key_used(field)))
+            })
+            .flatten()
+            .collect();
         if problems.is_empty() {
             Ok(())
         } else {
@@ -210,6 +190,24 @@ impl Checker {
                 message: e.masked().to_string(),
             })
             .collect()
+    }
+}
+
+/// Checks one field's raw JSON against `validator`, with pointers under `/key`.
+fn validate_field(validator: &Validator, raw: &str, key: &str) -> Vec<ItemProblem> {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(value) if validator.is_valid(&value) => Vec::new(),
+        Ok(value) => validator
+            .iter_errors(&value)
+            .map(|e| ItemProblem {
+                pointer: format!("/{key}{}", e.instance_path()),
+                message: e.masked().to_string(),
+            })
+            .collect(),
+        Err(e) => vec![ItemProblem {
+            pointer: format!("/{key}"),
+            message: e.to_string(),
+        }],
     }
 }
 
