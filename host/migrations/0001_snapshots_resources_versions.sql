@@ -36,7 +36,10 @@ CREATE TABLE resources (
     resource_id   TEXT    NOT NULL,
     arn           TEXT,
     resource_name TEXT,
-    head_version  INTEGER,                      -- its latest version (possibly a deletion)
+    head_version  INTEGER,                      -- its latest version (possibly a deletion),
+    head_status   TEXT,                         --   with a copy of that version's status and
+    head_content_hash BLOB,                     --   hashes: ingest loads every head, and must
+    head_raw_hash BLOB,                         --   not read version bodies to do it
     UNIQUE (account_id, region, resource_type, resource_id)
 );
 CREATE INDEX resources_by_id  ON resources (resource_id);

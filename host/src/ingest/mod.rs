@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::canonical::Scratch;
+use crate::canonical::{ContentHasher, Scratch};
 use crate::model::{ItemStatus, ResourceKey, ResourceRowId, VersionId};
 use crate::store::{
-    Head, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotWriter, SourceInfo, Store,
-    StoreError, VersionMeta,
+    Head, NewVersion, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotWriter, SourceInfo,
+    Store, StoreError, Target, VersionMeta,
 };
 use document::{Document, DocumentError, Field, Form, ItemEvent, ItemFields};
 use item::{Checker, Item, ItemProblem};
@@ -410,7 +410,10 @@ enum Outcome {
     Invalid,
 }
 
-type EntryMap = HashMap<Box<str>, Entry, foldhash::fast::RandomState>;
+/// Resources by the 128-bit hash of their identity: no string per resource is built to load
+/// heads or to look an item up. (A collision of two identities' hashes is as unlikely as one of
+/// content hashes; see ARCHITECTURE.md, "Hashes".)
+type EntryMap = HashMap<u128, Entry, foldhash::fast::RandomState>;
 
 struct Engine<'e, 'c> {
     writer: &'e mut SnapshotWriter<'c>,
@@ -418,7 +421,6 @@ struct Engine<'e, 'c> {
     options: &'e IngestOptions,
     progress: &'e dyn Progress,
     entries: EntryMap,
-    key: String,
     body: Vec<u8>,
     scratch: Scratch,
     counts: SnapshotCounts,
@@ -446,12 +448,11 @@ impl<'e, 'c> Engine<'e, 'c> {
         writer.for_each_head(|key, head| {
             entries.insert(
                 identity(
-                    &key.account_id,
-                    &key.region,
-                    &key.resource_type,
-                    &key.resource_id,
-                )
-                .into(),
+                    key.account_id,
+                    key.region,
+                    key.resource_type,
+                    key.resource_id,
+                ),
                 Entry {
                     resource: Some(head.resource),
                     head: Some(head),
@@ -467,7 +468,6 @@ impl<'e, 'c> Engine<'e, 'c> {
             options,
             progress,
             entries,
-            key: String::new(),
             body: Vec::with_capacity(4096),
             scratch: Scratch::default(),
             counts: SnapshotCounts::default(),
@@ -569,7 +569,7 @@ impl<'e, 'c> Engine<'e, 'c> {
             &kind,
             &id,
         );
-        if let Some(entry) = self.entries.get_mut(key.as_str())
+        if let Some(entry) = self.entries.get_mut(&key)
             && entry.seen.is_none()
         {
             entry.seen = Some(Seen {
@@ -586,26 +586,18 @@ impl<'e, 'c> Engine<'e, 'c> {
         if let Some(t) = item.capture_time {
             self.latest_capture = Some(self.latest_capture.map_or(t, |l| l.max(t)));
         }
-        identity_into(
-            &mut self.key,
+        let key = identity(
             &item.account_id,
             &item.region,
             &item.resource_type,
             &item.resource_id,
         );
-        // One look-up for a resource already stored (the common case); a second to insert.
-        if self.entries.get(self.key.as_str()).is_none() {
-            let entry = Entry {
-                resource: None,
-                head: None,
-                before: None,
-                seen: None,
-            };
-            self.entries.insert(self.key.as_str().into(), entry);
-        }
-        let Some(entry) = self.entries.get_mut(self.key.as_str()) else {
-            unreachable!("inserted above")
-        };
+        let entry = self.entries.entry(key).or_insert(Entry {
+            resource: None,
+            head: None,
+            before: None,
+            seen: None,
+        });
 
         if let Some(seen) = entry.seen {
             if !self.options.latest_wins {
@@ -682,45 +674,41 @@ impl<'e, 'c> Engine<'e, 'c> {
                     })
                 };
                 let (arn, name) = (text(Field::Arn), text(Field::ResourceName));
-                let names = (arn.as_deref(), name.as_deref());
-                let resource = match entry.resource {
-                    Some(r) => r,
-                    None => {
-                        let r = self.writer.insert_resource(&item_key(item), names)?;
-                        entry.resource = Some(r);
-                        r
-                    }
-                };
                 let meta = VersionMeta {
                     capture_time: text(Field::CaptureTime),
                     state_id: text(Field::StateId),
                     md5_hash: text(Field::Md5Hash),
                     item_version: text(Field::Version),
                 };
-                let previous = head.map(|h| h.version);
-                let version = self.writer.add_version(
-                    resource,
-                    previous,
-                    item.status,
-                    content_hash,
-                    raw_hash,
-                    &meta,
-                    &self.body,
-                    names,
+                let key = item_key(item);
+                let target = match entry.resource {
+                    Some(resource) => Target::Existing {
+                        resource,
+                        previous: head.map(|h| h.version),
+                    },
+                    None => Target::New(&key),
+                };
+                let new_head = self.writer.add_version(
+                    target,
+                    &NewVersion {
+                        status: item.status,
+                        content_hash,
+                        raw_hash,
+                        meta: &meta,
+                        body: &self.body,
+                        arn: arn.as_deref(),
+                        name: name.as_deref(),
+                    },
                 )?;
+                let version = new_head.version;
                 let was_live = head.is_some_and(|h| !h.status.is_deleted());
                 outcome = match (was_live, item.status.is_deleted()) {
                     (false, false) => Outcome::Added(version),
                     (true, true) => Outcome::Deleted(version),
                     _ => Outcome::Modified(version),
                 };
-                entry.head = Some(Head {
-                    resource,
-                    version,
-                    status: item.status,
-                    content_hash,
-                    raw_hash,
-                });
+                entry.resource = Some(new_head.resource);
+                entry.head = Some(new_head);
             }
         }
         match outcome {
@@ -787,17 +775,14 @@ impl<'e, 'c> Engine<'e, 'c> {
         skipped: u64,
     ) -> Result<SnapshotCounts, StoreError> {
         if kind == SnapshotKind::Full {
-            let mut gone: Vec<(&str, Head)> = self
+            let mut gone: Vec<(u128, Head)> = self
                 .entries
                 .iter()
                 .filter(|(_, e)| e.seen.is_none())
-                .filter_map(|(k, e)| {
-                    e.head
-                        .filter(|h| !h.status.is_deleted())
-                        .map(|h| (k.as_ref(), h))
-                })
+                .filter_map(|(k, e)| e.head.filter(|h| !h.status.is_deleted()).map(|h| (*k, h)))
                 .collect();
-            gone.sort_by(|a, b| a.0.cmp(b.0));
+            // Deletions are written in resource order, so a store's ids do not depend on hashing.
+            gone.sort_by_key(|(_, head)| head.resource);
             let (body, hash) = item::deletion_body();
             let meta = VersionMeta {
                 capture_time: Some(taken_at.to_string()),
@@ -805,31 +790,24 @@ impl<'e, 'c> Engine<'e, 'c> {
             };
             let mut deleted = Vec::with_capacity(gone.len());
             for (key, head) in gone {
-                let status = ItemStatus::ResourceDeleted;
-                let version = self.writer.add_version(
-                    head.resource,
-                    Some(head.version),
-                    status,
-                    hash,
-                    hash,
-                    &meta,
+                let target = Target::Existing {
+                    resource: head.resource,
+                    previous: Some(head.version),
+                };
+                let version = NewVersion {
+                    status: ItemStatus::ResourceDeleted,
+                    content_hash: hash,
+                    raw_hash: hash,
+                    meta: &meta,
                     body,
-                    (None, None),
-                )?;
-                deleted.push((
-                    key.to_string(),
-                    Head {
-                        version,
-                        status,
-                        content_hash: hash,
-                        raw_hash: hash,
-                        ..head
-                    },
-                ));
+                    arn: None,
+                    name: None,
+                };
+                deleted.push((key, self.writer.add_version(target, &version)?));
             }
             self.counts.deleted += deleted.len() as u64;
             for (key, head) in deleted {
-                if let Some(entry) = self.entries.get_mut(key.as_str()) {
+                if let Some(entry) = self.entries.get_mut(&key) {
                     entry.head = Some(head);
                 }
             }
@@ -873,19 +851,11 @@ fn item_key(item: &Item<'_>) -> ResourceKey {
     }
 }
 
-/// The identity of a resource as one string, for the in-memory map of latest versions.
-fn identity(account: &str, region: &str, kind: &str, id: &str) -> String {
-    let mut key = String::new();
-    identity_into(&mut key, account, region, kind, id);
-    key
-}
-
-fn identity_into(key: &mut String, account: &str, region: &str, kind: &str, id: &str) {
-    key.clear();
-    for (i, part) in [account, region, kind, id].into_iter().enumerate() {
-        if i > 0 {
-            key.push('\u{1f}');
-        }
-        key.push_str(part);
+/// The hash of a resource's identity, the key of the in-memory map of latest versions.
+fn identity(account: &str, region: &str, kind: &str, id: &str) -> u128 {
+    let mut hasher = ContentHasher::new();
+    for (label, part) in [account, region, kind, id].into_iter().enumerate() {
+        hasher.part(label as u8, Some(part.as_bytes()));
     }
+    hasher.finish().0
 }

@@ -18,7 +18,9 @@ use crate::model::{
     ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId,
 };
 
-pub use writer::{Head, SnapshotCounts, SnapshotWriter, VersionMeta};
+pub use writer::{
+    Head, NewVersion, ResourceKeyRef, SnapshotCounts, SnapshotWriter, Target, VersionMeta,
+};
 
 /// Every migration, in order. Add new files at the end; never edit one that has shipped.
 const MIGRATIONS: &[&str] = &[include_str!(
@@ -470,9 +472,9 @@ impl Store {
         let page_count = count("PRAGMA page_count")?;
         let page_size = count("PRAGMA page_size")?;
         let mut by_type = self.conn.prepare(
-            "SELECT r.resource_type, count(*) FROM resources r JOIN versions v ON v.id = r.head_version
-             WHERE v.status NOT IN ('ResourceDeleted', 'ResourceDeletedNotRecorded')
-             GROUP BY r.resource_type ORDER BY r.resource_type",
+            "SELECT resource_type, count(*) FROM resources
+             WHERE head_status NOT IN ('ResourceDeleted', 'ResourceDeletedNotRecorded')
+             GROUP BY resource_type ORDER BY resource_type",
         )?;
         let resources_by_type = by_type
             .query_map([], |r| {
@@ -485,8 +487,8 @@ impl Store {
             snapshots: count("SELECT count(*) FROM snapshots")?,
             resources: count("SELECT count(*) FROM resources")?,
             live_resources: count(
-                "SELECT count(*) FROM resources r JOIN versions v ON v.id = r.head_version
-                 WHERE v.status NOT IN ('ResourceDeleted', 'ResourceDeletedNotRecorded')",
+                "SELECT count(*) FROM resources
+                 WHERE head_status NOT IN ('ResourceDeleted', 'ResourceDeletedNotRecorded')",
             )?,
             versions: count("SELECT count(*) FROM versions")?,
             body_bytes: count("SELECT coalesce(sum(length(body)), 0) FROM versions")?,

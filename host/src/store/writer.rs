@@ -21,6 +21,49 @@ pub struct Head {
     pub raw_hash: ContentHash,
 }
 
+/// A resource's identity, borrowed (loading heads allocates no strings).
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceKeyRef<'a> {
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: &'a str,
+}
+
+impl std::fmt::Display for ResourceKeyRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{} ({} {})",
+            self.resource_type, self.resource_id, self.account_id, self.region
+        )
+    }
+}
+
+/// Which resource a new version belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'k> {
+    /// A resource seen for the first time; it is created with the version.
+    New(&'k ResourceKey),
+    /// A stored resource, and its version that the new one ends (if it has one).
+    Existing {
+        resource: ResourceRowId,
+        previous: Option<VersionId>,
+    },
+}
+
+/// A version to write.
+#[derive(Debug, Clone, Copy)]
+pub struct NewVersion<'a> {
+    pub status: ItemStatus,
+    pub content_hash: ContentHash,
+    pub raw_hash: ContentHash,
+    pub meta: &'a VersionMeta,
+    pub body: &'a [u8],
+    pub arn: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
 /// Capture metadata stored with a version (of its first capture).
 #[derive(Debug, Clone, Default)]
 pub struct VersionMeta {
@@ -49,8 +92,6 @@ pub struct SnapshotWriter<'c> {
     snapshot: SnapshotId,
     previous: Option<(SnapshotId, String, u64)>,
     next_version: i64,
-    /// A resource just inserted with its head pointing at the next version.
-    fresh: Option<ResourceRowId>,
 }
 
 impl<'c> SnapshotWriter<'c> {
@@ -86,7 +127,6 @@ impl<'c> SnapshotWriter<'c> {
             snapshot,
             previous,
             next_version,
-            fresh: None,
         })
     }
 
@@ -109,21 +149,30 @@ impl<'c> SnapshotWriter<'c> {
     }
 
     /// Calls `each` with every resource's identity and latest version.
-    pub fn for_each_head(&self, mut each: impl FnMut(ResourceKey, Head)) -> Result<()> {
+    ///
+    /// Reads only `resources`, which keeps a copy of each head's status and hashes: loading
+    /// heads must not read version bodies.
+    pub fn for_each_head(&self, mut each: impl FnMut(&ResourceKeyRef<'_>, Head)) -> Result<()> {
         let mut stmt = self.tx.prepare(
-            "SELECT r.id, r.account_id, r.region, r.resource_type, r.resource_id,
-                    v.id, v.status, v.content_hash, v.raw_hash
-             FROM resources r JOIN versions v ON v.id = r.head_version",
+            "SELECT id, account_id, region, resource_type, resource_id,
+                    head_version, head_status, head_content_hash, head_raw_hash
+             FROM resources WHERE head_version IS NOT NULL",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let key = ResourceKey {
-                account_id: r.get(1)?,
-                region: r.get(2)?,
-                resource_type: r.get(3)?,
-                resource_id: r.get(4)?,
+            let text = |i: usize| -> Result<&str> {
+                Ok(r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
             };
-            let status: String = r.get(6)?;
+            let key = ResourceKeyRef {
+                account_id: text(1)?,
+                region: text(2)?,
+                resource_type: text(3)?,
+                resource_id: text(4)?,
+            };
+            let status = r.get_ref(6)?.as_str().map_err(rusqlite::Error::from)?;
+            let status = ItemStatus::parse(status).ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown status '{status}' of {key}"))
+            })?;
             let hash = |i: usize| -> Result<ContentHash> {
                 let bytes = r.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)?;
                 ContentHash::from_bytes(bytes)
@@ -132,64 +181,63 @@ impl<'c> SnapshotWriter<'c> {
             let head = Head {
                 resource: ResourceRowId(r.get(0)?),
                 version: VersionId(r.get(5)?),
-                status: ItemStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown status '{status}'")))?,
+                status,
                 content_hash: hash(7)?,
                 raw_hash: hash(8)?,
             };
-            each(key, head);
+            each(&key, head);
         }
         Ok(())
     }
 
-    /// Records a resource seen for the first time, whose first version will be the next one
-    /// [`SnapshotWriter::add_version`] writes (one insert instead of an insert and an update).
-    pub fn insert_resource(
-        &mut self,
-        key: &ResourceKey,
-        names: (Option<&str>, Option<&str>),
-    ) -> Result<ResourceRowId> {
-        let (arn, name) = names;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO resources (account_id, region, resource_type, resource_id, arn, resource_name,
-                                        head_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                key.account_id,
-                key.region,
-                key.resource_type,
-                key.resource_id,
-                arn,
-                name,
-                self.next_version
-            ])?;
-        let row = ResourceRowId(self.tx.last_insert_rowid());
-        self.fresh = Some(row);
-        Ok(row)
-    }
-
-    /// Records a new content of `resource` as current from this snapshot on, ending `previous`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_version(
-        &mut self,
-        resource: ResourceRowId,
-        previous: Option<VersionId>,
-        status: ItemStatus,
-        content_hash: ContentHash,
-        raw_hash: ContentHash,
-        meta: &VersionMeta,
-        body: &[u8],
-        names: (Option<&str>, Option<&str>),
-    ) -> Result<VersionId> {
-        if let Some(previous) = previous {
-            self.tx
-                .prepare_cached("UPDATE versions SET until_snapshot = ?1 WHERE id = ?2")?
-                .execute(params![self.snapshot.0, previous.0])?;
-        }
+    /// Records a new content of a resource as current from this snapshot on, ending the
+    /// previous one, and returns the resource's new head.
+    pub fn add_version(&mut self, target: Target<'_>, version: &NewVersion<'_>) -> Result<Head> {
         let id = VersionId(self.next_version);
         self.next_version += 1;
+        let status = version.status.as_str();
+        let (content_hash, raw_hash) =
+            (version.content_hash.to_bytes(), version.raw_hash.to_bytes());
+        let resource = match target {
+            Target::New(key) => {
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO resources (account_id, region, resource_type, resource_id, arn,
+                             resource_name, head_version, head_status, head_content_hash, head_raw_hash)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    )?
+                    .execute(params![
+                        key.account_id,
+                        key.region,
+                        key.resource_type,
+                        key.resource_id,
+                        version.arn,
+                        version.name,
+                        id.0,
+                        status,
+                        content_hash,
+                        raw_hash,
+                    ])?;
+                ResourceRowId(self.tx.last_insert_rowid())
+            }
+            Target::Existing { resource, previous } => {
+                if let Some(previous) = previous {
+                    self.tx
+                        .prepare_cached("UPDATE versions SET until_snapshot = ?1 WHERE id = ?2")?
+                        .execute(params![self.snapshot.0, previous.0])?;
+                }
+                self.tx
+                    .prepare_cached(
+                        "UPDATE resources SET head_version = ?1, head_status = ?2, head_content_hash = ?3,
+                                head_raw_hash = ?4, arn = coalesce(?5, arn),
+                                resource_name = coalesce(?6, resource_name)
+                         WHERE id = ?7",
+                    )?
+                    .execute(params![id.0, status, content_hash, raw_hash, version.arn, version.name, resource.0])?;
+                resource
+            }
+        };
+        let meta = version.meta;
         self.tx
             .prepare_cached(
                 "INSERT INTO versions (id, resource, first_snapshot, status, content_hash, raw_hash,
@@ -200,25 +248,22 @@ impl<'c> SnapshotWriter<'c> {
                 id.0,
                 resource.0,
                 self.snapshot.0,
-                status.as_str(),
-                content_hash.to_bytes(),
-                raw_hash.to_bytes(),
+                status,
+                content_hash,
+                raw_hash,
                 meta.capture_time,
                 meta.state_id,
                 meta.md5_hash,
                 meta.item_version,
-                body,
+                version.body,
             ])?;
-        if self.fresh.take() != Some(resource) {
-            let (arn, name) = names;
-            self.tx
-                .prepare_cached(
-                    "UPDATE resources SET head_version = ?1, arn = coalesce(?2, arn),
-                            resource_name = coalesce(?3, resource_name) WHERE id = ?4",
-                )?
-                .execute(params![id.0, arn, name, resource.0])?;
-        }
-        Ok(id)
+        Ok(Head {
+            resource,
+            version: id,
+            status: version.status,
+            content_hash: version.content_hash,
+            raw_hash: version.raw_hash,
+        })
     }
 
     /// Takes back a version written earlier in this same snapshot, making `previous` current
@@ -237,8 +282,13 @@ impl<'c> SnapshotWriter<'c> {
                 .prepare_cached("UPDATE versions SET until_snapshot = NULL WHERE id = ?1")?
                 .execute([previous.0])?;
         }
+        // With no previous version the sub-select is empty and the head becomes NULL.
         self.tx
-            .prepare_cached("UPDATE resources SET head_version = ?1 WHERE id = ?2")?
+            .prepare_cached(
+                "UPDATE resources SET (head_version, head_status, head_content_hash, head_raw_hash) =
+                     (SELECT id, status, content_hash, raw_hash FROM versions WHERE id = ?1)
+                 WHERE id = ?2",
+            )?
             .execute(params![previous.map(|v| v.0), resource.0])?;
         Ok(())
     }
