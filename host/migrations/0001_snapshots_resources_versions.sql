@@ -40,9 +40,9 @@ CREATE TABLE resources (
     head_status   TEXT,                         --   with a copy of that version's status and
     head_content_hash BLOB,                     --   hashes: ingest loads every head, and must
     head_raw_hash BLOB,                         --   not read version bodies to do it
-    UNIQUE (account_id, region, resource_type, resource_id)
+    UNIQUE (resource_id, resource_type, account_id, region)
 );
-CREATE INDEX resources_by_id  ON resources (resource_id);
+
 CREATE INDEX resources_by_arn ON resources (arn) WHERE arn IS NOT NULL;
 
 -- A version is one distinct content of a resource, current from snapshot `first_snapshot`

@@ -145,6 +145,17 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
 }
 
+/// A string the parser borrowed straight from the input had no escape sequence there, and JSON
+/// forbids raw quotes, backslashes and control characters in strings: it needs no escaping,
+/// and copying it is what escaping it would produce.
+fn write_unescaped_str(out: &mut Vec<u8>, s: &str) {
+    debug_assert!(!s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20));
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
 /// Floats that hold an integer are written as one, so `1.0` and `1` canonicalise alike.
 fn write_f64(out: &mut Vec<u8>, v: f64) {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
@@ -189,6 +200,11 @@ impl<'de> Visitor<'de> for Canon<'_> {
 
     fn visit_str<E>(self, v: &str) -> Result<(), E> {
         write_str(self.out, v);
+        Ok(())
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
+        write_unescaped_str(self.out, v);
         Ok(())
     }
 
@@ -322,6 +338,11 @@ impl<'de> Visitor<'de> for Key<'_> {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
         write_str(self.0, v);
+        Ok(())
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        write_unescaped_str(self.0, v);
         Ok(())
     }
 }

@@ -200,6 +200,10 @@ impl Store {
             path: path.clone(),
             source,
         };
+        // Version bodies are about a kilobyte or more: 16 KiB pages hold many per page and split
+        // less often. Only a new database takes it; an existing one keeps its page size.
+        conn.pragma_update(None, "page_size", 16384)
+            .map_err(open_err)?;
         // WAL lets readers (a dashboard, a second `conform show`) run during an ingest;
         // NORMAL sync is durable across application crashes, which is what WAL needs.
         conn.pragma_update(None, "journal_mode", "WAL")
