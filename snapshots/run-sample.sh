@@ -19,3 +19,9 @@ echo
 $conform history AIDA1011A25CCA00000001A
 echo
 $conform show AIDA1011A25CCA00000001A --at 1 | head -n 12
+echo
+# Rules: scan the latest snapshot with a rule written by hand in WebAssembly text (ABI v1),
+# then list what it found non-compliant.
+$conform scan --rules rules-sdk/examples/wat/encrypted-volumes.wat
+echo
+$conform results --compliance NON_COMPLIANT

@@ -8,9 +8,11 @@
 //! arguments and renders results.
 
 pub mod canonical;
+pub mod engine;
 pub mod generate;
 pub mod ingest;
 pub mod model;
+pub mod scan;
 pub mod store;
 
 pub use ingest::{IngestError, IngestOptions, IngestReport, ingest};

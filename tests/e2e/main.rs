@@ -4,5 +4,6 @@
 mod ingest_errors;
 mod ingest_forms;
 mod read_side;
+mod rules;
 mod support;
 mod versioning;

@@ -5,6 +5,7 @@ mod generate;
 mod ingest;
 mod read;
 mod render;
+mod rules;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,12 @@ pub enum Command {
     Stats,
     /// Write a synthetic estate (a series of snapshots) for trials and benchmarks.
     Generate(generate::GenerateArgs),
+    /// Evaluate rules over a snapshot and store every evaluation.
+    Scan(rules::ScanArgs),
+    /// Evaluations of a snapshot's latest scan.
+    Results(rules::ResultsArgs),
+    /// List rules with their manifests; show one; annotate a module with a manifest.
+    Rules(rules::RulesArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -82,6 +89,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(args) => read::history(&cli.db, args, &out),
         Command::Stats => read::stats(&cli.db, &out),
         Command::Generate(args) => generate::run(args, &out),
+        Command::Scan(args) => rules::scan(&cli.db, args, &out),
+        Command::Results(args) => rules::results(&cli.db, args, &out),
+        Command::Rules(args) => rules::rules(args, &out),
     }
 }
 

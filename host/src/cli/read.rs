@@ -25,7 +25,7 @@ pub struct HistoryArgs {
 }
 
 /// Opens a store that must already exist: reading never creates one.
-fn open_existing(db: &Path) -> anyhow::Result<Store> {
+pub fn open_existing(db: &Path) -> anyhow::Result<Store> {
     if !db.exists() {
         anyhow::bail!(
             "no store at {} (run `conform ingest` first, or pass --db)",

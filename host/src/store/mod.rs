@@ -4,6 +4,7 @@
 //! `resources` (identity) and `versions` (distinct contents, each current over a range of
 //! snapshot ids). Reading a snapshot is one range query; a resource's history is its versions.
 
+mod scans;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -18,14 +19,16 @@ use crate::model::{
     ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId,
 };
 
+pub use scans::{EvaluationFilter, EvaluationSink, ScanInfo, ScanRule, StoredEvaluation};
 pub use writer::{
     Head, NewVersion, ResourceKeyRef, SnapshotCounts, SnapshotWriter, Target, VersionMeta,
 };
 
 /// Every migration, in order. Add new files at the end; never edit one that has shipped.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../migrations/0001_snapshots_resources_versions.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_snapshots_resources_versions.sql"),
+    include_str!("../../migrations/0002_scans_evaluations.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

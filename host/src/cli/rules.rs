@@ -1,0 +1,292 @@
+//! `scan`, `results` and `rules`: running WebAssembly rules and reading their evaluations.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use conform::engine::{Compliance, Limits, Manifest, Rule, RuleHost};
+use conform::store::{EvaluationFilter, SnapshotSelector};
+
+use super::exit;
+use super::read::open_existing;
+use super::render::Output;
+
+/// Where rules come from and how they are bounded.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Rule modules (.wasm or .wat) or directories of them.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Parameters per rule: a JSON object of rule id to parameters, like AWS Config's
+    /// InputParameters.
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
+    /// Deadline of one evaluation, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub rule_timeout: u64,
+    /// Memory cap of one rule instance, in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub rule_memory: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The snapshot to scan: an id or "latest".
+    #[arg(long, default_value = "latest")]
+    pub snapshot: SnapshotSelector,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The snapshot whose latest scan to read: an id or "latest".
+    #[arg(long, default_value = "latest")]
+    pub snapshot: SnapshotSelector,
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// A resource id.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE or ERROR.
+    #[arg(long, value_parser = parse_compliance)]
+    pub compliance: Option<Compliance>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Show one rule's manifest.
+    Show { id: String },
+    /// Write a manifest into a module's `conform.manifest` custom section.
+    Annotate {
+        /// The module to annotate (.wasm or .wat).
+        module: PathBuf,
+        /// The manifest, a JSON file (see rules-sdk/ABI.md, §2).
+        #[arg(long)]
+        manifest: PathBuf,
+        /// Where to write the annotated module (default: replace MODULE, as .wasm).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn parse_compliance(text: &str) -> Result<Compliance, String> {
+    Compliance::parse(text)
+        .ok_or_else(|| format!("'{text}' is not COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE or ERROR"))
+}
+
+/// Loads every rule under the given paths, with parameters from the params file.
+fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Vec<Rule>> {
+    let params: HashMap<String, serde_json::Value> = match &args.params {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{}: not a JSON object of rule id to parameters",
+                    path.display()
+                )
+            })?
+        }
+        None => HashMap::new(),
+    };
+    let mut files = Vec::new();
+    for path in &args.rules {
+        if path.is_dir() {
+            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy();
+                if entry.file_type().is_file()
+                    && (name.ends_with(".wasm") || name.ends_with(".wat"))
+                {
+                    files.push(entry.into_path());
+                }
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    if files.is_empty() {
+        anyhow::bail!(
+            "no rules to run: pass --rules PATH (built-in rules arrive with the Rust SDK)"
+        );
+    }
+    let mut rules: Vec<Rule> = Vec::new();
+    for file in &files {
+        let rule = host.load_file(file, &|id| params.get(id).cloned())?;
+        if let Some(other) = rules.iter().find(|r| r.manifest.id == rule.manifest.id) {
+            anyhow::bail!(
+                "rule id {} is defined twice: by {} and by {}",
+                rule.manifest.id,
+                other.source,
+                rule.source
+            );
+        }
+        rules.push(rule);
+    }
+    if let Some(unknown) = params
+        .keys()
+        .find(|id| !rules.iter().any(|r| &r.manifest.id == *id))
+    {
+        anyhow::bail!("the params file sets parameters for rule {unknown}, which is not loaded");
+    }
+    Ok(rules)
+}
+
+fn host(args: &RuleArgs) -> anyhow::Result<RuleHost> {
+    Ok(RuleHost::new(Limits {
+        timeout: std::time::Duration::from_millis(args.rule_timeout),
+        memory_bytes: args.rule_memory << 20,
+    })?)
+}
+
+pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let store = open_existing(db)?;
+    let host = host(&args.rules)?;
+    let rules = load_rules(&host, &args.rules)?;
+    let snapshot = store.snapshot(args.snapshot)?;
+    let report = conform::scan::scan(&store, &host, &rules, snapshot.id)?;
+    out.emit(&report, |w| {
+        writeln!(
+            w,
+            "scan {} of snapshot {}: {} items, {} rules",
+            report.scan.id,
+            snapshot.id,
+            report.items,
+            report.rules.len()
+        )?;
+        writeln!(
+            w,
+            "{:<44} {:>9} {:>13} {:>9} {:>6}",
+            "rule", "compliant", "non-compliant", "n/a", "error"
+        )?;
+        for r in &report.rules {
+            writeln!(
+                w,
+                "{:<44} {:>9} {:>13} {:>9} {:>6}",
+                r.rule_id, r.compliant, r.non_compliant, r.not_applicable, r.error
+            )?;
+        }
+        Ok(())
+    })?;
+    if report.errors() > 0 {
+        eprintln!(
+            "error: {} evaluation(s) ended in ERROR; `conform results --compliance ERROR` lists them",
+            report.errors()
+        );
+        return Ok(exit::tool_failed());
+    }
+    Ok(exit::OK)
+}
+
+pub fn results(db: &Path, args: ResultsArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let store = open_existing(db)?;
+    let snapshot = store.snapshot(args.snapshot)?;
+    let Some(scan) = store.latest_scan(snapshot.id)? else {
+        anyhow::bail!(
+            "snapshot {} has not been scanned; run `conform scan --snapshot {}`",
+            snapshot.id,
+            snapshot.id
+        );
+    };
+    let filter = EvaluationFilter {
+        rule_id: args.rule,
+        resource_id: args.resource,
+        compliance: args.compliance.map(|c| c.as_str().to_string()),
+    };
+    let evaluations = store.evaluations(scan.id, &filter)?;
+    out.emit(&evaluations, |w| {
+        for e in &evaluations {
+            writeln!(
+                w,
+                "{:<14} {:<36} {}/{}  {}",
+                e.compliance, e.rule_id, e.resource_type, e.resource_id, e.annotation
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(exit::OK)
+}
+
+pub fn rules(args: RulesArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    if let Some(RulesAction::Annotate {
+        module,
+        manifest,
+        output,
+    }) = &args.action
+    {
+        return annotate(module, manifest, output.as_deref());
+    }
+    let host = host(&args.rules)?;
+    let rules = load_rules(&host, &args.rules)?;
+    let manifests: BTreeMap<&str, (&Manifest, &str, &str)> = rules
+        .iter()
+        .map(|r| {
+            (
+                r.manifest.id.as_str(),
+                (&r.manifest, r.source.as_str(), r.module_hash.as_str()),
+            )
+        })
+        .collect();
+    if let Some(RulesAction::Show { id }) = &args.action {
+        let (manifest, source, hash) = manifests
+            .get(id.as_str())
+            .with_context(|| format!("no rule {id} is loaded"))?;
+        let value = serde_json::json!({"manifest": manifest, "source": source, "moduleHash": hash});
+        out.emit(&value, |w| {
+            serde_json::to_writer_pretty(&mut *w, &value)?;
+            writeln!(w)
+        })?;
+        return Ok(exit::OK);
+    }
+    let list: Vec<&Manifest> = manifests.values().map(|(m, _, _)| *m).collect();
+    out.emit(&list, |w| {
+        for m in &list {
+            let scope = if m.scope.resource_types.is_empty() {
+                "all types".to_string()
+            } else {
+                m.scope.resource_types.join(", ")
+            };
+            writeln!(
+                w,
+                "{:<40} v{:<8} {:<13} {}  [{scope}]",
+                m.id,
+                m.version,
+                format!("{:?}", m.severity).to_lowercase(),
+                m.title
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(exit::OK)
+}
+
+fn annotate(module: &Path, manifest: &Path, output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(module).with_context(|| format!("{}", module.display()))?;
+    let binary = wat::parse_bytes(&bytes)
+        .with_context(|| format!("{}: not WebAssembly", module.display()))?;
+    let text = std::fs::read(manifest).with_context(|| format!("{}", manifest.display()))?;
+    let parsed = Manifest::from_json(&manifest.display().to_string(), &text)?;
+    let annotated = conform::engine::manifest::annotate(&binary, &serde_json::to_vec(&parsed)?)
+        .with_context(|| format!("{}: not a WebAssembly module", module.display()))?;
+    let target = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| module.with_extension("wasm"));
+    std::fs::write(&target, annotated).with_context(|| format!("{}", target.display()))?;
+    eprintln!(
+        "wrote {} with the manifest of rule {}",
+        target.display(),
+        parsed.id
+    );
+    Ok(exit::OK)
+}

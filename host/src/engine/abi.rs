@@ -1,0 +1,381 @@
+//! The host side of ABI v1: the `conform` imports a rule may call (see `rules-sdk/ABI.md`, §4).
+//!
+//! Every import reads its arguments from guest memory with bounds checks; a range outside memory
+//! is a trap (the evaluation becomes ERROR), never a host failure.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use wasmtime::{Caller, Linker, Memory, StoreLimits};
+
+use super::Compliance;
+
+/// Longest annotation AWS Config accepts, in characters.
+pub const MAX_ANNOTATION_CHARS: usize = 256;
+
+/// What an instance's store holds between and during calls.
+#[derive(Debug)]
+pub struct HostState {
+    pub rule_id: Arc<str>,
+    /// Document 0: the current item.
+    pub item: Option<Arc<Value>>,
+    /// Document 1: the rule's parameters.
+    pub params: Arc<Value>,
+    /// What the guest reported during the current evaluation.
+    pub reported: Vec<Reported>,
+    /// The first broken report, which makes the evaluation ERROR.
+    pub broken: Option<String>,
+    pub memory: Option<Memory>,
+    pub limits: StoreLimits,
+}
+
+/// One evaluation as the guest reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reported {
+    pub compliance: Compliance,
+    pub annotation: String,
+    /// For estate rules: the resource evaluated; `None` means the current item.
+    pub resource: Option<(String, String)>,
+}
+
+impl HostState {
+    pub fn new(rule_id: Arc<str>, params: Arc<Value>, limits: StoreLimits) -> HostState {
+        HostState {
+            rule_id,
+            item: None,
+            params,
+            reported: Vec::new(),
+            broken: None,
+            memory: None,
+            limits,
+        }
+    }
+
+    fn document(&self, doc: i32) -> Option<&Value> {
+        match doc {
+            0 => self.item.as_deref(),
+            1 => Some(&self.params),
+            _ => None,
+        }
+    }
+}
+
+type Trap = wasmtime::Error;
+
+fn memory(caller: &Caller<'_, HostState>) -> Result<Memory, Trap> {
+    caller
+        .data()
+        .memory
+        .ok_or_else(|| wasmtime::Error::msg("the rule exports no memory"))
+}
+
+/// Copies `len` bytes at `ptr` out of guest memory, or traps.
+fn read_bytes(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> Result<Vec<u8>, Trap> {
+    let data = memory(caller)?.data(caller);
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    data.get(start..start.saturating_add(len))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| {
+            wasmtime::Error::msg(format!("range {start}+{len} is outside the rule's memory"))
+        })
+}
+
+fn read_str(
+    caller: &Caller<'_, HostState>,
+    ptr: i32,
+    len: i32,
+) -> Result<Result<String, ()>, Trap> {
+    Ok(String::from_utf8(read_bytes(caller, ptr, len)?).map_err(|_| ()))
+}
+
+/// Copies `bytes` (up to `cap`) to guest memory at `out`; returns the full length.
+fn write_out(
+    caller: &mut Caller<'_, HostState>,
+    bytes: &[u8],
+    out: i32,
+    cap: i32,
+) -> Result<i32, Trap> {
+    let memory = memory(caller)?;
+    let n = bytes.len().min(cap.max(0) as usize);
+    let start = out as u32 as usize;
+    let dest = memory
+        .data_mut(caller)
+        .get_mut(start..start.saturating_add(n))
+        .ok_or_else(|| {
+            wasmtime::Error::msg(format!(
+                "output range {start}+{n} is outside the rule's memory"
+            ))
+        })?;
+    dest.copy_from_slice(&bytes[..n]);
+    Ok(i32::try_from(bytes.len()).unwrap_or(i32::MAX))
+}
+
+/// Resolves a JSON Pointer, parsing strings met before the last segment as JSON (ABI §4), and
+/// hands the value found (or `None`) to `f`.
+pub fn with_pointer<R>(
+    root: &Value,
+    pointer: &str,
+    f: impl FnOnce(Option<&Value>) -> R,
+) -> Result<R, ()> {
+    if pointer.is_empty() {
+        return Ok(f(Some(root)));
+    }
+    let Some(rest) = pointer.strip_prefix('/') else {
+        return Err(());
+    };
+    let segments: Vec<String> = rest
+        .split('/')
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    Ok(walk(root, &segments, f))
+}
+
+fn walk<R>(mut current: &Value, segments: &[String], f: impl FnOnce(Option<&Value>) -> R) -> R {
+    for (i, segment) in segments.iter().enumerate() {
+        let next = match current {
+            Value::Object(map) => map.get(segment.as_str()),
+            Value::Array(items) => segment.parse::<usize>().ok().and_then(|n| items.get(n)),
+            Value::String(text) => {
+                // A string with segments left: read inside the JSON it holds.
+                return match serde_json::from_str::<Value>(text) {
+                    Ok(inner) => walk(&inner, &segments[i..], f),
+                    Err(_) => f(None),
+                };
+            }
+            _ => None,
+        };
+        match next {
+            Some(value) => current = value,
+            None => return f(None),
+        }
+    }
+    f(Some(current))
+}
+
+fn kind_code(value: Option<&Value>) -> i32 {
+    match value {
+        None => 0,
+        Some(Value::Null) => 1,
+        Some(Value::Bool(_)) => 2,
+        Some(Value::Number(_)) => 3,
+        Some(Value::String(_)) => 4,
+        Some(Value::Array(_)) => 5,
+        Some(Value::Object(_)) => 6,
+    }
+}
+
+/// Looks up `(doc, ptr, len)` and applies `f`; `None` when the pointer or document is bad.
+fn lookup<R>(
+    caller: &Caller<'_, HostState>,
+    doc: i32,
+    ptr: i32,
+    len: i32,
+    f: impl FnOnce(Option<&Value>) -> R,
+) -> Result<Option<R>, Trap> {
+    let Ok(pointer) = read_str(caller, ptr, len)? else {
+        return Ok(None);
+    };
+    let Some(root) = caller.data().document(doc) else {
+        return Ok(None);
+    };
+    Ok(with_pointer(root, &pointer, f).ok())
+}
+
+fn report(
+    caller: &mut Caller<'_, HostState>,
+    compliance: i32,
+    annotation: (i32, i32),
+    resource: Option<(String, String)>,
+) -> Result<(), Trap> {
+    let text = read_bytes(caller, annotation.0, annotation.1)?;
+    let state = caller.data_mut();
+    let problem = match (Compliance::from_code(compliance), String::from_utf8(text)) {
+        (None, _) => Some(format!(
+            "reported compliance code {compliance}, which is not 1, 2 or 3"
+        )),
+        (_, Err(_)) => Some("reported an annotation that is not UTF-8".to_string()),
+        (Some(_), Ok(text)) if text.chars().count() > MAX_ANNOTATION_CHARS => Some(format!(
+            "reported an annotation of {} characters; the limit is {MAX_ANNOTATION_CHARS}",
+            text.chars().count()
+        )),
+        (Some(compliance), Ok(annotation)) => {
+            state.reported.push(Reported {
+                compliance,
+                annotation,
+                resource,
+            });
+            None
+        }
+    };
+    if let Some(problem) = problem {
+        state.broken.get_or_insert(problem);
+    }
+    Ok(())
+}
+
+/// Registers every ABI v1 import in the `conform` module.
+pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    const M: &str = "conform";
+    linker.func_wrap(
+        M,
+        "kind",
+        |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
+            Ok(lookup(&caller, doc, ptr, len, kind_code)?.unwrap_or(-1))
+        },
+    )?;
+    linker.func_wrap(
+        M,
+        "get_bool",
+        |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
+            Ok(lookup(&caller, doc, ptr, len, |v| match v {
+                Some(Value::Bool(b)) => i32::from(*b),
+                _ => -1,
+            })?
+            .unwrap_or(-1))
+        },
+    )?;
+    linker.func_wrap(
+        M,
+        "get_number",
+        |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
+            Ok(lookup(&caller, doc, ptr, len, |v| {
+                v.and_then(Value::as_f64).unwrap_or(f64::NAN)
+            })?
+            .unwrap_or(f64::NAN))
+        },
+    )?;
+    linker.func_wrap(
+        M,
+        "get_string",
+        |mut caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32, out: i32, cap: i32| {
+            let text = lookup(&caller, doc, ptr, len, |v| {
+                v.and_then(Value::as_str).map(str::to_owned)
+            })?
+            .flatten();
+            match text {
+                Some(text) => write_out(&mut caller, text.as_bytes(), out, cap),
+                None => Ok(-1),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        M,
+        "length",
+        |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
+            Ok(lookup(&caller, doc, ptr, len, |v| match v {
+                Some(Value::Array(items)) => items.len() as i32,
+                Some(Value::Object(map)) => map.len() as i32,
+                _ => -1,
+            })?
+            .unwrap_or(-1))
+        },
+    )?;
+    linker.func_wrap(
+        M,
+        "key_at",
+        |mut caller: Caller<'_, HostState>,
+         doc: i32,
+         ptr: i32,
+         len: i32,
+         index: i32,
+         out: i32,
+         cap: i32| {
+            let key = lookup(&caller, doc, ptr, len, |v| match v {
+                Some(Value::Object(map)) => usize::try_from(index)
+                    .ok()
+                    .and_then(|i| map.keys().nth(i))
+                    .cloned(),
+                _ => None,
+            })?
+            .flatten();
+            match key {
+                Some(key) => write_out(&mut caller, key.as_bytes(), out, cap),
+                None => Ok(-1),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        M,
+        "raw",
+        |mut caller: Caller<'_, HostState>, doc: i32, out: i32, cap: i32| {
+            let text = caller.data().document(doc).map(|v| v.to_string());
+            match text {
+                Some(text) => write_out(&mut caller, text.as_bytes(), out, cap),
+                None => Ok(-1),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        M,
+        "result",
+        |mut caller: Caller<'_, HostState>, compliance: i32, ptr: i32, len: i32| {
+            report(&mut caller, compliance, (ptr, len), None)
+        },
+    )?;
+    linker.func_wrap(
+        M,
+        "emit",
+        |mut caller: Caller<'_, HostState>,
+         compliance: i32,
+         tp: i32,
+         tl: i32,
+         ip: i32,
+         il: i32,
+         ap: i32,
+         al: i32| {
+            let kind = read_str(&caller, tp, tl)?;
+            let id = read_str(&caller, ip, il)?;
+            match (kind, id) {
+                (Ok(kind), Ok(id)) => report(&mut caller, compliance, (ap, al), Some((kind, id))),
+                _ => {
+                    caller
+                        .data_mut()
+                        .broken
+                        .get_or_insert("emitted a resource name that is not UTF-8".into());
+                    Ok(())
+                }
+            }
+        },
+    )?;
+    linker.func_wrap(
+        M,
+        "log",
+        |caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| {
+            let text = String::from_utf8_lossy(&read_bytes(&caller, ptr, len)?).into_owned();
+            let rule = caller.data().rule_id.clone();
+            match level {
+                0 => tracing::error!(rule = %rule, "{text}"),
+                1 => tracing::warn!(rule = %rule, "{text}"),
+                2 => tracing::info!(rule = %rule, "{text}"),
+                3 => tracing::debug!(rule = %rule, "{text}"),
+                _ => tracing::trace!(rule = %rule, "{text}"),
+            }
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_read_inside_json_held_in_strings() {
+        let acl = serde_json::json!({"grantList": [{"permission": "Read", "grantee": "AllUsers"}]})
+            .to_string();
+        let doc = serde_json::json!({"supplementaryConfiguration": {"AccessControlList": acl}, "a/b": {"~": 1}});
+        let get = |p: &str| with_pointer(&doc, p, |v| v.cloned()).unwrap();
+        assert_eq!(
+            get("/supplementaryConfiguration/AccessControlList/grantList/0/permission"),
+            Some("Read".into())
+        );
+        assert_eq!(
+            get("/supplementaryConfiguration/AccessControlList/grantList/1"),
+            None
+        );
+        assert_eq!(get("/a~1b/~0"), Some(1.into()));
+        assert_eq!(get(""), Some(doc.clone()));
+        assert!(with_pointer(&doc, "no-slash", |_| ()).is_err());
+    }
+}

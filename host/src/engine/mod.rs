@@ -1,0 +1,449 @@
+//! The rule engine: loads WebAssembly rules (ABI v1, `rules-sdk/ABI.md`) and runs them,
+//! sandboxed, over configuration items.
+//!
+//! Rules are untrusted. Each runs in its own store with a memory cap and an epoch deadline; a
+//! module importing anything beyond the ABI is refused at load. A rule that traps, loops, or
+//! reports garbage yields an ERROR evaluation for that rule and item, its instance is thrown
+//! away, and evaluation goes on.
+//!
+//! A `Rule` is what the rest of conform sees; how it runs is behind it, so a second kind of rule
+//! binary (WIT components) can plug in beside core modules.
+
+pub mod abi;
+pub mod manifest;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use wasmtime::{Engine, InstancePre, Linker, Module, Store, StoreLimitsBuilder, TypedFunc};
+
+use crate::canonical::ContentHasher;
+use abi::HostState;
+pub use manifest::{ABI_VERSION, Manifest, RuleKind, Scope, Severity};
+
+/// The outcome of one evaluation, as AWS Config names it, plus ERROR for a rule that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Compliance {
+    Compliant,
+    NonCompliant,
+    NotApplicable,
+    Error,
+}
+
+impl Compliance {
+    /// The codes of ABI v1's `result` and `emit`.
+    pub fn from_code(code: i32) -> Option<Compliance> {
+        match code {
+            1 => Some(Compliance::Compliant),
+            2 => Some(Compliance::NonCompliant),
+            3 => Some(Compliance::NotApplicable),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compliance::Compliant => "COMPLIANT",
+            Compliance::NonCompliant => "NON_COMPLIANT",
+            Compliance::NotApplicable => "NOT_APPLICABLE",
+            Compliance::Error => "ERROR",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Compliance> {
+        [
+            Compliance::Compliant,
+            Compliance::NonCompliant,
+            Compliance::NotApplicable,
+            Compliance::Error,
+        ]
+        .into_iter()
+        .find(|c| c.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("rule {name}: {message}")]
+    Load { name: String, message: String },
+    #[error("rule {rule}: invalid parameters: {message}")]
+    Params { rule: String, message: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the WebAssembly engine could not start: {0}")]
+    Engine(String),
+}
+
+impl EngineError {
+    pub(crate) fn load(name: &str, message: impl Into<String>) -> EngineError {
+        EngineError::Load {
+            name: name.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// How far a rule may go in one evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(1),
+            memory_bytes: 64 << 20,
+        }
+    }
+}
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The imports ABI v1 provides; anything else is refused at load.
+const ABI_IMPORTS: &[&str] = &[
+    "kind",
+    "get_bool",
+    "get_number",
+    "get_string",
+    "length",
+    "key_at",
+    "raw",
+    "result",
+    "emit",
+    "log",
+];
+
+/// Compiles and runs rules. One per process: compiled code and the deadline clock are shared.
+pub struct RuleHost {
+    engine: Engine,
+    linker: Linker<HostState>,
+    limits: Limits,
+    ticker: Option<std::thread::JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for RuleHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleHost")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for RuleHost {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
+    }
+}
+
+/// A loaded rule: manifest, validated parameters and compiled code ready to instantiate.
+pub struct Rule {
+    pub manifest: Manifest,
+    /// Where it came from (a path, or `builtin:ID`).
+    pub source: String,
+    /// Hash of the module's bytes: which exact code produced an evaluation.
+    pub module_hash: String,
+    pub params: Arc<Value>,
+    pre: InstancePre<HostState>,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rule")
+            .field("id", &self.manifest.id)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// One evaluation of one rule for one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evaluation {
+    pub rule_id: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub compliance: Compliance,
+    pub annotation: String,
+}
+
+impl RuleHost {
+    pub fn new(limits: Limits) -> Result<RuleHost, EngineError> {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| EngineError::Engine(e.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        abi::link(&mut linker).map_err(|e| EngineError::Engine(e.to_string()))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let (engine, stop) = (engine.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("conform-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| EngineError::Engine(e.to_string()))?
+        };
+        Ok(RuleHost {
+            engine,
+            linker,
+            limits,
+            ticker: Some(ticker),
+            stop,
+        })
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Loads a rule from a `.wasm` or `.wat` file.
+    pub fn load_file(
+        &self,
+        path: &Path,
+        params: &dyn Fn(&str) -> Option<Value>,
+    ) -> Result<Rule, EngineError> {
+        let bytes = std::fs::read(path).map_err(|source| EngineError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.load(&path.display().to_string(), &bytes, params)
+    }
+
+    /// Loads a rule from module bytes (binary or text). `params` gives the parameters set for a
+    /// rule id, if any; defaults fill in the rest.
+    pub fn load(
+        &self,
+        source: &str,
+        bytes: &[u8],
+        params: &dyn Fn(&str) -> Option<Value>,
+    ) -> Result<Rule, EngineError> {
+        let binary = wat::parse_bytes(bytes)
+            .map_err(|e| EngineError::load(source, format!("not WebAssembly: {e}")))?;
+        let manifest = Manifest::from_module(source, &binary)?;
+        let name = format!("{} ({source})", manifest.id);
+        let module = Module::new(&self.engine, &binary)
+            .map_err(|e| EngineError::load(&name, format!("{e:#}")))?;
+        for import in module.imports() {
+            if import.module() != "conform" || !ABI_IMPORTS.contains(&import.name()) {
+                return Err(EngineError::load(
+                    &name,
+                    format!(
+                        "imports `{}.{}`, which conform does not provide: rules may import only the \
+                         `conform` functions of ABI v{ABI_VERSION}",
+                        import.module(),
+                        import.name()
+                    ),
+                ));
+            }
+        }
+        let entry = match manifest.kind {
+            RuleKind::Resource => "conform_evaluate",
+            // The estate imports of ABI §6 are specified but not yet provided by this host.
+            RuleKind::Estate => {
+                return Err(EngineError::load(
+                    &name,
+                    "is an estate rule; this build runs resource rules only",
+                ));
+            }
+        };
+        if module.get_export("memory").is_none() {
+            return Err(EngineError::load(&name, "exports no `memory`"));
+        }
+        if module.get_export(entry).is_none() {
+            return Err(EngineError::load(
+                &name,
+                format!("is a {:?} rule but exports no `{entry}`", manifest.kind),
+            ));
+        }
+        let pre = self
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| EngineError::load(&name, format!("{e:#}")))?;
+        let params = Arc::new(manifest.parameters(params(&manifest.id).as_ref())?);
+        let mut hasher = ContentHasher::new();
+        hasher.part(0, Some(&binary));
+        Ok(Rule {
+            manifest,
+            source: source.to_string(),
+            module_hash: hasher.finish().to_string(),
+            params,
+            pre,
+        })
+    }
+
+    /// An evaluator for `rules`: it keeps one live instance per rule and reuses it across items.
+    pub fn evaluator<'r>(&self, rules: &'r [Rule]) -> Evaluator<'r> {
+        Evaluator {
+            engine: self.engine.clone(),
+            limits: self.limits,
+            rules,
+            live: rules.iter().map(|_| None).collect(),
+        }
+    }
+}
+
+/// Runs rules over items, one instance per rule, on one thread.
+pub struct Evaluator<'r> {
+    engine: Engine,
+    limits: Limits,
+    rules: &'r [Rule],
+    live: Vec<Option<Live>>,
+}
+
+impl std::fmt::Debug for Evaluator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator")
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+struct Live {
+    store: Store<HostState>,
+    evaluate: TypedFunc<(), i32>,
+}
+
+impl Evaluator<'_> {
+    /// Evaluates rule `index` on `item` (the CI as rules see it), if it is in the rule's scope.
+    pub fn evaluate(&mut self, index: usize, item: &Arc<Value>) -> Option<Evaluation> {
+        let rule = &self.rules[index];
+        let text = |key: &str| {
+            item.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let resource_type = text("resourceType");
+        if rule.manifest.kind != RuleKind::Resource
+            || !rule
+                .manifest
+                .scope
+                .includes(&resource_type, item.get("tags"))
+        {
+            return None;
+        }
+        let evaluation = |compliance, annotation: String| Evaluation {
+            rule_id: rule.manifest.id.clone(),
+            resource_type: resource_type.clone(),
+            resource_id: text("resourceId"),
+            compliance,
+            annotation,
+        };
+        let outcome = self.run(index, item);
+        Some(match outcome {
+            Ok((compliance, annotation)) => evaluation(compliance, annotation),
+            Err(message) => {
+                tracing::debug!(rule = %rule.manifest.id, "{message}");
+                evaluation(
+                    Compliance::Error,
+                    format!(
+                        "rule {} v{}: {message}",
+                        rule.manifest.id, rule.manifest.version
+                    ),
+                )
+            }
+        })
+    }
+
+    fn run(&mut self, index: usize, item: &Arc<Value>) -> Result<(Compliance, String), String> {
+        if self.live[index].is_none() {
+            self.live[index] = Some(self.instantiate(index)?);
+        }
+        let live = self.live[index].as_mut().expect("instantiated above");
+        let ticks = (self.limits.timeout.as_millis() / TICK.as_millis()).max(1) as u64;
+        live.store.set_epoch_deadline(ticks);
+        let state = live.store.data_mut();
+        state.item = Some(item.clone());
+        state.reported.clear();
+        state.broken = None;
+        let called = live.evaluate.call(&mut live.store, ());
+        let state = live.store.data_mut();
+        state.item = None;
+        let reported = std::mem::take(&mut state.reported);
+        let broken = state.broken.take();
+        match called {
+            Err(error) => {
+                // A trapped or interrupted instance may be in any state: never reuse it.
+                self.live[index] = None;
+                Err(self.describe_trap(&error))
+            }
+            Ok(0) => match (broken, reported.as_slice()) {
+                (Some(problem), _) => Err(problem),
+                (None, [one]) if one.resource.is_none() => {
+                    Ok((one.compliance, one.annotation.clone()))
+                }
+                (None, []) => Err("returned without reporting a result".to_string()),
+                (None, many) => Err(format!("reported {} results for one item", many.len())),
+            },
+            Ok(code) => Err(format!("reported error {code}")),
+        }
+    }
+
+    fn instantiate(&self, index: usize) -> Result<Live, String> {
+        let rule = &self.rules[index];
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .instances(1)
+            .build();
+        let state = HostState::new(
+            Arc::from(rule.manifest.id.as_str()),
+            rule.params.clone(),
+            limits,
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        let ticks = (self.limits.timeout.as_millis() / TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        let instance = rule
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| format!("could not start: {}", self.describe_trap(&e)))?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or("exports no memory")?;
+        store.data_mut().memory = Some(memory);
+        if let Ok(init) = instance.get_typed_func::<(), i32>(&mut store, "conform_init") {
+            match init.call(&mut store, ()) {
+                Ok(0) => {}
+                Ok(code) => return Err(format!("conform_init reported error {code}")),
+                Err(e) => return Err(format!("conform_init failed: {}", self.describe_trap(&e))),
+            }
+        }
+        let evaluate = instance
+            .get_typed_func::<(), i32>(&mut store, "conform_evaluate")
+            .map_err(|e| format!("conform_evaluate has the wrong type: {e}"))?;
+        Ok(Live { store, evaluate })
+    }
+
+    fn describe_trap(&self, error: &wasmtime::Error) -> String {
+        match error.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => {
+                format!(
+                    "exceeded its deadline of {} ms",
+                    self.limits.timeout.as_millis()
+                )
+            }
+            Some(trap) => format!("trapped: {trap}"),
+            // A host import refused the call (a range outside memory): its own message says why.
+            None => error.root_cause().to_string(),
+        }
+    }
+}

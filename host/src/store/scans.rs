@@ -1,0 +1,199 @@
+//! Scans and their evaluations.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Result, Store, StoreError};
+use crate::model::{ConfigurationItem, SnapshotId};
+
+/// A rule as a scan records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanRule {
+    pub rule_id: String,
+    pub rule_version: String,
+    pub module_hash: String,
+    pub source: String,
+    pub severity: String,
+    pub parameters: serde_json::Value,
+}
+
+/// One stored evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredEvaluation {
+    pub rule_id: String,
+    pub account_id: String,
+    pub region: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub compliance: String,
+    pub annotation: String,
+}
+
+/// A scan, as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanInfo {
+    pub id: i64,
+    pub snapshot: SnapshotId,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+/// Which evaluations `Store::evaluations` returns.
+#[derive(Debug, Clone, Default)]
+pub struct EvaluationFilter {
+    pub rule_id: Option<String>,
+    /// A resource id, matched exactly.
+    pub resource_id: Option<String>,
+    pub compliance: Option<String>,
+}
+
+/// Receives the evaluations of one item and stores them.
+pub struct EvaluationSink<'t> {
+    tx: &'t rusqlite::Transaction<'t>,
+    scan: i64,
+    written: u64,
+}
+
+impl std::fmt::Debug for EvaluationSink<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvaluationSink")
+            .field("scan", &self.scan)
+            .finish()
+    }
+}
+
+impl EvaluationSink<'_> {
+    pub fn record(&mut self, e: &StoredEvaluation) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO evaluations (scan_id, rule_id, account_id, region, resource_type, resource_id,
+                                          compliance, annotation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                self.scan,
+                e.rule_id,
+                e.account_id,
+                e.region,
+                e.resource_type,
+                e.resource_id,
+                e.compliance,
+                e.annotation
+            ])?;
+        self.written += 1;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Runs `evaluate` over every live item of `snapshot` and stores what it records, all in one
+    /// transaction: a scan is stored whole or not at all.
+    pub fn scan(
+        &self,
+        snapshot: SnapshotId,
+        rules: &[ScanRule],
+        mut evaluate: impl FnMut(ConfigurationItem, &mut EvaluationSink<'_>) -> Result<()>,
+    ) -> Result<ScanInfo> {
+        let started_at = now();
+        // Reading the snapshot and writing evaluations share one connection and transaction.
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "INSERT INTO scans (snapshot_id, started_at, finished_at) VALUES (?1, ?2, ?2)",
+            params![snapshot.0, started_at],
+        )?;
+        let scan = tx.last_insert_rowid();
+        for rule in rules {
+            tx.execute(
+                "INSERT INTO scan_rules (scan_id, rule_id, rule_version, module_hash, source, severity, parameters)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    scan,
+                    rule.rule_id,
+                    rule.rule_version,
+                    rule.module_hash,
+                    rule.source,
+                    rule.severity,
+                    rule.parameters.to_string()
+                ],
+            )?;
+        }
+        let mut sink = EvaluationSink {
+            tx: &tx,
+            scan,
+            written: 0,
+        };
+        self.for_each_item(snapshot, |item| {
+            if item.configuration_item_status.is_deleted() {
+                return Ok(());
+            }
+            evaluate(item, &mut sink)
+        })?;
+        let finished_at = now();
+        tx.execute(
+            "UPDATE scans SET finished_at = ?2 WHERE id = ?1",
+            params![scan, finished_at],
+        )?;
+        tracing::info!(scan, evaluations = sink.written, "scan stored");
+        tx.commit()?;
+        Ok(ScanInfo {
+            id: scan,
+            snapshot,
+            started_at,
+            finished_at,
+        })
+    }
+
+    /// The latest scan of a snapshot.
+    pub fn latest_scan(&self, snapshot: SnapshotId) -> Result<Option<ScanInfo>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, snapshot_id, started_at, finished_at FROM scans WHERE snapshot_id = ?1
+                 ORDER BY id DESC LIMIT 1",
+                [snapshot.0],
+                |r| {
+                    Ok(ScanInfo {
+                        id: r.get(0)?,
+                        snapshot: SnapshotId(r.get(1)?),
+                        started_at: r.get(2)?,
+                        finished_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Evaluations of a scan, filtered, in rule then resource order.
+    pub fn evaluations(
+        &self,
+        scan: i64,
+        filter: &EvaluationFilter,
+    ) -> Result<Vec<StoredEvaluation>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
+             FROM evaluations
+             WHERE scan_id = ?1 AND (?2 IS NULL OR rule_id = ?2) AND (?3 IS NULL OR resource_id = ?3)
+               AND (?4 IS NULL OR compliance = ?4)
+             ORDER BY rule_id, account_id, region, resource_type, resource_id",
+        )?;
+        let rows = stmt.query_map(
+            params![scan, filter.rule_id, filter.resource_id, filter.compliance],
+            |r| {
+                Ok(StoredEvaluation {
+                    rule_id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    region: r.get(2)?,
+                    resource_type: r.get(3)?,
+                    resource_id: r.get(4)?,
+                    compliance: r.get(5)?,
+                    annotation: r.get(6)?,
+                })
+            },
+        )?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
+    }
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}

@@ -1,0 +1,328 @@
+//! WebAssembly rules through the real binary: loading, parameters, the sandbox and stored
+//! evaluations.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::*;
+
+/// A store holding one snapshot with volumes of every kind the WAT rule distinguishes.
+fn volumes() -> Scratch {
+    let s = Scratch::new();
+    let attached = |id: &str, encrypted: bool, key: Option<&str>| {
+        let mut v = volume(id, 8, encrypted, "2026-11-02T06:00:00Z");
+        v["configuration"]["attachments"] = json!([{"instanceId": "i-1", "state": "attached"}]);
+        if let Some(key) = key {
+            v["configuration"]["kmsKeyId"] = json!(key);
+        }
+        v
+    };
+    s.snapshot_file(
+        "volumes.json",
+        &[
+            attached("vol-plain", false, None),
+            attached(
+                "vol-aws-key",
+                true,
+                Some("arn:aws:kms:us-east-1:123456789012:key/aws"),
+            ),
+            attached(
+                "vol-own-key",
+                true,
+                Some("arn:aws:kms:us-east-1:123456789012:key/own"),
+            ),
+            volume("vol-loose", 8, false, "2026-11-02T06:00:00Z"),
+            bucket("b-1", "Enabled", "2026-11-02T06:00:00Z"),
+        ],
+    );
+    s.ingest(&[as_str(&s.path("volumes.json"))]);
+    s
+}
+
+/// A rule fixture; `encrypted-volumes.wat` is the ABI's worked example in rules-sdk/.
+fn rule(name: &str) -> String {
+    let path = if name == "encrypted-volumes.wat" {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../rules-sdk/examples/wat")
+            .join(name)
+    } else {
+        fixture(&format!("rules/{name}"))
+    };
+    as_str(&path).to_string()
+}
+
+fn compliance_of(s: &Scratch, rule_id: &str) -> Vec<(String, String)> {
+    let results = s
+        .conform(&["results", "--rule", rule_id, "--format", "json"])
+        .ok()
+        .json();
+    results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["resource_id"].as_str().unwrap().to_string(),
+                e["compliance"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_wat_rule_evaluates_in_scope_items_and_stores_each_evaluation() {
+    let s = volumes();
+    let run = s
+        .conform(&[
+            "scan",
+            "--rules",
+            &rule("encrypted-volumes.wat"),
+            "--format",
+            "json",
+        ])
+        .ok();
+    let report = run.json();
+    assert_eq!(report["rules"][0]["rule_id"], "WAT_ENCRYPTED_VOLUMES");
+    assert_eq!(report["items"], 5);
+    let got = compliance_of(&s, "WAT_ENCRYPTED_VOLUMES");
+    let want = [
+        ("vol-aws-key", "COMPLIANT"),
+        ("vol-loose", "NOT_APPLICABLE"),
+        ("vol-own-key", "COMPLIANT"),
+        ("vol-plain", "NON_COMPLIANT"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(got, want, "the bucket is out of scope and is not evaluated");
+}
+
+#[test]
+fn parameters_reach_the_rule_and_bad_ones_name_rule_and_parameter() {
+    let s = volumes();
+    let params = s.write(
+        "params.json",
+        json!({"WAT_ENCRYPTED_VOLUMES": {"kmsId": "arn:aws:kms:us-east-1:123456789012:key/own"}})
+            .to_string(),
+    );
+    s.conform(&[
+        "scan",
+        "--rules",
+        &rule("encrypted-volumes.wat"),
+        "--params",
+        as_str(&params),
+    ])
+    .ok();
+    let got = compliance_of(&s, "WAT_ENCRYPTED_VOLUMES");
+    assert!(
+        got.contains(&("vol-aws-key".into(), "NON_COMPLIANT".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("vol-own-key".into(), "COMPLIANT".into())),
+        "{got:?}"
+    );
+
+    let bad = s.write(
+        "bad.json",
+        json!({"WAT_ENCRYPTED_VOLUMES": {"kmsId": 7}}).to_string(),
+    );
+    let run = s.conform(&[
+        "scan",
+        "--rules",
+        &rule("encrypted-volumes.wat"),
+        "--params",
+        as_str(&bad),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("rule WAT_ENCRYPTED_VOLUMES: invalid parameters: parameter /kmsId"),
+        "{}",
+        run.stderr
+    );
+    let unknown = s.write("unknown.json", json!({"NO_SUCH_RULE": {}}).to_string());
+    let run = s.conform(&[
+        "scan",
+        "--rules",
+        &rule("encrypted-volumes.wat"),
+        "--params",
+        as_str(&unknown),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("NO_SUCH_RULE"), "{}", run.stderr);
+}
+
+#[test]
+fn hostile_rules_each_end_in_their_error_and_spare_the_others() {
+    let s = volumes();
+    let started = Instant::now();
+    let run = s.conform(&[
+        "scan",
+        "--rules",
+        &rule("encrypted-volumes.wat"),
+        "--rules",
+        &rule("hostile"),
+        "--rule-timeout",
+        "200",
+        "--rule-memory",
+        "16",
+    ]);
+    // 4 volumes × one looping rule × 200 ms, plus start-up: well under 10 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        run.code, 2,
+        "errors must show in the exit code:\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("ended in ERROR"), "{}", run.stderr);
+
+    let expected = [
+        ("HOSTILE_LOOP", "exceeded its deadline of 200 ms"),
+        ("HOSTILE_MEMORY", "trapped"),
+        ("HOSTILE_TRAP", "unreachable"),
+        ("HOSTILE_GARBAGE", "compliance code 7"),
+        ("HOSTILE_POINTER", "outside the rule's memory"),
+        ("HOSTILE_ANNOTATION", "60000 characters; the limit is 256"),
+        ("HOSTILE_SILENT", "without reporting a result"),
+    ];
+    for (rule_id, message) in expected {
+        let results = s
+            .conform(&["results", "--rule", rule_id, "--format", "json"])
+            .ok()
+            .json();
+        let results = results.as_array().unwrap();
+        assert_eq!(
+            results.len(),
+            4,
+            "{rule_id}: one evaluation per in-scope volume"
+        );
+        for e in results {
+            assert_eq!(e["compliance"], "ERROR", "{rule_id}");
+            let annotation = e["annotation"].as_str().unwrap();
+            assert!(
+                annotation.starts_with(&format!("rule {rule_id} v0.1.0: ")),
+                "{annotation}"
+            );
+            assert!(annotation.contains(message), "{rule_id}: {annotation}");
+        }
+    }
+    // The honest rule in the same scan is untouched by its neighbours.
+    let honest = compliance_of(&s, "WAT_ENCRYPTED_VOLUMES");
+    assert_eq!(honest.iter().filter(|(_, c)| c == "ERROR").count(), 0);
+    assert_eq!(honest.len(), 4);
+}
+
+#[test]
+fn a_rule_importing_beyond_the_abi_is_refused_naming_the_import() {
+    let s = volumes();
+    let run = s.conform(&["scan", "--rules", &rule("refused/unknown-import.wat")]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("imports `wasi_snapshot_preview1.fd_write`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("HOSTILE_IMPORT"), "{}", run.stderr);
+    let scans = s.conform(&["results"]);
+    assert_eq!(scans.code, 2, "nothing was scanned: {}", scans.stdout);
+}
+
+#[test]
+fn a_rule_built_for_another_abi_is_refused_before_it_runs() {
+    let s = volumes();
+    let run = s.conform(&["rules", "--rules", &rule("refused/abi-2.wat")]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("rule FUTURE_RULE was built for ABI 2; this host speaks ABI 1"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn annotate_writes_a_manifest_into_a_module_that_has_none() {
+    let s = Scratch::new();
+    let bare = s.write(
+        "bare.wat",
+        r#"(module
+             (import "conform" "result" (func $result (param i32 i32 i32)))
+             (memory (export "memory") 1)
+             (func (export "conform_evaluate") (result i32)
+               (call $result (i32.const 1) (i32.const 0) (i32.const 0)) (i32.const 0)))"#,
+    );
+    let run = s.conform(&["rules", "--rules", as_str(&bare)]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("conform rules annotate"),
+        "{}",
+        run.stderr
+    );
+
+    let manifest = s.write(
+        "manifest.json",
+        json!({"abi": 1, "id": "ALWAYS_OK", "version": "1.0.0", "title": "always compliant", "severity": "informational",
+               "kind": "resource", "scope": {"resourceTypes": ["AWS::S3::Bucket"]}})
+        .to_string(),
+    );
+    let out = s.path("annotated.wasm");
+    s.conform(&[
+        "rules",
+        "annotate",
+        as_str(&bare),
+        "--manifest",
+        as_str(&manifest),
+        "--output",
+        as_str(&out),
+    ])
+    .ok();
+    let listed = s
+        .conform(&["rules", "--rules", as_str(&out), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(listed[0]["id"], "ALWAYS_OK");
+
+    s.snapshot_file(
+        "b.json",
+        &[bucket("b-1", "Enabled", "2026-11-02T06:00:00Z")],
+    );
+    s.ingest(&[as_str(&s.path("b.json"))]);
+    s.conform(&["scan", "--rules", as_str(&out)]).ok();
+    assert_eq!(
+        compliance_of(&s, "ALWAYS_OK"),
+        vec![("b-1".to_string(), "COMPLIANT".to_string())]
+    );
+}
+
+#[test]
+fn results_filter_by_compliance_and_resource() {
+    let s = volumes();
+    s.conform(&["scan", "--rules", &rule("encrypted-volumes.wat")])
+        .ok();
+    let non = s
+        .conform(&[
+            "results",
+            "--compliance",
+            "non_compliant",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(non.as_array().unwrap().len(), 1);
+    assert_eq!(non[0]["resource_id"], "vol-plain");
+    assert_eq!(non[0]["annotation"], "the volume is not encrypted");
+    let one = s
+        .conform(&["results", "--resource", "vol-loose", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(one[0]["compliance"], "NOT_APPLICABLE");
+}
