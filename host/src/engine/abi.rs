@@ -9,6 +9,7 @@ use serde_json::Value;
 use wasmtime::{Caller, Linker, Memory, StoreLimits};
 
 use super::Compliance;
+use conform_sdk::json_pointer::{kind_code, with_pointer};
 
 /// Longest annotation AWS Config accepts, in characters.
 pub const MAX_ANNOTATION_CHARS: usize = 256;
@@ -108,60 +109,6 @@ fn write_out(
         })?;
     dest.copy_from_slice(&bytes[..n]);
     Ok(i32::try_from(bytes.len()).unwrap_or(i32::MAX))
-}
-
-/// Resolves a JSON Pointer, parsing strings met before the last segment as JSON (ABI §4), and
-/// hands the value found (or `None`) to `f`.
-pub fn with_pointer<R>(
-    root: &Value,
-    pointer: &str,
-    f: impl FnOnce(Option<&Value>) -> R,
-) -> Result<R, ()> {
-    if pointer.is_empty() {
-        return Ok(f(Some(root)));
-    }
-    let Some(rest) = pointer.strip_prefix('/') else {
-        return Err(());
-    };
-    let segments: Vec<String> = rest
-        .split('/')
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    Ok(walk(root, &segments, f))
-}
-
-fn walk<R>(mut current: &Value, segments: &[String], f: impl FnOnce(Option<&Value>) -> R) -> R {
-    for (i, segment) in segments.iter().enumerate() {
-        let next = match current {
-            Value::Object(map) => map.get(segment.as_str()),
-            Value::Array(items) => segment.parse::<usize>().ok().and_then(|n| items.get(n)),
-            Value::String(text) => {
-                // A string with segments left: read inside the JSON it holds.
-                return match serde_json::from_str::<Value>(text) {
-                    Ok(inner) => walk(&inner, &segments[i..], f),
-                    Err(_) => f(None),
-                };
-            }
-            _ => None,
-        };
-        match next {
-            Some(value) => current = value,
-            None => return f(None),
-        }
-    }
-    f(Some(current))
-}
-
-fn kind_code(value: Option<&Value>) -> i32 {
-    match value {
-        None => 0,
-        Some(Value::Null) => 1,
-        Some(Value::Bool(_)) => 2,
-        Some(Value::Number(_)) => 3,
-        Some(Value::String(_)) => 4,
-        Some(Value::Array(_)) => 5,
-        Some(Value::Object(_)) => 6,
-    }
 }
 
 /// Looks up `(doc, ptr, len)` and applies `f`; `None` when the pointer or document is bad.
@@ -354,28 +301,4 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         },
     )?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pointers_read_inside_json_held_in_strings() {
-        let acl = serde_json::json!({"grantList": [{"permission": "Read", "grantee": "AllUsers"}]})
-            .to_string();
-        let doc = serde_json::json!({"supplementaryConfiguration": {"AccessControlList": acl}, "a/b": {"~": 1}});
-        let get = |p: &str| with_pointer(&doc, p, |v| v.cloned()).unwrap();
-        assert_eq!(
-            get("/supplementaryConfiguration/AccessControlList/grantList/0/permission"),
-            Some("Read".into())
-        );
-        assert_eq!(
-            get("/supplementaryConfiguration/AccessControlList/grantList/1"),
-            None
-        );
-        assert_eq!(get("/a~1b/~0"), Some(1.into()));
-        assert_eq!(get(""), Some(doc.clone()));
-        assert!(with_pointer(&doc, "no-slash", |_| ()).is_err());
-    }
 }
