@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true  # built-in rules build to wasm32
 cargo build --release --locked --quiet
 conform=target/release/conform
 export CONFORM_DB="${CONFORM_DB:-target/sample.db}"
@@ -20,8 +21,8 @@ $conform history AIDA1011A25CCA00000001A
 echo
 $conform show AIDA1011A25CCA00000001A --at 1 | head -n 12
 echo
-# Rules: scan the latest snapshot with a rule written by hand in WebAssembly text (ABI v1),
-# then list what it found non-compliant.
+# Rules: scan the latest snapshot with the built-in rules (Rust, compiled to wasm) and a rule
+# written by hand in WebAssembly text (ABI v1), then list what they found non-compliant.
 $conform scan --rules rules-sdk/examples/wat/encrypted-volumes.wat
 echo
 $conform results --compliance NON_COMPLIANT

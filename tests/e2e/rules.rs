@@ -76,6 +76,7 @@ fn a_wat_rule_evaluates_in_scope_items_and_stores_each_evaluation() {
     let run = s
         .conform(&[
             "scan",
+            "--no-builtins",
             "--rules",
             &rule("encrypted-volumes.wat"),
             "--format",
@@ -305,8 +306,13 @@ fn annotate_writes_a_manifest_into_a_module_that_has_none() {
 #[test]
 fn results_filter_by_compliance_and_resource() {
     let s = volumes();
-    s.conform(&["scan", "--rules", &rule("encrypted-volumes.wat")])
-        .ok();
+    s.conform(&[
+        "scan",
+        "--no-builtins",
+        "--rules",
+        &rule("encrypted-volumes.wat"),
+    ])
+    .ok();
     let non = s
         .conform(&[
             "results",
@@ -325,4 +331,68 @@ fn results_filter_by_compliance_and_resource() {
         .ok()
         .json();
     assert_eq!(one[0]["compliance"], "NOT_APPLICABLE");
+}
+
+#[test]
+fn built_in_rules_ship_in_the_binary_and_agree_with_the_wat_port() {
+    let s = volumes();
+    let listed = s.conform(&["rules", "--format", "json"]).ok().json();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "ENCRYPTED_VOLUMES"),
+        "{listed}"
+    );
+    let shown = s
+        .conform(&["rules", "show", "ENCRYPTED_VOLUMES", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(shown["source"], "builtin:rule-encrypted-volumes");
+
+    // Built-ins run by default; --rules adds to them.
+    let report = s
+        .conform(&[
+            "scan",
+            "--rules",
+            &rule("encrypted-volumes.wat"),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    let ids: Vec<&str> = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"ENCRYPTED_VOLUMES") && ids.contains(&"WAT_ENCRYPTED_VOLUMES"),
+        "{ids:?}"
+    );
+    let rust = compliance_of(&s, "ENCRYPTED_VOLUMES");
+    assert_eq!(
+        rust,
+        compliance_of(&s, "WAT_ENCRYPTED_VOLUMES"),
+        "Rust and WAT rules agree on every volume"
+    );
+    assert_eq!(rust.len(), 4);
+
+    // Parameters reach built-ins the same way.
+    let params = s.write(
+        "p.json",
+        json!({"ENCRYPTED_VOLUMES": {"kmsId": "own"}}).to_string(),
+    );
+    s.conform(&["scan", "--params", as_str(&params)]).ok();
+    let keyed = compliance_of(&s, "ENCRYPTED_VOLUMES");
+    assert!(
+        keyed.contains(&("vol-own-key".into(), "COMPLIANT".into())),
+        "{keyed:?}"
+    );
+    assert!(
+        keyed.contains(&("vol-aws-key".into(), "NON_COMPLIANT".into())),
+        "{keyed:?}"
+    );
 }

@@ -16,9 +16,12 @@ use super::render::Output;
 /// Where rules come from and how they are bounded.
 #[derive(Debug, Args)]
 pub struct RuleArgs {
-    /// Rule modules (.wasm or .wat) or directories of them.
+    /// Rule modules (.wasm or .wat) or directories of them, run with the built-in rules.
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+    /// Run only the rules given with --rules, not the built-in ones.
+    #[arg(long)]
+    pub no_builtins: bool,
     /// Parameters per rule: a JSON object of rule id to parameters, like AWS Config's
     /// InputParameters.
     #[arg(long, value_name = "FILE")]
@@ -116,14 +119,17 @@ fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Vec<Rule>> {
             files.push(path.clone());
         }
     }
-    if files.is_empty() {
-        anyhow::bail!(
-            "no rules to run: pass --rules PATH (built-in rules arrive with the Rust SDK)"
-        );
+    let lookup = |id: &str| params.get(id).cloned();
+    let mut rules: Vec<Rule> = if args.no_builtins {
+        Vec::new()
+    } else {
+        host.load_builtins(&lookup)?
+    };
+    if rules.is_empty() && files.is_empty() {
+        anyhow::bail!("no rules to run: pass --rules PATH");
     }
-    let mut rules: Vec<Rule> = Vec::new();
     for file in &files {
-        let rule = host.load_file(file, &|id| params.get(id).cloned())?;
+        let rule = host.load_file(file, &lookup)?;
         if let Some(other) = rules.iter().find(|r| r.manifest.id == rule.manifest.id) {
             anyhow::bail!(
                 "rule id {} is defined twice: by {} and by {}",

@@ -10,6 +10,7 @@
 //! binary (WIT components) can plug in beside core modules.
 
 pub mod abi;
+pub mod builtin;
 pub mod manifest;
 
 use std::path::Path;
@@ -287,6 +288,17 @@ impl RuleHost {
             params,
             pre,
         })
+    }
+
+    /// Loads every built-in rule.
+    pub fn load_builtins(
+        &self,
+        params: &dyn Fn(&str) -> Option<Value>,
+    ) -> Result<Vec<Rule>, EngineError> {
+        builtin::BUILTIN
+            .iter()
+            .map(|(name, bytes)| self.load(&format!("builtin:{name}"), bytes, params))
+            .collect()
     }
 
     /// An evaluator for `rules`: it keeps one live instance per rule and reuses it across items.
