@@ -39,6 +39,7 @@
 //! conform_sdk::testing::assert_cases::<EncryptedVolumes>(&[case]);
 //! ```
 
+pub mod aws;
 mod imports;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod json_pointer;

@@ -1,0 +1,108 @@
+//! Helpers for the shapes AWS Config records, shared by rules.
+
+use crate::Document;
+
+/// An ingress (or egress) permission of a security group, as AWS Config records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    /// `tcp`, `udp`, `icmp`, a protocol number, or `-1` for all traffic.
+    pub protocol: String,
+    /// Inclusive port range; `None` when the permission covers every port.
+    pub ports: Option<(i64, i64)>,
+    /// Every source range: `ipRanges` strings, `ipv4Ranges[].cidrIp`, `ipv6Ranges[].cidrIpv6`.
+    pub cidrs: Vec<String>,
+}
+
+impl Permission {
+    /// Whether the permission admits `protocol` (`tcp` or `udp`) traffic to `port`.
+    pub fn allows(&self, protocol: &str, port: i64) -> bool {
+        let number = match protocol {
+            "tcp" => "6",
+            "udp" => "17",
+            other => other,
+        };
+        let protocol_matches =
+            self.protocol == "-1" || self.protocol == protocol || self.protocol == number;
+        protocol_matches
+            && self
+                .ports
+                .is_none_or(|(from, to)| from <= port && port <= to)
+    }
+
+    /// Whether any source is the whole IPv4 or IPv6 internet.
+    pub fn open_to_world(&self) -> bool {
+        self.cidrs.iter().any(|c| c == "0.0.0.0/0" || c == "::/0")
+    }
+}
+
+/// The permissions under `pointer` (`/configuration/ipPermissions` or `.../ipPermissionsEgress`).
+pub fn permissions(item: &Document, pointer: &str) -> Vec<Permission> {
+    let count = item.len(pointer).unwrap_or(0);
+    (0..count)
+        .map(|i| {
+            let at = |field: &str| format!("{pointer}/{i}/{field}");
+            let protocol = item
+                .string(&at("ipProtocol"))
+                .or_else(|| {
+                    item.number(&at("ipProtocol"))
+                        .map(|n| (n as i64).to_string())
+                })
+                .unwrap_or_else(|| "-1".to_string());
+            let from = item.number(&at("fromPort")).map(|n| n as i64);
+            let to = item.number(&at("toPort")).map(|n| n as i64);
+            // All traffic, or a port of -1, or no ports at all, covers every port.
+            let ports = match (protocol.as_str(), from, to) {
+                ("-1", _, _) => None,
+                (_, Some(from), Some(to)) if from >= 0 && to >= 0 => Some((from, to)),
+                _ => None,
+            };
+            let mut cidrs: Vec<String> = Vec::new();
+            for n in 0..item.len(&at("ipRanges")).unwrap_or(0) {
+                let range = format!("{}/{n}", at("ipRanges"));
+                // Older items list plain strings, newer ones objects with cidrIp.
+                if let Some(cidr) = item
+                    .string(&range)
+                    .or_else(|| item.string(&format!("{range}/cidrIp")))
+                {
+                    cidrs.push(cidr);
+                }
+            }
+            for (list, field) in [("ipv4Ranges", "cidrIp"), ("ipv6Ranges", "cidrIpv6")] {
+                for n in 0..item.len(&at(list)).unwrap_or(0) {
+                    if let Some(cidr) = item.string(&format!("{}/{n}/{field}", at(list))) {
+                        cidrs.push(cidr);
+                    }
+                }
+            }
+            Permission {
+                protocol,
+                ports,
+                cidrs,
+            }
+        })
+        .collect()
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::testing::with_documents;
+
+    #[test]
+    fn reads_every_range_shape_and_port_form() {
+        let sg = serde_json::json!({"configuration": {"ipPermissions": [
+            {"ipProtocol": "tcp", "fromPort": 20, "toPort": 25, "ipRanges": ["0.0.0.0/0"], "ipv4Ranges": [{"cidrIp": "10.0.0.0/8"}]},
+            {"ipProtocol": "-1", "ipv6Ranges": [{"cidrIpv6": "::/0"}]},
+            {"ipProtocol": "udp", "fromPort": -1, "toPort": -1, "ipRanges": [{"cidrIp": "1.2.3.4/32"}]}
+        ]}});
+        with_documents(&sg, &serde_json::json!({}), || {
+            let p = permissions(&Document::ITEM, "/configuration/ipPermissions");
+            assert_eq!(p[0].cidrs, vec!["0.0.0.0/0", "10.0.0.0/8"]);
+            assert!(p[0].allows("tcp", 22) && !p[0].allows("tcp", 26) && !p[0].allows("udp", 22));
+            assert!(p[0].open_to_world());
+            assert!(p[1].allows("tcp", 3389) && p[1].open_to_world());
+            assert_eq!(p[2].ports, None);
+            assert!(p[2].allows("udp", 53) && !p[2].open_to_world());
+        });
+    }
+}
