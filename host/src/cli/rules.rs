@@ -120,11 +120,14 @@ fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Vec<Rule>> {
         }
     }
     let lookup = |id: &str| params.get(id).cloned();
-    let mut rules: Vec<Rule> = if args.no_builtins {
-        Vec::new()
-    } else {
-        host.load_builtins(&lookup)?
-    };
+    let mut rules: Vec<Rule> = Vec::new();
+    if !args.no_builtins {
+        let (builtins, skipped) = host.load_builtins(&lookup)?;
+        for note in skipped {
+            tracing::warn!("{note}");
+        }
+        rules = builtins;
+    }
     if rules.is_empty() && files.is_empty() {
         anyhow::bail!("no rules to run: pass --rules PATH");
     }

@@ -290,15 +290,27 @@ impl RuleHost {
         })
     }
 
-    /// Loads every built-in rule.
+    /// Loads every built-in rule. A built-in whose parameters are required but were not given
+    /// (REQUIRED_TAGS needs `tag1Key`, as in AWS Config) is left out, with the reason returned;
+    /// parameters that were given and are invalid are an error.
     pub fn load_builtins(
         &self,
         params: &dyn Fn(&str) -> Option<Value>,
-    ) -> Result<Vec<Rule>, EngineError> {
-        builtin::BUILTIN
-            .iter()
-            .map(|(name, bytes)| self.load(&format!("builtin:{name}"), bytes, params))
-            .collect()
+    ) -> Result<(Vec<Rule>, Vec<String>), EngineError> {
+        let mut rules = Vec::new();
+        let mut skipped = Vec::new();
+        for (name, bytes) in builtin::BUILTIN {
+            match self.load(&format!("builtin:{name}"), bytes, params) {
+                Ok(rule) => rules.push(rule),
+                Err(EngineError::Params { rule, message }) if params(&rule).is_none() => {
+                    skipped.push(format!(
+                        "built-in rule {rule} not run: it needs parameters ({message})"
+                    ));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok((rules, skipped))
     }
 
     /// An evaluator for `rules`: it keeps one live instance per rule and reuses it across items.
