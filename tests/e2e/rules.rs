@@ -162,6 +162,7 @@ fn hostile_rules_each_end_in_their_error_and_spare_the_others() {
     let started = Instant::now();
     let run = s.conform(&[
         "scan",
+        "--no-builtins",
         "--rules",
         &rule("encrypted-volumes.wat"),
         "--rules",
