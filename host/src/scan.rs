@@ -1,15 +1,20 @@
 //! A scan: every rule over every live item of a snapshot, each evaluation stored.
 //!
 //! Each item is turned into the JSON document rules read once, and shared by every rule.
+//! Resource rules run as items stream by; estate rules run at the end, once per account, over
+//! the in-scope items gathered on the way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::engine::{Compliance, Rule, RuleHost};
-use crate::model::SnapshotId;
-use crate::store::{ScanInfo, ScanRule, Store, StoreError, StoredEvaluation};
+use crate::engine::{Compliance, Evaluation, Evaluator, Rule, RuleHost, RuleKind};
+use crate::model::{ConfigurationItem, SnapshotId};
+use crate::store::{
+    EvaluationSink, ScanInfo, ScanRule, ScanVisitor, Store, StoreError, StoredEvaluation,
+};
 
 /// Counts per rule, for the summary a scan prints.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -47,20 +52,8 @@ pub fn scan(
     rules: &[Rule],
     snapshot: SnapshotId,
 ) -> Result<ScanReport, StoreError> {
-    let recorded: Vec<ScanRule> = rules
-        .iter()
-        .map(|r| ScanRule {
-            rule_id: r.manifest.id.clone(),
-            rule_version: r.manifest.version.clone(),
-            module_hash: r.module_hash.clone(),
-            source: r.source.clone(),
-            severity: serde_json::to_value(r.manifest.severity)
-                .map(|v| v.as_str().unwrap_or_default().to_string())
-                .unwrap_or_default(),
-            parameters: (*r.params).clone(),
-        })
-        .collect();
-    let mut summaries: BTreeMap<String, RuleSummary> = recorded
+    let recorded: Vec<ScanRule> = rules.iter().map(scan_rule).collect();
+    let summaries = recorded
         .iter()
         .map(|r| {
             let summary = RuleSummary {
@@ -72,40 +65,141 @@ pub fn scan(
             (r.rule_id.clone(), summary)
         })
         .collect();
-    let mut evaluator = host.evaluator(rules);
-    let mut items = 0u64;
-    let info = store.scan(snapshot, &recorded, |item, sink| {
-        items += 1;
-        let (account_id, region) = (item.account_id.clone(), item.aws_region.clone());
-        let document = Arc::new(serde_json::to_value(&item).expect("an item serialises"));
-        for index in 0..rules.len() {
-            let Some(evaluation) = evaluator.evaluate(index, &document) else {
-                continue;
-            };
-            let summary = summaries
-                .get_mut(&evaluation.rule_id)
-                .expect("every rule has a summary");
-            match evaluation.compliance {
-                Compliance::Compliant => summary.compliant += 1,
-                Compliance::NonCompliant => summary.non_compliant += 1,
-                Compliance::NotApplicable => summary.not_applicable += 1,
-                Compliance::Error => summary.error += 1,
-            }
-            sink.record(&StoredEvaluation {
-                rule_id: evaluation.rule_id,
-                account_id: account_id.clone(),
-                region: region.clone(),
-                resource_type: evaluation.resource_type,
-                resource_id: evaluation.resource_id,
-                compliance: evaluation.compliance.as_str().to_string(),
-                annotation: evaluation.annotation,
-            })?;
-        }
-        Ok(())
-    })?;
+    let mut run = Run {
+        rules,
+        evaluator: host.evaluator(rules),
+        summaries,
+        items: 0,
+        accounts: BTreeSet::new(),
+        estate_items: HashMap::new(),
+    };
+    let info = store.scan(snapshot, &recorded, &mut run)?;
     Ok(ScanReport {
         scan: info,
-        items,
-        rules: summaries.into_values().collect(),
+        items: run.items,
+        rules: run.summaries.into_values().collect(),
     })
+}
+
+fn scan_rule(rule: &Rule) -> ScanRule {
+    ScanRule {
+        rule_id: rule.manifest.id.clone(),
+        rule_version: rule.manifest.version.clone(),
+        module_hash: rule.module_hash.clone(),
+        source: rule.source.clone(),
+        severity: serde_json::to_value(rule.manifest.severity)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        parameters: (*rule.params).clone(),
+    }
+}
+
+/// The state of one scan as items stream through it.
+struct Run<'r> {
+    rules: &'r [Rule],
+    evaluator: Evaluator<'r>,
+    summaries: BTreeMap<String, RuleSummary>,
+    items: u64,
+    /// Every account seen: estate rules evaluate each, even one with no in-scope resource.
+    accounts: BTreeSet<String>,
+    /// In-scope items per (estate rule, account).
+    estate_items: HashMap<(usize, String), Vec<Arc<Value>>>,
+}
+
+impl Run<'_> {
+    fn record(
+        &mut self,
+        e: Evaluation,
+        account: &str,
+        region: &str,
+        sink: &mut EvaluationSink<'_>,
+    ) -> Result<(), StoreError> {
+        let summary = self
+            .summaries
+            .get_mut(&e.rule_id)
+            .expect("every rule has a summary");
+        match e.compliance {
+            Compliance::Compliant => summary.compliant += 1,
+            Compliance::NonCompliant => summary.non_compliant += 1,
+            Compliance::NotApplicable => summary.not_applicable += 1,
+            Compliance::Error => summary.error += 1,
+        }
+        sink.record(&StoredEvaluation {
+            rule_id: e.rule_id,
+            account_id: account.to_string(),
+            region: region.to_string(),
+            resource_type: e.resource_type,
+            resource_id: e.resource_id,
+            compliance: e.compliance.as_str().to_string(),
+            annotation: e.annotation,
+        })
+    }
+}
+
+impl ScanVisitor for Run<'_> {
+    fn item(
+        &mut self,
+        item: ConfigurationItem,
+        sink: &mut EvaluationSink<'_>,
+    ) -> Result<(), StoreError> {
+        self.items += 1;
+        let (account, region) = (item.account_id.clone(), item.aws_region.clone());
+        let document = Arc::new(serde_json::to_value(&item).expect("an item serialises"));
+        self.accounts.insert(account.clone());
+        for index in 0..self.rules.len() {
+            let manifest = &self.rules[index].manifest;
+            if manifest.kind == RuleKind::Estate {
+                if manifest
+                    .scope
+                    .includes(&item.resource_type, document.get("tags"))
+                {
+                    self.estate_items
+                        .entry((index, account.clone()))
+                        .or_default()
+                        .push(document.clone());
+                }
+                continue;
+            }
+            if let Some(evaluation) = self.evaluator.evaluate(index, &document) {
+                self.record(evaluation, &account, &region, sink)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<(), StoreError> {
+        let accounts: Vec<String> = self.accounts.iter().cloned().collect();
+        for index in 0..self.rules.len() {
+            if self.rules[index].manifest.kind != RuleKind::Estate {
+                continue;
+            }
+            for account in &accounts {
+                let items = Arc::new(
+                    self.estate_items
+                        .remove(&(index, account.clone()))
+                        .unwrap_or_default(),
+                );
+                for evaluation in self
+                    .evaluator
+                    .evaluate_estate(index, account, items.clone())
+                {
+                    // An evaluation of one of the items takes that item's region.
+                    let region = items
+                        .iter()
+                        .find(|i| {
+                            i.get("resourceType").and_then(Value::as_str)
+                                == Some(&evaluation.resource_type)
+                                && i.get("resourceId").and_then(Value::as_str)
+                                    == Some(&evaluation.resource_id)
+                        })
+                        .and_then(|i| i.get("awsRegion").and_then(Value::as_str))
+                        .unwrap_or_default()
+                        .to_string();
+                    self.record(evaluation, account, &region, sink)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -29,7 +29,19 @@ mod wasm {
                 cap: i32,
             ) -> i32;
             pub fn result(compliance: i32, ptr: *const u8, len: i32);
+            pub fn emit(
+                compliance: i32,
+                tp: *const u8,
+                tl: i32,
+                ip: *const u8,
+                il: i32,
+                ap: *const u8,
+                al: i32,
+            );
             pub fn log(level: i32, ptr: *const u8, len: i32);
+            pub fn estate_account(out: *mut u8, cap: i32) -> i32;
+            pub fn estate_count() -> i32;
+            pub fn estate_select(index: i32) -> i32;
         }
     }
 
@@ -87,6 +99,32 @@ mod wasm {
     pub fn log(level: i32, message: &str) {
         unsafe { sys::log(level, message.as_ptr(), message.len() as i32) }
     }
+
+    pub fn emit(compliance: i32, kind: &str, id: &str, annotation: &str) {
+        unsafe {
+            sys::emit(
+                compliance,
+                kind.as_ptr(),
+                kind.len() as i32,
+                id.as_ptr(),
+                id.len() as i32,
+                annotation.as_ptr(),
+                annotation.len() as i32,
+            )
+        }
+    }
+
+    pub fn estate_account() -> Option<String> {
+        read_out(|out, cap| unsafe { sys::estate_account(out, cap) })
+    }
+
+    pub fn estate_count() -> i32 {
+        unsafe { sys::estate_count() }
+    }
+
+    pub fn estate_select(index: i32) -> i32 {
+        unsafe { sys::estate_select(index) }
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -100,6 +138,52 @@ mod native {
     thread_local! {
         static DOCUMENTS: RefCell<(Value, Value)> = RefCell::new((Value::Null, Value::Null));
         static RESULTS: RefCell<Vec<(i32, String)>> = const { RefCell::new(Vec::new()) };
+        static ESTATE: RefCell<(String, Vec<Value>)> = const { RefCell::new((String::new(), Vec::new())) };
+        static EMITTED: RefCell<Vec<(i32, String, String, String)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn set_estate(account: &str, items: Vec<Value>, params: Value) {
+        ESTATE.with(|e| *e.borrow_mut() = (account.to_string(), items));
+        EMITTED.with(|e| e.borrow_mut().clear());
+        set_documents(Value::Null, params);
+    }
+
+    pub(crate) fn take_emitted() -> Vec<(i32, String, String, String)> {
+        EMITTED.with(|e| std::mem::take(&mut *e.borrow_mut()))
+    }
+
+    pub fn emit(compliance: i32, kind: &str, id: &str, annotation: &str) {
+        EMITTED.with(|e| {
+            e.borrow_mut().push((
+                compliance,
+                kind.to_string(),
+                id.to_string(),
+                annotation.to_string(),
+            ))
+        });
+    }
+
+    pub fn estate_account() -> Option<String> {
+        Some(ESTATE.with(|e| e.borrow().0.clone()))
+    }
+
+    pub fn estate_count() -> i32 {
+        ESTATE.with(|e| e.borrow().1.len() as i32)
+    }
+
+    pub fn estate_select(index: i32) -> i32 {
+        let item = ESTATE.with(|e| {
+            usize::try_from(index)
+                .ok()
+                .and_then(|i| e.borrow().1.get(i).cloned())
+        });
+        match item {
+            Some(item) => {
+                DOCUMENTS.with(|d| d.borrow_mut().0 = item);
+                0
+            }
+            None => -1,
+        }
     }
 
     pub(crate) fn set_documents(item: Value, params: Value) {

@@ -97,6 +97,66 @@ pub trait Rule {
     fn evaluate(item: &Document, params: &Document) -> Verdict;
 }
 
+/// An estate rule (ABI §6): runs once per account per snapshot over the account's in-scope
+/// resources, and emits evaluations, typically one of the account. Register with [`estate_rule!`].
+pub trait EstateRule {
+    /// The manifest, as JSON, with `"kind": "estate"`.
+    const MANIFEST: &'static str;
+
+    fn evaluate(estate: &mut Estate, params: &Document);
+}
+
+/// The account an estate rule evaluates and its in-scope resources.
+#[derive(Debug)]
+pub struct Estate {
+    _private: (),
+}
+
+/// The resource type of an evaluation about a whole account.
+pub const ACCOUNT: &str = "AWS::::Account";
+
+impl Estate {
+    #[doc(hidden)]
+    pub fn current() -> Estate {
+        Estate { _private: () }
+    }
+
+    pub fn account(&self) -> String {
+        imports::estate_account().unwrap_or_default()
+    }
+
+    /// How many in-scope resources the account has.
+    pub fn len(&self) -> usize {
+        usize::try_from(imports::estate_count()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Makes resource `index` the current item and returns it.
+    pub fn select(&mut self, index: usize) -> Option<Document> {
+        (imports::estate_select(index as i32) == 0).then_some(Document::ITEM)
+    }
+
+    /// Emits an evaluation of a resource.
+    pub fn emit(&mut self, resource_type: &str, resource_id: &str, verdict: &Verdict) {
+        let annotation = __private::shorten(&verdict.annotation, 256);
+        imports::emit(
+            verdict.compliance as i32,
+            resource_type,
+            resource_id,
+            annotation,
+        );
+    }
+
+    /// Emits the evaluation of the account itself.
+    pub fn emit_account(&mut self, verdict: &Verdict) {
+        let account = self.account();
+        self.emit(ACCOUNT, &account, verdict);
+    }
+}
+
 /// The kind of a JSON value, as ABI v1's `kind` returns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -200,6 +260,29 @@ macro_rules! rule {
         #[unsafe(no_mangle)]
         pub extern "C" fn conform_evaluate() -> i32 {
             $crate::__private::run::<$rule>()
+        }
+    };
+}
+
+/// Registers an [`EstateRule`]: exports `conform_evaluate_estate` and writes the manifest into
+/// the module's `conform.manifest` custom section (on wasm32).
+#[macro_export]
+macro_rules! estate_rule {
+    ($rule:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(link_section = "conform.manifest")]
+        #[used]
+        static __CONFORM_MANIFEST: [u8; <$rule as $crate::EstateRule>::MANIFEST.len()] =
+            $crate::__private::manifest_bytes(<$rule as $crate::EstateRule>::MANIFEST);
+
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn conform_evaluate_estate() -> i32 {
+            <$rule as $crate::EstateRule>::evaluate(
+                &mut $crate::Estate::current(),
+                &$crate::Document::PARAMS,
+            );
+            0
         }
     };
 }

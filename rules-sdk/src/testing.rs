@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::{Compliance, Rule, imports};
+use crate::{Compliance, EstateRule, Rule, imports};
 
 /// One test case: a configuration item, parameters, and the compliance the rule must report.
 #[derive(Debug, Clone)]
@@ -80,4 +80,25 @@ pub fn manifest<R: Rule>() -> Value {
         assert!(manifest.get(field).is_some(), "MANIFEST lacks `{field}`");
     }
     manifest
+}
+
+/// What an estate rule emitted: (compliance, resource type, resource id, annotation).
+pub type Emitted = Vec<(Compliance, String, String, String)>;
+
+/// Runs estate rule `R` for `account` over `items` with `params`, as the host would.
+pub fn evaluate_estate<R: EstateRule>(account: &str, items: Vec<Value>, params: &Value) -> Emitted {
+    imports::set_estate(account, items, params.clone());
+    R::evaluate(&mut crate::Estate::current(), &crate::Document::PARAMS);
+    imports::take_emitted()
+        .into_iter()
+        .map(|(code, kind, id, annotation)| {
+            let compliance = match code {
+                1 => Compliance::Compliant,
+                2 => Compliance::NonCompliant,
+                3 => Compliance::NotApplicable,
+                other => panic!("compliance code {other} is not 1, 2 or 3"),
+            };
+            (compliance, kind, id, annotation)
+        })
+        .collect()
 }

@@ -397,3 +397,89 @@ fn built_in_rules_ship_in_the_binary_and_agree_with_the_wat_port() {
         "{keyed:?}"
     );
 }
+
+#[test]
+fn thirteen_built_ins_are_listed_and_the_estate_rule_evaluates_each_account() {
+    let s = volumes();
+    let listed = s.conform(&["rules", "--format", "json"]).ok().json();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 13, "{ids:?}");
+    for id in [
+        "CLOUD_TRAIL_ENABLED",
+        "REQUIRED_TAGS",
+        "INCOMING_SSH_DISABLED",
+        "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+
+    // REQUIRED_TAGS needs tag1Key: without it, it is left out with a warning, not an error.
+    let run = s.conform(&["scan"]).ok();
+    assert!(
+        run.stderr.contains("REQUIRED_TAGS not run"),
+        "{}",
+        run.stderr
+    );
+
+    // The estate rule evaluates the account, which has no trail.
+    let trail = s
+        .conform(&[
+            "results",
+            "--rule",
+            "CLOUD_TRAIL_ENABLED",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(trail.as_array().unwrap().len(), 1);
+    assert_eq!(trail[0]["resource_type"], "AWS::::Account");
+    assert_eq!(trail[0]["resource_id"], "123456789012");
+    assert_eq!(trail[0]["compliance"], "NON_COMPLIANT");
+
+    // With a logging trail in the next snapshot, the account is compliant.
+    let mut t = volume("vol-aws-key", 8, true, "2026-11-09T06:00:00Z");
+    t["resourceType"] = json!("AWS::CloudTrail::Trail");
+    t["resourceId"] = json!("org-trail");
+    t["configuration"] = json!({"name": "org-trail", "s3BucketName": "audit"});
+    t["supplementaryConfiguration"] = json!({"IsLogging": true});
+    s.snapshot_file("trail.json", &[t]);
+    s.ingest(&["--partial", as_str(&s.path("trail.json"))]);
+    let params = s.write(
+        "p.json",
+        json!({"REQUIRED_TAGS": {"tag1Key": "Team"}}).to_string(),
+    );
+    s.conform(&["scan", "--params", as_str(&params)]).ok();
+    let trail = s
+        .conform(&[
+            "results",
+            "--rule",
+            "CLOUD_TRAIL_ENABLED",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(trail[0]["compliance"], "COMPLIANT");
+    let tags = s
+        .conform(&[
+            "results",
+            "--rule",
+            "REQUIRED_TAGS",
+            "--compliance",
+            "COMPLIANT",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert!(
+        !tags.as_array().unwrap().is_empty(),
+        "volumes carry Team: {tags}"
+    );
+}

@@ -238,7 +238,7 @@ pub fn rules(args: RulesArgs, out: &Output) -> anyhow::Result<ExitCode> {
     }
     let host = host(&args.rules)?;
     let rules = load_rules(&host, &args.rules)?;
-    let manifests: BTreeMap<&str, (&Manifest, &str, &str)> = rules
+    let mut manifests: BTreeMap<&str, (&Manifest, &str, &str)> = rules
         .iter()
         .map(|r| {
             (
@@ -247,6 +247,17 @@ pub fn rules(args: RulesArgs, out: &Output) -> anyhow::Result<ExitCode> {
             )
         })
         .collect();
+    // Built-ins left out of a scan for want of parameters are still listed.
+    let builtins = if args.rules.no_builtins {
+        Vec::new()
+    } else {
+        conform::engine::builtin::manifests()?
+    };
+    for (source, manifest) in &builtins {
+        manifests
+            .entry(manifest.id.as_str())
+            .or_insert((manifest, source.as_str(), "-"));
+    }
     if let Some(RulesAction::Show { id }) = &args.action {
         let (manifest, source, hash) = manifests
             .get(id.as_str())

@@ -28,6 +28,15 @@ pub struct HostState {
     pub broken: Option<String>,
     pub memory: Option<Memory>,
     pub limits: StoreLimits,
+    /// For estate rules: the account evaluated and its in-scope items.
+    pub estate: Option<Estate>,
+}
+
+/// What an estate rule walks: one account's in-scope items of a snapshot.
+#[derive(Debug, Clone)]
+pub struct Estate {
+    pub account: String,
+    pub items: Arc<Vec<Arc<Value>>>,
 }
 
 /// One evaluation as the guest reported it.
@@ -49,6 +58,7 @@ impl HostState {
             broken: None,
             memory: None,
             limits,
+            estate: None,
         }
     }
 
@@ -281,6 +291,44 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                         .get_or_insert("emitted a resource name that is not UTF-8".into());
                     Ok(())
                 }
+            }
+        },
+    )?;
+    linker.func_wrap(
+        M,
+        "estate_account",
+        |mut caller: Caller<'_, HostState>, out: i32, cap: i32| {
+            let account = caller.data().estate.as_ref().map(|e| e.account.clone());
+            match account {
+                Some(account) => write_out(&mut caller, account.as_bytes(), out, cap),
+                None => Ok(-1),
+            }
+        },
+    )?;
+    linker.func_wrap(M, "estate_count", |caller: Caller<'_, HostState>| {
+        Ok(caller
+            .data()
+            .estate
+            .as_ref()
+            .map_or(-1, |e| e.items.len() as i32))
+    })?;
+    linker.func_wrap(
+        M,
+        "estate_select",
+        |mut caller: Caller<'_, HostState>, index: i32| {
+            let state = caller.data_mut();
+            let chosen = state.estate.as_ref().and_then(|e| {
+                usize::try_from(index)
+                    .ok()
+                    .and_then(|i| e.items.get(i))
+                    .cloned()
+            });
+            match chosen {
+                Some(item) => {
+                    state.item = Some(item);
+                    Ok(0)
+                }
+                None => Ok(-1),
             }
         },
     )?;

@@ -53,6 +53,16 @@ pub enum RuleKind {
     Estate,
 }
 
+impl RuleKind {
+    /// The export the host calls (ABI §3).
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            RuleKind::Resource => "conform_evaluate",
+            RuleKind::Estate => "conform_evaluate_estate",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Scope {

@@ -109,6 +109,9 @@ impl Default for Limits {
     }
 }
 
+/// The resource type of an evaluation about a whole account (estate rules), as AWS Config names it.
+pub const ACCOUNT_TYPE: &str = "AWS::::Account";
+
 /// How often the epoch advances; deadlines are counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);
 
@@ -124,6 +127,9 @@ const ABI_IMPORTS: &[&str] = &[
     "result",
     "emit",
     "log",
+    "estate_account",
+    "estate_count",
+    "estate_select",
 ];
 
 /// Compiles and runs rules. One per process: compiled code and the deadline clock are shared.
@@ -255,16 +261,7 @@ impl RuleHost {
                 ));
             }
         }
-        let entry = match manifest.kind {
-            RuleKind::Resource => "conform_evaluate",
-            // The estate imports of ABI §6 are specified but not yet provided by this host.
-            RuleKind::Estate => {
-                return Err(EngineError::load(
-                    &name,
-                    "is an estate rule; this build runs resource rules only",
-                ));
-            }
-        };
+        let entry = manifest.kind.entry_point();
         if module.get_export("memory").is_none() {
             return Err(EngineError::load(&name, "exports no `memory`"));
         }
@@ -342,6 +339,7 @@ impl std::fmt::Debug for Evaluator<'_> {
 
 struct Live {
     store: Store<HostState>,
+    /// `conform_evaluate` or `conform_evaluate_estate`, by the rule's kind.
     evaluate: TypedFunc<(), i32>,
 }
 
@@ -387,7 +385,80 @@ impl Evaluator<'_> {
         })
     }
 
+    /// Runs estate rule `index` once for `account` over its in-scope `items` (ABI §6). Returns the
+    /// evaluations it emitted; if it failed, one ERROR evaluation of the account.
+    pub fn evaluate_estate(
+        &mut self,
+        index: usize,
+        account: &str,
+        items: Arc<Vec<Arc<Value>>>,
+    ) -> Vec<Evaluation> {
+        let rule = &self.rules[index];
+        if rule.manifest.kind != RuleKind::Estate {
+            return Vec::new();
+        }
+        let rule_id = rule.manifest.id.clone();
+        let version = rule.manifest.version.clone();
+        let of_account = |compliance, annotation: String| Evaluation {
+            rule_id: rule_id.clone(),
+            resource_type: ACCOUNT_TYPE.to_string(),
+            resource_id: account.to_string(),
+            compliance,
+            annotation,
+        };
+        let estate = abi::Estate {
+            account: account.to_string(),
+            items,
+        };
+        match self.call(index, None, Some(estate)) {
+            Ok((reported, None)) if !reported.is_empty() => reported
+                .into_iter()
+                .map(|r| {
+                    let (resource_type, resource_id) = r
+                        .resource
+                        .unwrap_or_else(|| (ACCOUNT_TYPE.to_string(), account.to_string()));
+                    Evaluation {
+                        rule_id: rule_id.clone(),
+                        resource_type,
+                        resource_id,
+                        compliance: r.compliance,
+                        annotation: r.annotation,
+                    }
+                })
+                .collect(),
+            Ok((_, Some(problem))) => vec![of_account(
+                Compliance::Error,
+                format!("rule {rule_id} v{version}: {problem}"),
+            )],
+            Ok(_) => vec![of_account(
+                Compliance::Error,
+                format!("rule {rule_id} v{version}: emitted no evaluation"),
+            )],
+            Err(message) => vec![of_account(
+                Compliance::Error,
+                format!("rule {rule_id} v{version}: {message}"),
+            )],
+        }
+    }
+
     fn run(&mut self, index: usize, item: &Arc<Value>) -> Result<(Compliance, String), String> {
+        let (reported, broken) = self.call(index, Some(item.clone()), None)?;
+        match (broken, reported.as_slice()) {
+            (Some(problem), _) => Err(problem),
+            (None, [one]) if one.resource.is_none() => Ok((one.compliance, one.annotation.clone())),
+            (None, []) => Err("returned without reporting a result".to_string()),
+            (None, many) => Err(format!("reported {} results for one item", many.len())),
+        }
+    }
+
+    /// Calls the rule's entry point with the given current item or estate, and returns what it
+    /// reported and the first broken report. A trap or non-zero return is an `Err`.
+    fn call(
+        &mut self,
+        index: usize,
+        item: Option<Arc<Value>>,
+        estate: Option<abi::Estate>,
+    ) -> Result<(Vec<abi::Reported>, Option<String>), String> {
         if self.live[index].is_none() {
             self.live[index] = Some(self.instantiate(index)?);
         }
@@ -395,12 +466,14 @@ impl Evaluator<'_> {
         let ticks = (self.limits.timeout.as_millis() / TICK.as_millis()).max(1) as u64;
         live.store.set_epoch_deadline(ticks);
         let state = live.store.data_mut();
-        state.item = Some(item.clone());
+        state.item = item;
+        state.estate = estate;
         state.reported.clear();
         state.broken = None;
         let called = live.evaluate.call(&mut live.store, ());
         let state = live.store.data_mut();
         state.item = None;
+        state.estate = None;
         let reported = std::mem::take(&mut state.reported);
         let broken = state.broken.take();
         match called {
@@ -409,14 +482,7 @@ impl Evaluator<'_> {
                 self.live[index] = None;
                 Err(self.describe_trap(&error))
             }
-            Ok(0) => match (broken, reported.as_slice()) {
-                (Some(problem), _) => Err(problem),
-                (None, [one]) if one.resource.is_none() => {
-                    Ok((one.compliance, one.annotation.clone()))
-                }
-                (None, []) => Err("returned without reporting a result".to_string()),
-                (None, many) => Err(format!("reported {} results for one item", many.len())),
-            },
+            Ok(0) => Ok((reported, broken)),
             Ok(code) => Err(format!("reported error {code}")),
         }
     }
@@ -451,9 +517,10 @@ impl Evaluator<'_> {
                 Err(e) => return Err(format!("conform_init failed: {}", self.describe_trap(&e))),
             }
         }
+        let entry = rule.manifest.kind.entry_point();
         let evaluate = instance
-            .get_typed_func::<(), i32>(&mut store, "conform_evaluate")
-            .map_err(|e| format!("conform_evaluate has the wrong type: {e}"))?;
+            .get_typed_func::<(), i32>(&mut store, entry)
+            .map_err(|e| format!("{entry} has the wrong type: {e}"))?;
         Ok(Live { store, evaluate })
     }
 

@@ -19,7 +19,9 @@ use crate::model::{
     ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId,
 };
 
-pub use scans::{EvaluationFilter, EvaluationSink, ScanInfo, ScanRule, StoredEvaluation};
+pub use scans::{
+    EvaluationFilter, EvaluationSink, ScanInfo, ScanRule, ScanVisitor, StoredEvaluation,
+};
 pub use writer::{
     Head, NewVersion, ResourceKeyRef, SnapshotCounts, SnapshotWriter, Target, VersionMeta,
 };

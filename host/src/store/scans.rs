@@ -47,6 +47,13 @@ pub struct EvaluationFilter {
     pub compliance: Option<String>,
 }
 
+/// What a scan does with the items of a snapshot: `item` for each live item, then `finish`
+/// (estate rules, which need every item first), both storing through the sink.
+pub trait ScanVisitor {
+    fn item(&mut self, item: ConfigurationItem, sink: &mut EvaluationSink<'_>) -> Result<()>;
+    fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<()>;
+}
+
 /// Receives the evaluations of one item and stores them.
 pub struct EvaluationSink<'t> {
     tx: &'t rusqlite::Transaction<'t>,
@@ -86,13 +93,13 @@ impl EvaluationSink<'_> {
 }
 
 impl Store {
-    /// Runs `evaluate` over every live item of `snapshot` and stores what it records, all in one
+    /// Runs `visitor` over every live item of `snapshot` and stores what it records, all in one
     /// transaction: a scan is stored whole or not at all.
     pub fn scan(
         &self,
         snapshot: SnapshotId,
         rules: &[ScanRule],
-        mut evaluate: impl FnMut(ConfigurationItem, &mut EvaluationSink<'_>) -> Result<()>,
+        visitor: &mut dyn ScanVisitor,
     ) -> Result<ScanInfo> {
         let started_at = now();
         // Reading the snapshot and writing evaluations share one connection and transaction.
@@ -126,8 +133,9 @@ impl Store {
             if item.configuration_item_status.is_deleted() {
                 return Ok(());
             }
-            evaluate(item, &mut sink)
+            visitor.item(item, &mut sink)
         })?;
+        visitor.finish(&mut sink)?;
         let finished_at = now();
         tx.execute(
             "UPDATE scans SET finished_at = ?2 WHERE id = ?1",
