@@ -558,3 +558,53 @@ fn rules_in_rust_wat_and_c_agree_on_the_sample_snapshots() {
         }
     }
 }
+
+#[test]
+fn check_evaluates_files_without_a_store_and_gates_on_findings() {
+    let s = Scratch::new();
+    let mut open = volume("vol-open", 8, false, "2026-11-02T06:00:00Z");
+    open["configuration"]["attachments"] = json!([{"instanceId": "i-1"}]);
+    let mut good = volume("vol-good", 8, true, "2026-11-02T06:00:00Z");
+    good["configuration"]["attachments"] = json!([{"instanceId": "i-1"}]);
+    let bad_file = s.snapshot_file("planned.json", &[open, good.clone()]);
+    let run = s.conform(&["check", as_str(&bad_file), "--format", "json"]);
+    assert_eq!(
+        run.code, 1,
+        "a non-compliant item fails the check: {}",
+        run.stderr
+    );
+    let report = run.json();
+    let found: Vec<(&str, &str)> = report["nonCompliant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["rule_id"].as_str().unwrap(),
+                e["resource_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("ENCRYPTED_VOLUMES", "vol-open")),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|(_, id)| {
+        *id == "vol-good"
+            && found
+                .iter()
+                .any(|(r, _)| *r == "ENCRYPTED_VOLUMES" && *id == "vol-good")
+    }));
+    assert!(!s.db().exists(), "check stores nothing");
+
+    let good_file = s.snapshot_file("fine.json", &[good]);
+    let run = s.conform(&[
+        "check",
+        as_str(&good_file),
+        "--no-builtins",
+        "--rules",
+        &rule("encrypted-volumes.wat"),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("0 non-compliant"), "{}", run.stdout);
+}

@@ -23,6 +23,13 @@ pub mod exit {
     pub fn tool_failed() -> ExitCode {
         ExitCode::from(TOOL_FAILED)
     }
+
+    /// A command that gates found what it gates on (`check`: a non-compliant item).
+    pub const FINDINGS: u8 = 1;
+
+    pub fn findings() -> ExitCode {
+        ExitCode::from(FINDINGS)
+    }
 }
 
 /// Offline compliance for configuration snapshots (AWS Config items and any other estate).
@@ -71,6 +78,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Evaluate rules over a snapshot and store every evaluation.
     Scan(rules::ScanArgs),
+    /// Evaluate files directly, with no database (a pre-deploy check): exit 1 if non-compliant.
+    Check(rules::CheckArgs),
     /// Evaluations of a snapshot's latest scan.
     Results(rules::ResultsArgs),
     /// List rules with their manifests; show one; annotate a module with a manifest.
@@ -90,6 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats => read::stats(&cli.db, &out),
         Command::Generate(args) => generate::run(args, &out),
         Command::Scan(args) => rules::scan(&cli.db, args, &out),
+        Command::Check(args) => rules::check(args, &out),
         Command::Results(args) => rules::results(&cli.db, args, &out),
         Command::Rules(args) => rules::rules(args, &out),
     }

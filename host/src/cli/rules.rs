@@ -44,6 +44,15 @@ pub struct ScanArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Configuration items to check, in any form `ingest` reads; nothing is stored.
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct ResultsArgs {
     /// The snapshot whose latest scan to read: an id or "latest".
     #[arg(long, default_value = "latest")]
@@ -196,6 +205,68 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
         return Ok(exit::tool_failed());
     }
     Ok(exit::OK)
+}
+
+/// Evaluates files directly, with no database: AWS Config's proactive mode, for a pre-deploy
+/// check. The items go into an in-memory store, so they are read and checked exactly as
+/// `ingest` reads them.
+pub fn check(args: CheckArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let host = host(&args.rules)?;
+    let rules = load_rules(&host, &args.rules)?;
+    let mut store = conform::store::Store::open_in_memory()?;
+    let options = conform::ingest::IngestOptions {
+        partial: true,
+        ..Default::default()
+    };
+    let ingested = conform::ingest(
+        &mut store,
+        &args.inputs,
+        &options,
+        &conform::ingest::NoProgress,
+    )?;
+    let Some(snapshot) = ingested.snapshot else {
+        anyhow::bail!("the input holds no configuration item to check");
+    };
+    let report = conform::scan::scan(&store, &host, &rules, snapshot.id)?;
+    let findings = store.evaluations(
+        report.scan.id,
+        &EvaluationFilter {
+            compliance: Some(Compliance::NonCompliant.as_str().into()),
+            ..Default::default()
+        },
+    )?;
+    let errors = store.evaluations(
+        report.scan.id,
+        &EvaluationFilter {
+            compliance: Some(Compliance::Error.as_str().into()),
+            ..Default::default()
+        },
+    )?;
+    let value = serde_json::json!({"items": report.items, "rules": report.rules, "nonCompliant": findings, "errors": errors});
+    out.emit(&value, |w| {
+        for e in findings.iter().chain(&errors) {
+            writeln!(
+                w,
+                "{:<14} {:<36} {}/{}  {}",
+                e.compliance, e.rule_id, e.resource_type, e.resource_id, e.annotation
+            )?;
+        }
+        writeln!(
+            w,
+            "checked {} item(s) with {} rule(s): {} non-compliant, {} error(s)",
+            report.items,
+            report.rules.len(),
+            findings.len(),
+            errors.len()
+        )
+    })?;
+    Ok(if !errors.is_empty() {
+        exit::tool_failed()
+    } else if !findings.is_empty() {
+        exit::findings()
+    } else {
+        exit::OK
+    })
 }
 
 pub fn results(db: &Path, args: ResultsArgs, out: &Output) -> anyhow::Result<ExitCode> {
