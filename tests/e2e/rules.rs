@@ -606,3 +606,50 @@ fn check_evaluates_files_without_a_store_and_gates_on_findings() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("0 non-compliant"), "{}", run.stdout);
 }
+
+#[test]
+fn params_files_may_be_yaml_or_toml_and_bad_ones_name_the_line() {
+    let s = volumes();
+    let yaml = s.write(
+        "params.yaml",
+        "WAT_ENCRYPTED_VOLUMES:\n  kmsId: arn:aws:kms:us-east-1:123456789012:key/own\n",
+    );
+    let toml = s.write(
+        "params.toml",
+        "[WAT_ENCRYPTED_VOLUMES]\nkmsId = \"arn:aws:kms:us-east-1:123456789012:key/own\"\n",
+    );
+    for file in [&yaml, &toml] {
+        s.conform(&[
+            "scan",
+            "--no-builtins",
+            "--rules",
+            &rule("encrypted-volumes.wat"),
+            "--params",
+            as_str(file),
+        ])
+        .ok();
+        let got = compliance_of(&s, "WAT_ENCRYPTED_VOLUMES");
+        assert!(
+            got.contains(&("vol-aws-key".into(), "NON_COMPLIANT".into())),
+            "{}: {got:?}",
+            file.display()
+        );
+    }
+    let broken = s.write(
+        "broken.yaml",
+        "WAT_ENCRYPTED_VOLUMES:\n  kmsId: [unclosed\n",
+    );
+    let run = s.conform(&[
+        "scan",
+        "--rules",
+        &rule("encrypted-volumes.wat"),
+        "--params",
+        as_str(&broken),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("broken.yaml") && run.stderr.contains("line"),
+        "{}",
+        run.stderr
+    );
+}

@@ -22,8 +22,8 @@ pub struct RuleArgs {
     /// Run only the rules given with --rules, not the built-in ones.
     #[arg(long)]
     pub no_builtins: bool,
-    /// Parameters per rule: a JSON object of rule id to parameters, like AWS Config's
-    /// InputParameters.
+    /// Parameters per rule: a map of rule id to parameters, like AWS Config's InputParameters,
+    /// in JSON, YAML (.yaml, .yml) or TOML (.toml).
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
     /// Deadline of one evaluation, in milliseconds.
@@ -99,17 +99,8 @@ fn parse_compliance(text: &str) -> Result<Compliance, String> {
 
 /// Loads every rule under the given paths, with parameters from the params file.
 fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Vec<Rule>> {
-    let params: HashMap<String, serde_json::Value> = match &args.params {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "{}: not a JSON object of rule id to parameters",
-                    path.display()
-                )
-            })?
-        }
+    let params = match &args.params {
+        Some(path) => read_params(path)?,
         None => HashMap::new(),
     };
     let mut files = Vec::new();
@@ -159,6 +150,27 @@ fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Vec<Rule>> {
         anyhow::bail!("the params file sets parameters for rule {unknown}, which is not loaded");
     }
     Ok(rules)
+}
+
+/// Reads a params file: rule id to parameters, in JSON, YAML or TOML (by extension).
+fn read_params(path: &Path) -> anyhow::Result<HashMap<String, serde_json::Value>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let parsed: Result<HashMap<String, serde_json::Value>, String> = match extension.as_str() {
+        "yaml" | "yml" => serde_yaml_ng::from_str(&text).map_err(|e| e.to_string()),
+        "toml" => toml::from_str(&text).map_err(|e| e.to_string()),
+        _ => serde_json::from_str(&text).map_err(|e| e.to_string()),
+    };
+    parsed.map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not a map of rule id to parameters: {e}",
+            path.display()
+        )
+    })
 }
 
 fn host(args: &RuleArgs) -> anyhow::Result<RuleHost> {
