@@ -1,0 +1,70 @@
+//! Scan throughput over a generated estate, with the built-in rules.
+//!
+//! `cargo bench -p conform --bench scan` (CONFORM_BENCH_ITEMS, default 100,000). Reports
+//! evaluations per second for the whole scan (reading the snapshot from the store, turning each
+//! item into the document rules read, calling every in-scope rule, storing every evaluation).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use conform::engine::{Limits, RuleHost};
+use conform::generate::{GenerateOptions, generate};
+use conform::ingest::{IngestOptions, NoProgress};
+use conform::store::Store;
+
+fn main() {
+    let items: usize = std::env::var("CONFORM_BENCH_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scan-bench");
+    let _ = std::fs::remove_dir_all(&work);
+    let generated = generate(
+        &work.join("estate"),
+        &GenerateOptions {
+            items,
+            snapshots: 1,
+            seed: 11,
+            ..Default::default()
+        },
+    )
+    .expect("generate");
+    let mut store = Store::open(work.join("scan.db")).expect("store");
+    let report = conform::ingest(
+        &mut store,
+        &generated.snapshot_dirs[..1],
+        &IngestOptions::default(),
+        &NoProgress,
+    )
+    .expect("ingest");
+    let snapshot = report.snapshot.expect("a snapshot").id;
+
+    let host = RuleHost::new(Limits::default()).expect("host");
+    let started = Instant::now();
+    let (rules, skipped) = host.load_builtins(&|_| None).expect("built-ins load");
+    println!(
+        "loaded {} built-in rules in {:.2?} ({} skipped for want of parameters)",
+        rules.len(),
+        started.elapsed(),
+        skipped.len()
+    );
+
+    for round in 0..2 {
+        let started = Instant::now();
+        let scan = conform::scan::scan(&store, &host, &rules, snapshot).expect("scan");
+        let secs = started.elapsed().as_secs_f64();
+        let evaluations: u64 = scan
+            .rules
+            .iter()
+            .map(|r| r.compliant + r.non_compliant + r.not_applicable + r.error)
+            .sum();
+        println!(
+            "scan {round}: {} items, {evaluations} evaluations in {secs:.2} s: {:.0} evaluations/s, {:.0} items/s (one thread)",
+            scan.items,
+            evaluations as f64 / secs,
+            scan.items as f64 / secs
+        );
+        assert_eq!(scan.errors(), 0);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
