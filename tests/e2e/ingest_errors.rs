@@ -8,11 +8,10 @@ use crate::support::*;
 /// A store holding one good snapshot, and its bytes.
 fn seeded() -> (Scratch, (Vec<u8>, Option<Vec<u8>>)) {
     let s = Scratch::new();
-    s.snapshot_file(
+    s.ingest_items(
         "good.json",
         &[volume("vol-1", 8, true, "2026-11-02T06:00:00Z")],
     );
-    s.ingest(&[as_str(&s.path("good.json"))]);
     let bytes = s.db_bytes();
     (s, bytes)
 }
@@ -171,14 +170,9 @@ fn errors_in_several_files_are_reported_together() {
     bad["relationships"] = json!("none");
     s.snapshot_file("batch/a.json", &[bad]);
     s.write("batch/b.json", "{\"configurationItems\": [");
-    let run = s.conform(&["ingest", as_str(&s.path("batch"))]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("a.json: item 0 (line 1): /relationships"),
-        "{}",
-        run.stderr
-    );
+    let run = s
+        .conform(&["ingest", as_str(&s.path("batch"))])
+        .fails_with(&["a.json: item 0 (line 1): /relationships"]);
     assert!(run.stderr.contains("b.json: line 1"), "{}", run.stderr);
     assert!(s.db_bytes() == before);
 }
@@ -222,14 +216,13 @@ fn json_format_reports_problems_as_data() {
 #[test]
 fn skip_invalid_stores_the_rest_and_does_not_delete_the_invalid_resource() {
     let s = Scratch::new();
-    s.snapshot_file(
+    s.ingest_items(
         "w1.json",
         &[
             volume("vol-1", 8, true, "2026-11-02T06:00:00Z"),
             volume("vol-2", 8, true, "2026-11-02T06:00:00Z"),
         ],
     );
-    s.ingest(&[as_str(&s.path("w1.json"))]);
     let mut bad = volume("vol-2", 8, true, "2026-11-09T06:00:00Z");
     bad["tags"] = json!(["not", "tags"]);
     s.snapshot_file(
@@ -262,9 +255,8 @@ fn an_older_snapshot_after_a_newer_one_is_refused() {
         "old.json",
         &[volume("vol-1", 8, true, "2026-10-01T06:00:00Z")],
     );
-    let run = s.conform(&["ingest", as_str(&old)]);
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("before snapshot 1"), "{}", run.stderr);
+    s.conform(&["ingest", as_str(&old)])
+        .fails_with(&["before snapshot 1"]);
     assert!(s.db_bytes() == before);
 }
 
@@ -272,20 +264,14 @@ fn an_older_snapshot_after_a_newer_one_is_refused() {
 fn a_full_snapshot_with_no_items_is_refused() {
     let (s, before) = seeded();
     let empty = s.snapshot_file("empty.json", &[]);
-    let run = s.conform(&["ingest", as_str(&empty)]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("would mark every resource deleted"),
-        "{}",
-        run.stderr
-    );
+    s.conform(&["ingest", as_str(&empty)])
+        .fails_with(&["would mark every resource deleted"]);
     assert!(s.db_bytes() == before);
 }
 
 #[test]
 fn a_missing_file_is_named() {
     let s = Scratch::new();
-    let run = s.conform(&["ingest", as_str(&s.path("nowhere.json"))]);
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("nowhere.json"), "{}", run.stderr);
+    s.conform(&["ingest", as_str(&s.path("nowhere.json"))])
+        .fails_with(&["nowhere.json"]);
 }

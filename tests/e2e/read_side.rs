@@ -70,14 +70,12 @@ fn an_ambiguous_id_asks_for_a_precise_name() {
     let mut other = volume("vol-1", 8, true, "2026-11-02T06:00:00Z");
     other["accountId"] = json!("999999999999");
     other["arn"] = json!("arn:aws:ec2:us-east-1:999999999999:volume/vol-1");
-    s.snapshot_file(
+    s.ingest_items(
         "two.json",
         &[volume("vol-1", 8, true, "2026-11-02T06:00:00Z"), other],
     );
-    s.ingest(&[as_str(&s.path("two.json"))]);
-    let run = s.conform(&["show", "vol-1"]);
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("matches 2 resources"), "{}", run.stderr);
+    s.conform(&["show", "vol-1"])
+        .fails_with(&["matches 2 resources"]);
     let exact = s
         .conform(&[
             "show",
@@ -93,7 +91,7 @@ fn an_ambiguous_id_asks_for_a_precise_name() {
 #[test]
 fn show_at_a_snapshot_before_the_resource_existed_says_so() {
     let s = estate();
-    s.snapshot_file(
+    s.ingest_items(
         "w3.json",
         &[
             volume("vol-1", 8, true, "2026-11-16T06:00:00Z"),
@@ -101,14 +99,8 @@ fn show_at_a_snapshot_before_the_resource_existed_says_so() {
             bucket("logs", "Suspended", "2026-11-16T06:00:00Z"),
         ],
     );
-    s.ingest(&[as_str(&s.path("w3.json"))]);
-    let run = s.conform(&["show", "vol-new", "--at", "1"]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("did not exist yet in snapshot 1"),
-        "{}",
-        run.stderr
-    );
+    s.conform(&["show", "vol-new", "--at", "1"])
+        .fails_with(&["did not exist yet in snapshot 1"]);
 }
 
 #[test]
@@ -137,8 +129,6 @@ fn stats_counts_what_is_stored() {
 #[test]
 fn reading_a_missing_store_does_not_create_one() {
     let s = Scratch::new();
-    let run = s.conform(&["snapshots"]);
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("no store at"), "{}", run.stderr);
+    s.conform(&["snapshots"]).fails_with(&["no store at"]);
     assert!(!s.db().exists());
 }

@@ -18,7 +18,7 @@ fn volumes() -> Scratch {
         }
         v
     };
-    s.snapshot_file(
+    s.ingest_items(
         "volumes.json",
         &[
             attached("vol-plain", false, None),
@@ -36,7 +36,6 @@ fn volumes() -> Scratch {
             bucket("b-1", "Enabled", "2026-11-02T06:00:00Z"),
         ],
     );
-    s.ingest(&[as_str(&s.path("volumes.json"))]);
     s
 }
 
@@ -130,30 +129,23 @@ fn parameters_reach_the_rule_and_bad_ones_name_rule_and_parameter() {
         "bad.json",
         json!({"WAT_ENCRYPTED_VOLUMES": {"kmsId": 7}}).to_string(),
     );
-    let run = s.conform(&[
+    s.conform(&[
         "scan",
         "--rules",
         &rule("encrypted-volumes.wat"),
         "--params",
         as_str(&bad),
-    ]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("rule WAT_ENCRYPTED_VOLUMES: invalid parameters: parameter /kmsId"),
-        "{}",
-        run.stderr
-    );
+    ])
+    .fails_with(&["rule WAT_ENCRYPTED_VOLUMES: invalid parameters: parameter /kmsId"]);
     let unknown = s.write("unknown.json", json!({"NO_SUCH_RULE": {}}).to_string());
-    let run = s.conform(&[
+    s.conform(&[
         "scan",
         "--rules",
         &rule("encrypted-volumes.wat"),
         "--params",
         as_str(&unknown),
-    ]);
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("NO_SUCH_RULE"), "{}", run.stderr);
+    ])
+    .fails_with(&["NO_SUCH_RULE"]);
 }
 
 #[test]
@@ -224,14 +216,9 @@ fn hostile_rules_each_end_in_their_error_and_spare_the_others() {
 #[test]
 fn a_rule_importing_beyond_the_abi_is_refused_naming_the_import() {
     let s = volumes();
-    let run = s.conform(&["scan", "--rules", &rule("refused/unknown-import.wat")]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("imports `wasi_snapshot_preview1.fd_write`"),
-        "{}",
-        run.stderr
-    );
+    let run = s
+        .conform(&["scan", "--rules", &rule("refused/unknown-import.wat")])
+        .fails_with(&["imports `wasi_snapshot_preview1.fd_write`"]);
     assert!(run.stderr.contains("HOSTILE_IMPORT"), "{}", run.stderr);
     let scans = s.conform(&["results"]);
     assert_eq!(scans.code, 2, "nothing was scanned: {}", scans.stdout);
@@ -240,14 +227,8 @@ fn a_rule_importing_beyond_the_abi_is_refused_naming_the_import() {
 #[test]
 fn a_rule_built_for_another_abi_is_refused_before_it_runs() {
     let s = volumes();
-    let run = s.conform(&["rules", "--rules", &rule("refused/abi-2.wat")]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("rule FUTURE_RULE was built for ABI 2; this host speaks ABI 1"),
-        "{}",
-        run.stderr
-    );
+    s.conform(&["rules", "--rules", &rule("refused/abi-2.wat")])
+        .fails_with(&["rule FUTURE_RULE was built for ABI 2; this host speaks ABI 1"]);
 }
 
 #[test]
@@ -261,13 +242,8 @@ fn annotate_writes_a_manifest_into_a_module_that_has_none() {
              (func (export "conform_evaluate") (result i32)
                (call $result (i32.const 1) (i32.const 0) (i32.const 0)) (i32.const 0)))"#,
     );
-    let run = s.conform(&["rules", "--rules", as_str(&bare)]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("conform rules annotate"),
-        "{}",
-        run.stderr
-    );
+    s.conform(&["rules", "--rules", as_str(&bare)])
+        .fails_with(&["conform rules annotate"]);
 
     let manifest = s.write(
         "manifest.json",
@@ -292,11 +268,10 @@ fn annotate_writes_a_manifest_into_a_module_that_has_none() {
         .json();
     assert_eq!(listed[0]["id"], "ALWAYS_OK");
 
-    s.snapshot_file(
+    s.ingest_items(
         "b.json",
         &[bucket("b-1", "Enabled", "2026-11-02T06:00:00Z")],
     );
-    s.ingest(&[as_str(&s.path("b.json"))]);
     s.conform(&["scan", "--rules", as_str(&out)]).ok();
     assert_eq!(
         compliance_of(&s, "ALWAYS_OK"),

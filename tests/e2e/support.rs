@@ -25,6 +25,24 @@ impl Run {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 
+    /// Asserts the tool failed (exit 2) saying every one of `fragments` on stderr.
+    #[track_caller]
+    pub fn fails_with(self, fragments: &[&str]) -> Run {
+        assert_eq!(
+            self.code, 2,
+            "expected exit 2:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        for fragment in fragments {
+            assert!(
+                self.stderr.contains(fragment),
+                "stderr lacks {fragment:?}:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+
     #[track_caller]
     pub fn ok(self) -> Run {
         assert_eq!(
@@ -83,6 +101,13 @@ impl Scratch {
         }
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    /// Writes an AWS snapshot file holding `items` and ingests it; returns the snapshot.
+    #[track_caller]
+    pub fn ingest_items(&self, name: &str, items: &[Value]) -> Value {
+        let path = self.snapshot_file(name, items);
+        self.ingest(&[as_str(&path)])
     }
 
     /// Writes an AWS snapshot file holding `items`.

@@ -47,8 +47,7 @@ fn the_other_dialect_of_the_same_content_is_not_a_new_version() {
 fn unchanged_content_writes_no_version_even_with_new_capture_metadata_and_key_order() {
     let s = Scratch::new();
     let first = volume("vol-1", 8, true, "2026-11-02T06:00:00Z");
-    s.snapshot_file("week1.json", &[first.clone()]);
-    s.ingest(&[as_str(&s.path("week1.json"))]);
+    s.ingest_items("week1.json", &[first.clone()]);
 
     // A week later: new capture time and state id, keys reordered, pretty-printed.
     let mut again = first;
@@ -89,8 +88,7 @@ fn a_changed_field_writes_exactly_one_version() {
     let s = Scratch::new();
     let a = volume("vol-a", 8, true, "2026-11-02T06:00:00Z");
     let b = volume("vol-b", 8, true, "2026-11-02T06:00:00Z");
-    s.snapshot_file("w1.json", &[a.clone(), b.clone()]);
-    s.ingest(&[as_str(&s.path("w1.json"))]);
+    s.ingest_items("w1.json", &[a.clone(), b.clone()]);
 
     let mut b2 = b;
     b2["configuration"]["encrypted"] = false.into();
@@ -119,8 +117,7 @@ fn a_resource_missing_from_a_full_snapshot_is_deleted_there_and_keeps_its_histor
     let s = Scratch::new();
     let keep = volume("vol-keep", 8, true, "2026-11-02T06:00:00Z");
     let gone = volume("vol-gone", 16, false, "2026-11-02T06:00:00Z");
-    s.snapshot_file("w1.json", &[keep.clone(), gone]);
-    s.ingest(&[as_str(&s.path("w1.json"))]);
+    s.ingest_items("w1.json", &[keep.clone(), gone]);
     s.snapshot_file("w2.json", &[keep]);
     let second = s.ingest(&[as_str(&s.path("w2.json"))]);
     assert_eq!(second["deleted"], 1);
@@ -150,14 +147,13 @@ fn a_resource_missing_from_a_full_snapshot_is_deleted_there_and_keeps_its_histor
 #[test]
 fn a_partial_snapshot_only_touches_what_it_names() {
     let s = Scratch::new();
-    s.snapshot_file(
+    s.ingest_items(
         "w1.json",
         &[
             volume("vol-1", 8, true, "2026-11-02T06:00:00Z"),
             volume("vol-2", 8, true, "2026-11-02T06:00:00Z"),
         ],
     );
-    s.ingest(&[as_str(&s.path("w1.json"))]);
     s.write(
         "change.ndjson",
         format!("{}\n", volume("vol-2", 32, true, "2026-11-03T06:00:00Z")),
@@ -176,11 +172,10 @@ fn a_partial_snapshot_only_touches_what_it_names() {
 #[test]
 fn a_resource_deleted_status_deletes_and_a_return_is_an_addition() {
     let s = Scratch::new();
-    s.snapshot_file(
+    s.ingest_items(
         "w1.json",
         &[volume("vol-1", 8, true, "2026-11-02T06:00:00Z")],
     );
-    s.ingest(&[as_str(&s.path("w1.json"))]);
     let mut deleted = volume("vol-1", 8, true, "2026-11-03T06:00:00Z");
     deleted["configurationItemStatus"] = "ResourceDeleted".into();
     deleted["configuration"] = serde_json::Value::Null;
