@@ -628,3 +628,44 @@ fn params_files_may_be_yaml_or_toml_and_bad_ones_name_the_line() {
         run.stderr
     );
 }
+
+#[test]
+fn compiled_rules_are_cached_on_disk_and_the_cache_can_be_bypassed() {
+    let s = volumes();
+    let own_cache = s.path("cache");
+    let trap = rule("hostile/trap.wat");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["scan", "--no-builtins", "--rules", trap.as_str()];
+        args.extend_from_slice(extra);
+        std::process::Command::new(env!("CARGO_BIN_EXE_conform"))
+            .arg("--db")
+            .arg(s.db())
+            .args(&args)
+            .env("CONFORM_CACHE_DIR", &own_cache)
+            .output()
+            .unwrap()
+    };
+    run(&["--no-cache"]);
+    assert!(!own_cache.exists(), "--no-cache writes no cache");
+    run(&[]);
+    let files = walkdir(&own_cache);
+    assert!(
+        !files.is_empty(),
+        "a scan leaves its compiled rule in the cache"
+    );
+}
+
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walkdir(&p))
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    out
+}

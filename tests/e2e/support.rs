@@ -77,6 +77,7 @@ impl Scratch {
             .args(args)
             .env_remove("RUST_LOG")
             .env_remove("CONFORM_DB")
+            .env("CONFORM_CACHE_DIR", cache_dir())
             .output()
             .expect("conform runs");
         Run {
@@ -129,6 +130,11 @@ impl Scratch {
             .as_u64()
             .unwrap()
     }
+}
+
+/// The compiled-rule cache the tests share, under the build's scratch directory.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-cache")
 }
 
 pub fn fixture(name: &str) -> PathBuf {

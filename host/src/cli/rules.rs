@@ -32,6 +32,10 @@ pub struct RuleArgs {
     /// Memory cap of one rule instance, in MiB.
     #[arg(long, default_value_t = 64, value_name = "MIB")]
     pub rule_memory: usize,
+    /// Compile every rule afresh instead of using the cache of compiled rules
+    /// (CONFORM_CACHE_DIR, default $XDG_CACHE_HOME/conform/wasm).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +103,15 @@ fn parse_compliance(text: &str) -> Result<Compliance, String> {
 
 /// Loads every rule under the given paths, with parameters from the params file.
 fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Vec<Rule>> {
+    load_rules_noting(host, args, true)
+}
+
+/// Loads the rules; `note_skipped` warns about built-ins left out for want of parameters.
+fn load_rules_noting(
+    host: &RuleHost,
+    args: &RuleArgs,
+    note_skipped: bool,
+) -> anyhow::Result<Vec<Rule>> {
     let params = match &args.params {
         Some(path) => read_params(path)?,
         None => HashMap::new(),
@@ -123,7 +136,7 @@ fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Vec<Rule>> {
     let mut rules: Vec<Rule> = Vec::new();
     if !args.no_builtins {
         let (builtins, skipped) = host.load_builtins(&lookup)?;
-        for note in skipped {
+        for note in skipped.iter().filter(|_| note_skipped) {
             tracing::warn!("{note}");
         }
         rules = builtins;
@@ -174,10 +187,23 @@ fn read_params(path: &Path) -> anyhow::Result<HashMap<String, serde_json::Value>
 }
 
 fn host(args: &RuleArgs) -> anyhow::Result<RuleHost> {
+    let cache_dir = if args.no_cache { None } else { cache_dir() };
     Ok(RuleHost::new(Limits {
         timeout: std::time::Duration::from_millis(args.rule_timeout),
         memory_bytes: args.rule_memory << 20,
+        cache_dir,
     })?)
+}
+
+/// Where compiled rules are cached: CONFORM_CACHE_DIR, else the user's cache directory.
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CONFORM_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("conform").join("wasm"))
 }
 
 pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode> {
@@ -320,7 +346,7 @@ pub fn rules(args: RulesArgs, out: &Output) -> anyhow::Result<ExitCode> {
         return annotate(module, manifest, output.as_deref());
     }
     let host = host(&args.rules)?;
-    let rules = load_rules(&host, &args.rules)?;
+    let rules = load_rules_noting(&host, &args.rules, false)?;
     let mut manifests: BTreeMap<&str, (&Manifest, &str, &str)> = rules
         .iter()
         .map(|r| {

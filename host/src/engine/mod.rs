@@ -93,11 +93,14 @@ impl EngineError {
     }
 }
 
-/// How far a rule may go in one evaluation.
-#[derive(Debug, Clone, Copy)]
+/// How far a rule may go in one evaluation, and where compiled rules are cached.
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub timeout: Duration,
     pub memory_bytes: usize,
+    /// Directory of compiled modules, keyed by content and compiler settings; `None` compiles
+    /// every module in every process.
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Limits {
@@ -105,6 +108,7 @@ impl Default for Limits {
         Limits {
             timeout: Duration::from_secs(1),
             memory_bytes: 64 << 20,
+            cache_dir: None,
         }
     }
 }
@@ -192,6 +196,15 @@ impl RuleHost {
     pub fn new(limits: Limits) -> Result<RuleHost, EngineError> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
+        if let Some(dir) = &limits.cache_dir {
+            // wasmtime keys each artifact by the module's bytes and the compiler's version and
+            // settings, so a changed module or a new conform never loads a stale artifact.
+            let mut cache = wasmtime::CacheConfig::new();
+            cache.with_directory(dir);
+            let cache = wasmtime::Cache::new(cache)
+                .map_err(|e| EngineError::Engine(format!("cache {}: {e}", dir.display())))?;
+            config.cache(Some(cache));
+        }
         let engine = Engine::new(&config).map_err(|e| EngineError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         abi::link(&mut linker).map_err(|e| EngineError::Engine(e.to_string()))?;
@@ -217,8 +230,8 @@ impl RuleHost {
         })
     }
 
-    pub fn limits(&self) -> Limits {
-        self.limits
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Loads a rule from a `.wasm` or `.wat` file.
@@ -314,7 +327,7 @@ impl RuleHost {
     pub fn evaluator<'r>(&self, rules: &'r [Rule]) -> Evaluator<'r> {
         Evaluator {
             engine: self.engine.clone(),
-            limits: self.limits,
+            limits: self.limits.clone(),
             rules,
             live: rules.iter().map(|_| None).collect(),
         }
