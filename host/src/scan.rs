@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::engine::{Compliance, Evaluation, Evaluator, Rule, RuleHost, RuleKind};
-use crate::model::{ConfigurationItem, SnapshotId};
+use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
     EvaluationSink, ScanInfo, ScanRule, ScanVisitor, Store, StoreError, StoredEvaluation,
 };
@@ -140,19 +140,20 @@ impl Run<'_> {
 impl ScanVisitor for Run<'_> {
     fn item(
         &mut self,
-        item: ConfigurationItem,
+        key: &ResourceKey,
+        document: Value,
         sink: &mut EvaluationSink<'_>,
     ) -> Result<(), StoreError> {
         self.items += 1;
-        let (account, region) = (item.account_id.clone(), item.aws_region.clone());
-        let document = Arc::new(serde_json::to_value(&item).expect("an item serialises"));
+        let (account, region) = (key.account_id.clone(), key.region.clone());
+        let document = Arc::new(document);
         self.accounts.insert(account.clone());
         for index in 0..self.rules.len() {
             let manifest = &self.rules[index].manifest;
             if manifest.kind == RuleKind::Estate {
                 if manifest
                     .scope
-                    .includes(&item.resource_type, document.get("tags"))
+                    .includes(&key.resource_type, document.get("tags"))
                 {
                     self.estate_items
                         .entry((index, account.clone()))

@@ -445,6 +445,27 @@ impl Store {
         snapshot: SnapshotId,
         mut each: impl FnMut(ConfigurationItem) -> Result<()>,
     ) -> Result<()> {
+        self.for_each_row(snapshot, |key, row| each(row.into_item(&key)?))
+    }
+
+    /// Every item of a snapshot as the JSON document rules read (`show`'s content), built with
+    /// one parse of the stored body: scans read items this way.
+    pub fn for_each_document(
+        &self,
+        snapshot: SnapshotId,
+        mut each: impl FnMut(&ResourceKey, ItemStatus, serde_json::Value) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_row(snapshot, |key, row| {
+            let (status, document) = row.into_document(&key)?;
+            each(&key, status, document)
+        })
+    }
+
+    fn for_each_row(
+        &self,
+        snapshot: SnapshotId,
+        mut each: impl FnMut(ResourceKey, VersionRow) -> Result<()>,
+    ) -> Result<()> {
         let mut stmt = self.conn.prepare(
             "SELECT r.account_id, r.region, r.resource_type, r.resource_id,
                     v.status, v.capture_time, v.state_id, v.md5_hash, v.item_version, v.body
@@ -468,7 +489,7 @@ impl Store {
                 item_version: r.get(8)?,
                 body: r.get(9)?,
             };
-            each(row.into_item(&key)?)?;
+            each(key, row)?;
         }
         Ok(())
     }
@@ -571,6 +592,38 @@ struct Body {
 }
 
 impl VersionRow {
+    /// The item as one JSON object: the body's content fields plus identity and capture
+    /// metadata, under the same keys `ConfigurationItem` serialises to.
+    fn into_document(self, key: &ResourceKey) -> Result<(ItemStatus, serde_json::Value)> {
+        use serde_json::Value;
+        let status = parse_status(&self.status)?;
+        let mut map: serde_json::Map<String, Value> = serde_json::from_slice(&self.body)
+            .map_err(|e| StoreError::Corrupt(format!("body of {key}: {e}")))?;
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                map.insert(k.to_string(), Value::String(v));
+            }
+        };
+        put("version", self.item_version);
+        put("accountId", Some(key.account_id.clone()));
+        put("configurationItemCaptureTime", self.capture_time);
+        put("configurationItemStatus", Some(status.as_str().to_string()));
+        put("configurationStateId", self.state_id);
+        put("configurationItemMD5Hash", self.md5_hash);
+        put("resourceType", Some(key.resource_type.clone()));
+        put("resourceId", Some(key.resource_id.clone()));
+        put("awsRegion", Some(key.region.clone()));
+        for (field, default) in [
+            ("tags", serde_json::json!({})),
+            ("relationships", serde_json::json!([])),
+            ("configuration", Value::Null),
+            ("supplementaryConfiguration", serde_json::json!({})),
+        ] {
+            map.entry(field).or_insert(default);
+        }
+        Ok((status, Value::Object(map)))
+    }
+
     fn into_item(self, key: &ResourceKey) -> Result<ConfigurationItem> {
         let body: Body = serde_json::from_slice(&self.body)
             .map_err(|e| StoreError::Corrupt(format!("body of {key}: {e}")))?;

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, Store, StoreError};
-use crate::model::{ConfigurationItem, SnapshotId};
+use crate::model::{ResourceKey, SnapshotId};
 
 /// A rule as a scan records it.
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +50,13 @@ pub struct EvaluationFilter {
 /// What a scan does with the items of a snapshot: `item` for each live item, then `finish`
 /// (estate rules, which need every item first), both storing through the sink.
 pub trait ScanVisitor {
-    fn item(&mut self, item: ConfigurationItem, sink: &mut EvaluationSink<'_>) -> Result<()>;
+    /// One live item: its identity and the JSON document rules read.
+    fn item(
+        &mut self,
+        key: &ResourceKey,
+        document: serde_json::Value,
+        sink: &mut EvaluationSink<'_>,
+    ) -> Result<()>;
     fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<()>;
 }
 
@@ -129,11 +135,11 @@ impl Store {
             scan,
             written: 0,
         };
-        self.for_each_item(snapshot, |item| {
-            if item.configuration_item_status.is_deleted() {
+        self.for_each_document(snapshot, |key, status, document| {
+            if status.is_deleted() {
                 return Ok(());
             }
-            visitor.item(item, &mut sink)
+            visitor.item(key, document, &mut sink)
         })?;
         visitor.finish(&mut sink)?;
         let finished_at = now();
