@@ -136,7 +136,7 @@ mod native {
     use crate::json_pointer::{kind_code, with_pointer};
 
     thread_local! {
-        static DOCUMENTS: RefCell<(Value, Value)> = RefCell::new((Value::Null, Value::Null));
+        static DOCUMENTS: RefCell<(Value, Value)> = const { RefCell::new((Value::Null, Value::Null)) };
         static RESULTS: RefCell<Vec<(i32, String)>> = const { RefCell::new(Vec::new()) };
         static ESTATE: RefCell<(String, Vec<Value>)> = const { RefCell::new((String::new(), Vec::new())) };
         static EMITTED: RefCell<Vec<(i32, String, String, String)>> = const { RefCell::new(Vec::new()) };

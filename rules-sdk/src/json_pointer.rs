@@ -6,18 +6,21 @@
 
 use serde_json::Value;
 
-/// Resolves `pointer` in `root` and hands the value found (or `None`) to `f`; `Err` if the
-/// pointer is not a JSON Pointer (non-empty and not starting with `/`).
+/// A string that is not a JSON Pointer (non-empty and not starting with `/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAPointer;
+
+/// Resolves `pointer` in `root` and hands the value found (or `None`) to `f`.
 pub fn with_pointer<R>(
     root: &Value,
     pointer: &str,
     f: impl FnOnce(Option<&Value>) -> R,
-) -> Result<R, ()> {
+) -> Result<R, NotAPointer> {
     if pointer.is_empty() {
         return Ok(f(Some(root)));
     }
     let Some(rest) = pointer.strip_prefix('/') else {
-        return Err(());
+        return Err(NotAPointer);
     };
     let segments: Vec<String> = rest
         .split('/')

@@ -47,7 +47,7 @@ fn the_other_dialect_of_the_same_content_is_not_a_new_version() {
 fn unchanged_content_writes_no_version_even_with_new_capture_metadata_and_key_order() {
     let s = Scratch::new();
     let first = volume("vol-1", 8, true, "2026-11-02T06:00:00Z");
-    s.ingest_items("week1.json", &[first.clone()]);
+    s.ingest_items("week1.json", std::slice::from_ref(&first));
 
     // A week later: new capture time and state id, keys reordered, pretty-printed.
     let mut again = first;

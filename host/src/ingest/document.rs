@@ -488,7 +488,7 @@ impl<'de> Deserialize<'de> for KnownKey {
 
 enum Top<H> {
     Array(usize),
-    Object(TopObject<H>),
+    Object(Box<TopObject<H>>),
 }
 
 /// What the top-level object held, besides the items already streamed out of it.
@@ -645,7 +645,7 @@ impl<'de, H: RawHandle<'de>> Visitor<'de> for TopSeed<'_, '_, H> {
                 }
             }
         }
-        Ok(Top::Object(top))
+        Ok(Top::Object(Box::new(top)))
     }
 }
 
@@ -688,12 +688,10 @@ impl<'de, H: RawHandle<'de>> Visitor<'de> for ItemsSeed<'_, '_, H> {
 mod tests {
     use super::*;
 
-    fn collect(
-        text: &str,
-    ) -> (
-        Result<Document, DocumentError>,
-        Vec<(usize, Result<Vec<(Field, String)>, &'static str>)>,
-    ) {
+    /// Each item seen: its index, and its identity fields or the kind found instead.
+    type Seen = Vec<(usize, Result<Vec<(Field, String)>, &'static str>)>;
+
+    fn collect(text: &str) -> (Result<Document, DocumentError>, Seen) {
         let mut seen = Vec::new();
         let doc = read_str(text, &mut |e: ItemEvent<'_>| {
             let fields = e.fields.map(|f| {
