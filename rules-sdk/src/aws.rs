@@ -2,6 +2,15 @@
 
 use crate::Document;
 
+/// Whether the KMS key `key` (an ARN, as AWS Config records it) is the one a rule's parameter
+/// names, given either as the same ARN or as the bare key id.
+pub fn kms_key_matches(key: &str, wanted: &str) -> bool {
+    key == wanted
+        || key
+            .strip_suffix(wanted)
+            .is_some_and(|rest| rest.ends_with('/'))
+}
+
 /// An ingress (or egress) permission of a security group, as AWS Config records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permission {
@@ -87,6 +96,15 @@ pub fn permissions(item: &Document, pointer: &str) -> Vec<Permission> {
 mod tests {
     use super::*;
     use crate::testing::with_documents;
+
+    #[test]
+    fn kms_keys_match_by_arn_or_id() {
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1111-2222";
+        assert!(kms_key_matches(arn, arn));
+        assert!(kms_key_matches(arn, "1111-2222"));
+        assert!(!kms_key_matches(arn, "2222"));
+        assert!(!kms_key_matches(arn, "other"));
+    }
 
     #[test]
     fn reads_every_range_shape_and_port_form() {

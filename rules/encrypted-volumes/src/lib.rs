@@ -39,7 +39,7 @@ impl Rule for EncryptedVolumes {
         }
         if let Some(wanted) = params.string("/kmsId").filter(|k| !k.is_empty()) {
             let key = item.string("/configuration/kmsKeyId").unwrap_or_default();
-            if key != wanted && !key.ends_with(&format!("/{wanted}")) {
+            if !conform_sdk::aws::kms_key_matches(&key, &wanted) {
                 return Verdict::non_compliant(format!(
                     "the volume is encrypted with {key}, not with {wanted}"
                 ));

@@ -31,7 +31,7 @@ impl Rule for RdsStorageEncrypted {
         }
         if let Some(wanted) = params.string("/kmsKeyId").filter(|k| !k.is_empty()) {
             let key = item.string("/configuration/kmsKeyId").unwrap_or_default();
-            if key != wanted && !key.ends_with(&format!("/{wanted}")) {
+            if !conform_sdk::aws::kms_key_matches(&key, &wanted) {
                 return Verdict::non_compliant(format!(
                     "storage is encrypted with {key}, not with {wanted}"
                 ));
