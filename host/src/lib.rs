@@ -8,6 +8,8 @@
 //! arguments and renders results.
 
 pub mod canonical;
+pub mod config;
+pub mod drift;
 pub mod engine;
 pub mod generate;
 pub mod ingest;
@@ -17,4 +19,4 @@ pub mod store;
 
 pub use ingest::{IngestError, IngestOptions, IngestReport, ingest};
 pub use model::{ConfigurationItem, ItemStatus, ResourceKey, SnapshotId};
-pub use store::{SnapshotSelector, Store, StoreError};
+pub use store::{SnapshotRole, SnapshotSelector, Store, StoreError};

@@ -1,6 +1,7 @@
 //! End-to-end tests: they drive the real `conform` binary over real files and a real SQLite
 //! store, as a user or a CI job would.
 
+mod drift;
 mod ingest_errors;
 mod ingest_forms;
 mod read_side;

@@ -75,7 +75,10 @@ impl Scratch {
             .arg("--db")
             .arg(self.db())
             .args(args)
+            .current_dir(self.dir.path()) // conform.toml is read from here
             .env_remove("RUST_LOG")
+            .env_remove("CONFORM_CONFIG")
+            .env_remove("CONFORM_BASELINE")
             .env_remove("CONFORM_DB")
             .env("CONFORM_CACHE_DIR", cache_dir())
             .output()

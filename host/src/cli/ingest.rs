@@ -84,6 +84,7 @@ pub fn run(db: &Path, args: IngestArgs, out: &Output) -> anyhow::Result<ExitCode
         taken_at: args.taken_at,
         label: args.label,
         type_schemas: args.schemas,
+        role: Default::default(),
     };
     let batches: Vec<Vec<PathBuf>> = if args.each {
         args.inputs.into_iter().map(|p| vec![p]).collect()

@@ -1,6 +1,7 @@
 //! Arguments, dispatch and exit codes. Only this layer knows clap, terminals and output formats;
 //! each command calls the library and hands the result to `render`.
 
+mod drift;
 mod generate;
 mod ingest;
 mod read;
@@ -40,9 +41,14 @@ pub struct Cli {
     #[arg(long, global = true, env = "CONFORM_DB", default_value = "conform.db")]
     pub db: PathBuf,
 
-    /// Output format: text for people, json for machines.
+    /// Output format: text for people, json for machines; markdown, json-patch, sarif and
+    /// junit where a command says so.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Settings (drift ignore patterns); default: ./conform.toml when it exists.
+    #[arg(long, global = true, env = "CONFORM_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -56,10 +62,21 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Every format some command writes; each command says which it takes (`Output::accept`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// For people (coloured on a terminal).
     Text,
+    /// For machines: every command.
     Json,
+    /// For a pull-request comment: drift, timeline, gate.
+    Markdown,
+    /// RFC 6902 patches per resource: drift, diff.
+    JsonPatch,
+    /// SARIF 2.1.0, for code scanning: gate.
+    Sarif,
+    /// JUnit XML, for CI test reports: gate.
+    Junit,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +101,12 @@ pub enum Command {
     Results(rules::ResultsArgs),
     /// List rules with their manifests; show one; annotate a module with a manifest.
     Rules(rules::RulesArgs),
+    /// Name the snapshots (or desired-state files) others are compared against.
+    Baseline(drift::BaselineArgs),
+    /// What changed against a baseline, resource by resource and field by field.
+    Drift(drift::DriftArgs),
+    /// What changed between two snapshots.
+    Diff(drift::DiffArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -102,6 +125,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => rules::check(args, &out),
         Command::Results(args) => rules::results(&cli.db, args, &out),
         Command::Rules(args) => rules::rules(args, &out),
+        Command::Baseline(args) => drift::baseline(&cli.db, args, &out),
+        Command::Drift(args) => drift::drift(&cli.db, cli.config.as_deref(), args, &out),
+        Command::Diff(args) => drift::diff(&cli.db, cli.config.as_deref(), args, &out),
     }
 }
 

@@ -54,7 +54,10 @@ pub fn snapshots(db: &Path, out: &Output) -> anyhow::Result<ExitCode> {
                 "{:>4}  {:<24}  {:<7}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {}",
                 s.id.0,
                 s.taken_at,
-                s.kind.as_str(),
+                match s.role {
+                    conform::store::SnapshotRole::Desired => "desired",
+                    conform::store::SnapshotRole::Observed => s.kind.as_str(),
+                },
                 c.items,
                 c.added,
                 c.modified,

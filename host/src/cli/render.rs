@@ -1,4 +1,4 @@
-//! Rendering library results as text or JSON.
+//! Rendering library results as text or JSON, and what every renderer shares.
 
 use std::io::{IsTerminal, Write};
 
@@ -15,22 +15,37 @@ pub struct Output {
 
 impl Output {
     /// Writes `value` as pretty JSON, or calls `text` to write it for people.
+    ///
+    /// Text goes through `anstream`, which drops colours when stdout is not a terminal (or
+    /// NO_COLOR is set), so renderers style freely.
     pub fn emit<T: Serialize>(
         &self,
         value: &T,
         text: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> anyhow::Result<()> {
-        let stdout = std::io::stdout();
-        let mut lock = stdout.lock();
+        let mut stdout = anstream::stdout().lock();
         match self.format {
             Format::Json => {
-                serde_json::to_writer_pretty(&mut lock, value)?;
-                writeln!(lock)?;
+                serde_json::to_writer_pretty(&mut stdout, value)?;
+                writeln!(stdout)?;
             }
-            Format::Text => text(&mut lock)?,
+            _ => text(&mut stdout)?,
         }
-        lock.flush()?;
+        stdout.flush()?;
         Ok(())
+    }
+
+    /// Fails unless the chosen format is one `command` writes.
+    pub fn accept(&self, command: &str, formats: &[Format]) -> anyhow::Result<()> {
+        if formats.contains(&self.format) {
+            return Ok(());
+        }
+        let names: Vec<String> = formats.iter().map(|f| format_name(*f)).collect();
+        anyhow::bail!(
+            "conform {command} writes {}; not {}",
+            names.join(", "),
+            format_name(self.format)
+        )
     }
 
     /// A progress bar on stderr, only when a person is watching.
@@ -73,4 +88,30 @@ pub fn bytes(n: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+fn format_name(format: Format) -> String {
+    clap::ValueEnum::to_possible_value(&format)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// Styles for text output (stripped when not on a terminal).
+pub mod style {
+    use anstyle::{AnsiColor, Style};
+    pub const ADDED: Style = AnsiColor::Green.on_default();
+    pub const REMOVED: Style = AnsiColor::Red.on_default();
+    pub const MODIFIED: Style = AnsiColor::Yellow.on_default();
+    pub const DIM: Style = Style::new().dimmed();
+    pub const BOLD: Style = Style::new().bold();
+}
+
+/// A JSON value on one line, cut to `max` characters for tables.
+pub fn short_json(value: &serde_json::Value, max: usize) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= max {
+        return text;
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
 }

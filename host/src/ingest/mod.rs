@@ -23,8 +23,8 @@ use serde::Serialize;
 use crate::canonical::{ContentHasher, Scratch};
 use crate::model::{ItemStatus, ResourceKey, ResourceRowId, VersionId};
 use crate::store::{
-    Head, NewVersion, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotWriter, SourceInfo,
-    Store, StoreError, Target, VersionMeta,
+    Head, NewVersion, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotRole, SnapshotWriter,
+    SourceInfo, Store, StoreError, Target, VersionMeta,
 };
 use document::{Document, DocumentError, Field, Form, ItemEvent, ItemFields};
 use item::{Checker, Item, ItemProblem};
@@ -46,6 +46,8 @@ pub struct IngestOptions {
     pub label: Option<String>,
     /// A directory of per-resource-type JSON Schemas for `configuration`.
     pub type_schemas: Option<PathBuf>,
+    /// Observed (the estate's history) or desired (a baseline file, compared against).
+    pub role: SnapshotRole,
 }
 
 /// Receives progress as ingest goes; the CLI draws a bar with it.
@@ -185,7 +187,7 @@ pub fn ingest(
     let checker = Checker::new(options.type_schemas.as_deref())?;
     let files =
         source::expand(inputs).map_err(|(path, source)| IngestError::Io { path, source })?;
-    let mut writer = store.begin_snapshot()?;
+    let mut writer = store.begin_snapshot(options.role)?;
     let mut engine = Engine::new(&mut writer, &checker, options, progress)?;
     let mut reports = Vec::new();
     let mut notes = Vec::new();
@@ -264,6 +266,23 @@ pub fn ingest(
     } else {
         SnapshotKind::Full
     };
+    if options.role == SnapshotRole::Desired && kind == SnapshotKind::Partial {
+        return Err(IngestError::Invalid {
+            problems: vec![Problem {
+                file: change_records
+                    .first()
+                    .or(inventories.first())
+                    .cloned()
+                    .unwrap_or_default(),
+                location: Location::File,
+                pointer: String::new(),
+                message:
+                    "a desired state must be a complete inventory (a snapshot file or a native \
+                          array of items), not a change record"
+                        .to_string(),
+            }],
+        });
+    }
     if kind == SnapshotKind::Full && engine.counts.items == 0 {
         return Err(IngestError::NoItems {
             inputs: inventories.join(", "),
@@ -272,7 +291,10 @@ pub fn ingest(
     let taken_at = options
         .taken_at
         .or(engine.latest_capture)
-        .unwrap_or_else(jiff::Timestamp::now);
+        .unwrap_or_else(|| {
+            let now = jiff::Timestamp::now();
+            now.round(jiff::Unit::Second).unwrap_or(now)
+        });
     // An AWS snapshot id names a snapshot read from one file; otherwise name it by its inputs.
     let single_id = if files.len() == 1 {
         snapshot_ids.pop()
@@ -445,7 +467,7 @@ impl<'e, 'c> Engine<'e, 'c> {
     ) -> Result<Self, StoreError> {
         let mut entries =
             EntryMap::with_capacity_and_hasher(writer.resource_count()?, Default::default());
-        writer.for_each_head(|key, head| {
+        writer.for_each_head(|key, resource, head| {
             entries.insert(
                 identity(
                     key.account_id,
@@ -454,9 +476,9 @@ impl<'e, 'c> Engine<'e, 'c> {
                     key.resource_id,
                 ),
                 Entry {
-                    resource: Some(head.resource),
-                    head: Some(head),
-                    before: Some(head),
+                    resource: Some(resource),
+                    head,
+                    before: head,
                     seen: None,
                 },
             );

@@ -4,6 +4,8 @@
 //! `resources` (identity) and `versions` (distinct contents, each current over a range of
 //! snapshot ids). Reading a snapshot is one range query; a resource's history is its versions.
 
+mod baselines;
+mod compare;
 mod scans;
 mod writer;
 
@@ -19,6 +21,8 @@ use crate::model::{
     ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId,
 };
 
+pub use baselines::{Baseline, check_baseline_name};
+pub use compare::{StateDifference, VersionRef};
 pub use scans::{
     EvaluationFilter, EvaluationSink, ScanInfo, ScanRule, ScanVisitor, StoredEvaluation,
 };
@@ -30,6 +34,7 @@ pub use writer::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_snapshots_resources_versions.sql"),
     include_str!("../../migrations/0002_scans_evaluations.sql"),
+    include_str!("../../migrations/0003_baselines_drift.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +72,16 @@ pub enum StoreError {
         name: String,
         candidates: Vec<String>,
     },
+    #[error("'{0}' is not a baseline name: use letters, digits, '-', '_' and '.' (at most 64)")]
+    BadBaselineName(String),
+    #[error("no baseline '{name}'{}", if .known.is_empty() { String::new() } else { format!(" (baselines: {})", .known.join(", ")) })]
+    NoSuchBaseline { name: String, known: Vec<String> },
+    #[error(
+        "no baseline is set; set one with `conform baseline set NAME` (e.g. `conform baseline set prod --snapshot 1`)"
+    )]
+    NoBaseline,
+    #[error("there are several baselines ({}); name one with --baseline", .0.join(", "))]
+    WhichBaseline(Vec<String>),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
 }
@@ -112,6 +127,27 @@ pub struct SnapshotInfo {
     #[serde(flatten)]
     pub counts: SnapshotCounts,
     pub sources: Vec<SourceInfo>,
+    pub role: SnapshotRole,
+}
+
+/// What a snapshot records: the estate as it was observed, or as it should be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotRole {
+    /// Read from the estate (AWS Config files, an inventory): part of its history.
+    #[default]
+    Observed,
+    /// A desired state (a baseline file): compared against, never part of the history.
+    Desired,
+}
+
+impl SnapshotRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotRole::Observed => "observed",
+            SnapshotRole::Desired => "desired",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -248,15 +284,41 @@ impl Store {
     }
 
     /// Starts writing a new snapshot; nothing is visible to others until it is committed.
-    pub fn begin_snapshot(&mut self) -> Result<SnapshotWriter<'_>> {
-        SnapshotWriter::begin(&mut self.conn)
+    pub fn begin_snapshot(&mut self, role: SnapshotRole) -> Result<SnapshotWriter<'_>> {
+        SnapshotWriter::begin(&mut self.conn, role)
+    }
+
+    /// Whether `snapshot` was observed or is a desired state.
+    pub fn role_of(&self, snapshot: SnapshotId) -> Result<SnapshotRole> {
+        let role: Option<String> = self
+            .conn
+            .prepare_cached("SELECT role FROM snapshots WHERE id = ?1")?
+            .query_row([snapshot.0], |r| r.get(0))
+            .optional()?;
+        match role.as_deref() {
+            None => Err(StoreError::NoSuchSnapshot(snapshot.to_string())),
+            Some("desired") => Ok(SnapshotRole::Desired),
+            Some(_) => Ok(SnapshotRole::Observed),
+        }
+    }
+
+    /// The SQL condition selecting the versions that make up `snapshot`'s state (over
+    /// `versions` aliased `v`, with the snapshot id as `?1`): a range test for an observed
+    /// snapshot, the versions it wrote for a desired state.
+    fn state_of(&self, snapshot: SnapshotId) -> Result<&'static str> {
+        Ok(match self.role_of(snapshot)? {
+            SnapshotRole::Desired => "v.first_snapshot = ?1",
+            SnapshotRole::Observed => {
+                "v.first_snapshot <= ?1 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?1)"
+            }
+        })
     }
 
     #[instrument(skip_all, err(level = "debug"))]
     pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, taken_at, ingested_at, label, kind, items, added, modified, unchanged,
-                    deleted, skipped, live
+                    deleted, skipped, live, role
              FROM snapshots ORDER BY id",
         )?;
         let mut list = stmt
@@ -286,7 +348,8 @@ impl Store {
                 .conn
                 .query_row(
                     "SELECT id, taken_at, ingested_at, label, kind, items, added, modified, unchanged,
-                            deleted, skipped, live FROM snapshots ORDER BY id DESC LIMIT 1",
+                            deleted, skipped, live, role FROM snapshots WHERE role = 'observed'
+                     ORDER BY id DESC LIMIT 1",
                     [],
                     snapshot_from_row,
                 )
@@ -296,13 +359,26 @@ impl Store {
                 .conn
                 .query_row(
                     "SELECT id, taken_at, ingested_at, label, kind, items, added, modified, unchanged,
-                            deleted, skipped, live FROM snapshots WHERE id = ?1",
+                            deleted, skipped, live, role FROM snapshots WHERE id = ?1",
                     [id.0],
                     snapshot_from_row,
                 )
                 .optional()?
                 .ok_or_else(|| StoreError::NoSuchSnapshot(id.to_string()))?,
         };
+        let mut row = row;
+        let mut sources = self.conn.prepare_cached(
+            "SELECT path, form, items FROM snapshot_sources WHERE snapshot_id = ?1 ORDER BY path",
+        )?;
+        row.sources = sources
+            .query_map([row.id.0], |r| {
+                Ok(SourceInfo {
+                    path: r.get(0)?,
+                    form: r.get(1)?,
+                    items: r.get::<_, i64>(2)? as u64,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
         Ok(row)
     }
 
@@ -366,12 +442,14 @@ impl Store {
     pub fn history(&self, resource: ResourceRowId) -> Result<Vec<VersionInfo>> {
         let snapshot_ids: Vec<SnapshotId> = self
             .conn
-            .prepare("SELECT id FROM snapshots ORDER BY id")?
+            .prepare("SELECT id FROM snapshots WHERE role = 'observed' ORDER BY id")?
             .query_map([], |r| Ok(SnapshotId(r.get(0)?)))?
             .collect::<Result<_, _>>()?;
         let mut stmt = self.conn.prepare(
             "SELECT id, status, content_hash, capture_time, first_snapshot, until_snapshot
-             FROM versions WHERE resource = ?1 ORDER BY first_snapshot, id",
+             FROM versions WHERE resource = ?1
+               AND (until_snapshot IS NULL OR until_snapshot > first_snapshot) -- not desired states
+             ORDER BY first_snapshot, id",
         )?;
         let rows = stmt.query_map([resource.0], |r| {
             Ok((
@@ -414,24 +492,23 @@ impl Store {
         resource: &ResourceInfo,
         snapshot: SnapshotId,
     ) -> Result<Option<ConfigurationItem>> {
+        let sql = format!(
+            "SELECT status, capture_time, state_id, md5_hash, item_version, body FROM versions v
+             WHERE v.resource = ?2 AND {}",
+            self.state_of(snapshot)?
+        );
         let row = self
             .conn
-            .query_row(
-                "SELECT status, capture_time, state_id, md5_hash, item_version, body FROM versions
-                 WHERE resource = ?1 AND first_snapshot <= ?2
-                   AND (until_snapshot IS NULL OR until_snapshot > ?2)",
-                params![resource.row.0, snapshot.0],
-                |r| {
-                    Ok(VersionRow {
-                        status: r.get(0)?,
-                        capture_time: r.get(1)?,
-                        state_id: r.get(2)?,
-                        md5_hash: r.get(3)?,
-                        item_version: r.get(4)?,
-                        body: r.get(5)?,
-                    })
-                },
-            )
+            .query_row(&sql, params![snapshot.0, resource.row.0], |r| {
+                Ok(VersionRow {
+                    status: r.get(0)?,
+                    capture_time: r.get(1)?,
+                    state_id: r.get(2)?,
+                    md5_hash: r.get(3)?,
+                    item_version: r.get(4)?,
+                    body: r.get(5)?,
+                })
+            })
             .optional()?;
         row.map(|row| row.into_item(&resource.key)).transpose()
     }
@@ -466,13 +543,14 @@ impl Store {
         snapshot: SnapshotId,
         mut each: impl FnMut(ResourceKey, VersionRow) -> Result<()>,
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT r.account_id, r.region, r.resource_type, r.resource_id,
                     v.status, v.capture_time, v.state_id, v.md5_hash, v.item_version, v.body
              FROM versions v JOIN resources r ON r.id = v.resource
-             WHERE v.first_snapshot <= ?1 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?1)
+             WHERE {}
              ORDER BY r.account_id, r.region, r.resource_type, r.resource_id",
-        )?;
+            self.state_of(snapshot)?
+        ))?;
         let mut rows = stmt.query([snapshot.0])?;
         while let Some(r) = rows.next()? {
             let key = ResourceKey {
@@ -557,6 +635,11 @@ fn snapshot_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotInfo> {
             live: r.get::<_, i64>(11)? as u64,
         },
         sources: Vec::new(),
+        role: if r.get_ref(12)?.as_str()? == "desired" {
+            SnapshotRole::Desired
+        } else {
+            SnapshotRole::Observed
+        },
     })
 }
 

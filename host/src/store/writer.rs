@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Result, SnapshotInfo, SnapshotKind, SourceInfo, StoreError};
+use super::{Result, SnapshotInfo, SnapshotKind, SnapshotRole, SourceInfo, StoreError};
 use crate::canonical::ContentHash;
 use crate::model::{ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId};
 
@@ -90,17 +90,22 @@ pub struct SnapshotCounts {
 pub struct SnapshotWriter<'c> {
     tx: Transaction<'c>,
     snapshot: SnapshotId,
+    role: SnapshotRole,
     previous: Option<(SnapshotId, String, u64)>,
     next_version: i64,
 }
 
 impl<'c> SnapshotWriter<'c> {
-    pub(super) fn begin(conn: &'c mut Connection) -> Result<SnapshotWriter<'c>> {
+    pub(super) fn begin(
+        conn: &'c mut Connection,
+        role: SnapshotRole,
+    ) -> Result<SnapshotWriter<'c>> {
         // IMMEDIATE takes the write lock now, so two ingests cannot interleave their snapshots.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let previous = tx
             .query_row(
-                "SELECT id, taken_at, live FROM snapshots ORDER BY id DESC LIMIT 1",
+                "SELECT id, taken_at, live FROM snapshots WHERE role = 'observed'
+                 ORDER BY id DESC LIMIT 1",
                 [],
                 |r| {
                     Ok((
@@ -111,12 +116,18 @@ impl<'c> SnapshotWriter<'c> {
                 },
             )
             .optional()?;
-        let snapshot = SnapshotId(previous.as_ref().map_or(1, |p| p.0.0 + 1));
+        // A desired state is not part of the observed sequence: it does not order later ingests.
+        let previous = previous.filter(|_| role == SnapshotRole::Observed);
+        let snapshot = SnapshotId(tx.query_row(
+            "SELECT coalesce(max(id), 0) + 1 FROM snapshots",
+            [],
+            |r| r.get(0),
+        )?);
         tx.execute(
             "INSERT INTO snapshots (id, taken_at, ingested_at, label, kind, items, added, modified,
-                                    unchanged, deleted, skipped, live)
-             VALUES (?1, '', '', '', 'full', 0, 0, 0, 0, 0, 0, 0)",
-            [snapshot.0],
+                                    unchanged, deleted, skipped, live, role)
+             VALUES (?1, '', '', '', 'full', 0, 0, 0, 0, 0, 0, 0, ?2)",
+            params![snapshot.0, role.as_str()],
         )?;
         let next_version: i64 =
             tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM versions", [], |r| {
@@ -125,6 +136,7 @@ impl<'c> SnapshotWriter<'c> {
         Ok(SnapshotWriter {
             tx,
             snapshot,
+            role,
             previous,
             next_version,
         })
@@ -142,24 +154,35 @@ impl<'c> SnapshotWriter<'c> {
 
     /// How many resources the store holds, to size in-memory maps before loading them.
     pub fn resource_count(&self) -> Result<usize> {
+        if self.role == SnapshotRole::Desired {
+            return Ok(0);
+        }
         Ok(self
             .tx
             .query_row("SELECT count(*) FROM resources", [], |r| r.get::<_, i64>(0))?
             as usize)
     }
 
-    /// Calls `each` with every resource's identity and latest version.
+    /// Calls `each` with every resource's identity, row and latest observed version (`None`
+    /// for a resource only a desired state names).
     ///
     /// Reads only `resources`, which keeps a copy of each head's status and hashes: loading
-    /// heads must not read version bodies.
-    pub fn for_each_head(&self, mut each: impl FnMut(&ResourceKeyRef<'_>, Head)) -> Result<()> {
+    /// heads must not read version bodies. A desired state starts from nothing: it has no heads.
+    pub fn for_each_head(
+        &self,
+        mut each: impl FnMut(&ResourceKeyRef<'_>, ResourceRowId, Option<Head>),
+    ) -> Result<()> {
+        if self.role == SnapshotRole::Desired {
+            return Ok(());
+        }
         let mut stmt = self.tx.prepare(
             "SELECT id, account_id, region, resource_type, resource_id,
                     head_version, head_status, head_content_hash, head_raw_hash
-             FROM resources WHERE head_version IS NOT NULL",
+             FROM resources",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
+            let resource = ResourceRowId(r.get(0)?);
             let text = |i: usize| -> Result<&str> {
                 Ok(r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
             };
@@ -169,6 +192,10 @@ impl<'c> SnapshotWriter<'c> {
                 resource_type: text(3)?,
                 resource_id: text(4)?,
             };
+            if r.get_ref(5)?.data_type() == rusqlite::types::Type::Null {
+                each(&key, resource, None);
+                continue;
+            }
             let status = r.get_ref(6)?.as_str().map_err(rusqlite::Error::from)?;
             let status = ItemStatus::parse(status).ok_or_else(|| {
                 StoreError::Corrupt(format!("unknown status '{status}' of {key}"))
@@ -179,13 +206,13 @@ impl<'c> SnapshotWriter<'c> {
                     .ok_or_else(|| StoreError::Corrupt(format!("bad hash for {key}")))
             };
             let head = Head {
-                resource: ResourceRowId(r.get(0)?),
+                resource,
                 version: VersionId(r.get(5)?),
                 status,
                 content_hash: hash(7)?,
                 raw_hash: hash(8)?,
             };
-            each(&key, head);
+            each(&key, resource, Some(head));
         }
         Ok(())
     }
@@ -198,6 +225,9 @@ impl<'c> SnapshotWriter<'c> {
         let status = version.status.as_str();
         let (content_hash, raw_hash) =
             (version.content_hash.to_bytes(), version.raw_hash.to_bytes());
+        if self.role == SnapshotRole::Desired {
+            return self.add_desired_version(id, target, version);
+        }
         let resource = match target {
             Target::New(key) => {
                 self.tx
@@ -266,6 +296,80 @@ impl<'c> SnapshotWriter<'c> {
         })
     }
 
+    /// A desired state's version: the resource's row is shared with what is observed (created
+    /// without a head if it was never observed), its head is left alone, and the version's range
+    /// is empty so that no observed snapshot includes it.
+    fn add_desired_version(
+        &mut self,
+        id: VersionId,
+        target: Target<'_>,
+        version: &NewVersion<'_>,
+    ) -> Result<Head> {
+        let resource = match target {
+            Target::Existing { resource, .. } => resource,
+            Target::New(key) => {
+                let found = self
+                    .tx
+                    .prepare_cached(
+                        "SELECT id FROM resources
+                         WHERE resource_id = ?1 AND resource_type = ?2 AND account_id = ?3 AND region = ?4",
+                    )?
+                    .query_row(
+                        params![key.resource_id, key.resource_type, key.account_id, key.region],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match found {
+                    Some(row) => ResourceRowId(row),
+                    None => {
+                        self.tx
+                            .prepare_cached(
+                                "INSERT INTO resources (account_id, region, resource_type, resource_id,
+                                                        arn, resource_name)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            )?
+                            .execute(params![
+                                key.account_id,
+                                key.region,
+                                key.resource_type,
+                                key.resource_id,
+                                version.arn,
+                                version.name,
+                            ])?;
+                        ResourceRowId(self.tx.last_insert_rowid())
+                    }
+                }
+            }
+        };
+        let meta = version.meta;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO versions (id, resource, first_snapshot, until_snapshot, status, content_hash,
+                                       raw_hash, capture_time, state_id, md5_hash, item_version, body)
+                 VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                id.0,
+                resource.0,
+                self.snapshot.0,
+                version.status.as_str(),
+                version.content_hash.to_bytes(),
+                version.raw_hash.to_bytes(),
+                meta.capture_time,
+                meta.state_id,
+                meta.md5_hash,
+                meta.item_version,
+                version.body,
+            ])?;
+        Ok(Head {
+            resource,
+            version: id,
+            status: version.status,
+            content_hash: version.content_hash,
+            raw_hash: version.raw_hash,
+        })
+    }
+
     /// Takes back a version written earlier in this same snapshot, making `previous` current
     /// again: a later capture of the same resource replaces an earlier one.
     pub fn undo_version(
@@ -277,6 +381,9 @@ impl<'c> SnapshotWriter<'c> {
         self.tx
             .prepare_cached("DELETE FROM versions WHERE id = ?1 AND first_snapshot = ?2")?
             .execute(params![version.0, self.snapshot.0])?;
+        if self.role == SnapshotRole::Desired {
+            return Ok(()); // a desired state never moved a head
+        }
         if let Some(previous) = previous {
             self.tx
                 .prepare_cached("UPDATE versions SET until_snapshot = NULL WHERE id = ?1")?
@@ -347,6 +454,7 @@ impl<'c> SnapshotWriter<'c> {
             kind,
             counts,
             sources: sources.to_vec(),
+            role: self.role,
         })
     }
 }

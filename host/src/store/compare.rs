@@ -1,0 +1,187 @@
+//! Which resources differ between two states, read by content hash, without reading bodies.
+//!
+//! Two observed snapshots A < B differ only where a version begins or ends in (A, B]; the
+//! `versions_by_first_snapshot` and `versions_by_until_snapshot` indexes find those rows, so the
+//! cost follows what changed, not the size of the estate. A desired state has no place in that
+//! sequence, so comparing with one reads both states whole (one pass each).
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, SnapshotRole, Store, StoreError, parse_status};
+use crate::canonical::ContentHash;
+use crate::model::{ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId};
+
+/// A resource's version in one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionRef {
+    pub version: VersionId,
+    pub status: ItemStatus,
+    pub content_hash: ContentHash,
+}
+
+impl VersionRef {
+    /// Whether the resource exists in this state (it has a version that is not a deletion).
+    pub fn is_live(&self) -> bool {
+        !self.status.is_deleted()
+    }
+}
+
+/// A resource whose version differs between two states (`None`: it had none there).
+#[derive(Debug, Clone, Copy)]
+pub struct StateDifference {
+    pub resource: ResourceRowId,
+    pub before: Option<VersionRef>,
+    pub after: Option<VersionRef>,
+}
+
+impl Store {
+    /// The resources whose version differs between `before` and `after`, by resource row.
+    /// Versions with equal content hashes (a change made and undone in between) are left out.
+    pub fn state_differences(
+        &self,
+        before: SnapshotId,
+        after: SnapshotId,
+    ) -> Result<Vec<StateDifference>> {
+        let both_observed = self.role_of(before)? == SnapshotRole::Observed
+            && self.role_of(after)? == SnapshotRole::Observed;
+        let mut differences = if both_observed {
+            self.observed_differences(before, after)?
+        } else {
+            self.whole_state_differences(before, after)?
+        };
+        differences.retain(|d| match (d.before, d.after) {
+            (Some(b), Some(a)) => b.content_hash != a.content_hash || b.status != a.status,
+            (None, None) => false,
+            _ => true,
+        });
+        differences.sort_by_key(|d| d.resource);
+        Ok(differences)
+    }
+
+    /// Between two observed snapshots: only the resources with a version starting or ending
+    /// between them are read.
+    fn observed_differences(
+        &self,
+        before: SnapshotId,
+        after: SnapshotId,
+    ) -> Result<Vec<StateDifference>> {
+        let (lo, hi) = (before.0.min(after.0), before.0.max(after.0));
+        let mut stmt = self.conn.prepare_cached(
+            "WITH moved(resource) AS (
+                 SELECT resource FROM versions WHERE first_snapshot > ?1 AND first_snapshot <= ?2
+                 UNION
+                 SELECT resource FROM versions WHERE until_snapshot > ?1 AND until_snapshot <= ?2)
+             SELECT v.resource, v.id, v.status, v.content_hash,
+                    v.first_snapshot <= ?3 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?3),
+                    v.first_snapshot <= ?4 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?4)
+             FROM moved m JOIN versions v ON v.resource = m.resource
+             WHERE (v.first_snapshot <= ?3 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?3))
+                OR (v.first_snapshot <= ?4 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?4))",
+        )?;
+        let mut rows = stmt.query(params![lo, hi, before.0, after.0])?;
+        let mut by_resource: HashMap<ResourceRowId, StateDifference> = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let resource = ResourceRowId(r.get(0)?);
+            let version = version_ref(r.get(1)?, r.get_ref(2)?, r.get_ref(3)?)?;
+            let (at_before, at_after): (bool, bool) = (r.get(4)?, r.get(5)?);
+            let entry = by_resource.entry(resource).or_insert(StateDifference {
+                resource,
+                before: None,
+                after: None,
+            });
+            if at_before {
+                entry.before = Some(version);
+            }
+            if at_after {
+                entry.after = Some(version);
+            }
+        }
+        Ok(by_resource.into_values().collect())
+    }
+
+    /// When a desired state is involved: both states read whole, joined by resource.
+    fn whole_state_differences(
+        &self,
+        before: SnapshotId,
+        after: SnapshotId,
+    ) -> Result<Vec<StateDifference>> {
+        let mut by_resource: HashMap<ResourceRowId, StateDifference> = HashMap::new();
+        for (snapshot, is_after) in [(before, false), (after, true)] {
+            let sql = format!(
+                "SELECT v.resource, v.id, v.status, v.content_hash FROM versions v WHERE {}",
+                self.state_of(snapshot)?
+            );
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut rows = stmt.query([snapshot.0])?;
+            while let Some(r) = rows.next()? {
+                let resource = ResourceRowId(r.get(0)?);
+                let version = version_ref(r.get(1)?, r.get_ref(2)?, r.get_ref(3)?)?;
+                let entry = by_resource.entry(resource).or_insert(StateDifference {
+                    resource,
+                    before: None,
+                    after: None,
+                });
+                if is_after {
+                    entry.after = Some(version);
+                } else {
+                    entry.before = Some(version);
+                }
+            }
+        }
+        Ok(by_resource.into_values().collect())
+    }
+
+    /// The stored body of a version (canonical JSON of the content fields) and its status.
+    pub fn version_body(&self, version: VersionId) -> Result<(ItemStatus, serde_json::Value)> {
+        let (status, body): (String, Vec<u8>) = self
+            .conn
+            .prepare_cached("SELECT status, body FROM versions WHERE id = ?1")?
+            .query_row([version.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt(format!("no version {}", version.0)))?;
+        let value = serde_json::from_slice(&body)
+            .map_err(|e| StoreError::Corrupt(format!("body of version {}: {e}", version.0)))?;
+        Ok((parse_status(&status)?, value))
+    }
+
+    /// A resource's identity, ARN and name, by row.
+    pub fn resource(&self, row: ResourceRowId) -> Result<super::ResourceInfo> {
+        self.conn
+            .prepare_cached(
+                "SELECT account_id, region, resource_type, resource_id, arn, resource_name
+                 FROM resources WHERE id = ?1",
+            )?
+            .query_row([row.0], |r| {
+                Ok(super::ResourceInfo {
+                    row,
+                    key: ResourceKey {
+                        account_id: r.get(0)?,
+                        region: r.get(1)?,
+                        resource_type: r.get(2)?,
+                        resource_id: r.get(3)?,
+                    },
+                    arn: r.get(4)?,
+                    resource_name: r.get(5)?,
+                })
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt(format!("no resource row {}", row.0)))
+    }
+}
+
+fn version_ref(
+    id: i64,
+    status: rusqlite::types::ValueRef<'_>,
+    hash: rusqlite::types::ValueRef<'_>,
+) -> Result<VersionRef> {
+    let status = parse_status(status.as_str().map_err(rusqlite::Error::from)?)?;
+    let hash = hash.as_blob().map_err(rusqlite::Error::from)?;
+    Ok(VersionRef {
+        version: VersionId(id),
+        status,
+        content_hash: ContentHash::from_bytes(hash)
+            .ok_or_else(|| StoreError::Corrupt(format!("version {id} has a bad content hash")))?,
+    })
+}
