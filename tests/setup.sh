@@ -17,3 +17,16 @@ if [ "$missing" = 1 ]; then
         exit 2
     fi
 fi
+
+# The SARIF 2.1.0 JSON Schema, from the npm registry (@microsoft/jest-sarif ships the OASIS
+# schema): the gate's SARIF output is validated against it.
+schema=tests/.deps/sarif-schema-2.1.0.json
+if [ ! -s "$schema" ]; then
+    command -v npm >/dev/null || { echo "tests need npm (Node.js) to fetch the SARIF schema" >&2; exit 2; }
+    work=$(mktemp -d)
+    (cd "$work" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null 2>&1)
+    mkdir -p "$(dirname "$schema")"
+    tar -xzf "$work"/microsoft-jest-sarif-*.tgz -C "$work" package/lib/schemas/sarif-2.1.0-rtm.5.json
+    mv "$work/package/lib/schemas/sarif-2.1.0-rtm.5.json" "$schema"
+    rm -rf "$work"
+fi

@@ -11,9 +11,11 @@ pub mod canonical;
 pub mod config;
 pub mod drift;
 pub mod engine;
+pub mod gate;
 pub mod generate;
 pub mod ingest;
 pub mod model;
+pub mod report;
 pub mod scan;
 pub mod store;
 

@@ -92,6 +92,8 @@ fn scan_rule(rule: &Rule) -> ScanRule {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
         parameters: (*rule.params).clone(),
+        title: rule.manifest.title.clone(),
+        description: rule.manifest.description.clone(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! store, as a user or a CI job would.
 
 mod drift;
+mod gate;
 mod ingest_errors;
 mod ingest_forms;
 mod read_side;

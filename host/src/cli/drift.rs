@@ -11,6 +11,8 @@ use conform::ingest::{IngestOptions, NoProgress};
 use conform::store::{Baseline, SnapshotRole, SnapshotSelector, Store, check_baseline_name};
 
 use super::read::open_existing;
+use conform::report::markdown::{drift_markdown, drift_summary, state_name};
+
 use super::render::{Output, count, short_json, style};
 use super::{Format, exit};
 
@@ -227,45 +229,9 @@ fn write_report(report: &DriftReport, out: &Output) -> anyhow::Result<()> {
             writeln!(stdout)?;
             Ok(())
         }
-        Format::Markdown => out.emit(report, |w| markdown(report, w)),
+        Format::Markdown => out.emit(report, |w| drift_markdown(report, w)),
         _ => out.emit(report, |w| text(report, w)),
     }
-}
-
-/// "baseline 'prod' (snapshot 1, taken ...)" or "snapshot 3 (taken ...)".
-pub fn state_name(s: &StateRef) -> String {
-    let what = match (&s.baseline, s.role) {
-        (Some(name), SnapshotRole::Desired) => format!("baseline '{name}' (desired state)"),
-        (Some(name), SnapshotRole::Observed) => {
-            format!("baseline '{name}' (snapshot {})", s.snapshot)
-        }
-        (None, SnapshotRole::Desired) => format!("desired state {}", s.snapshot),
-        (None, SnapshotRole::Observed) => format!("snapshot {}", s.snapshot),
-    };
-    if s.role == SnapshotRole::Observed {
-        format!("{what}, taken {}", s.taken_at)
-    } else {
-        what
-    }
-}
-
-fn summary(report: &DriftReport) -> String {
-    let c = &report.counts;
-    let mut line = format!(
-        "{} compared: {} added, {} removed, {} modified, {} unchanged",
-        count(c.compared, "resource"),
-        c.added,
-        c.removed,
-        c.modified,
-        c.unchanged
-    );
-    if c.ignored_only > 0 {
-        line.push_str(&format!(
-            " ({} changed only in ignored fields)",
-            c.ignored_only
-        ));
-    }
-    line
 }
 
 fn text(report: &DriftReport, w: &mut dyn Write) -> std::io::Result<()> {
@@ -276,7 +242,7 @@ fn text(report: &DriftReport, w: &mut dyn Write) -> std::io::Result<()> {
         state_name(&report.before),
         state_name(&report.after)
     )?;
-    writeln!(w, "  {}", summary(report))?;
+    writeln!(w, "  {}", drift_summary(report))?;
     for r in &report.resources {
         let (mark, st) = match r.kind {
             DriftKind::Added => ("+", style::ADDED),
@@ -311,68 +277,4 @@ fn text(report: &DriftReport, w: &mut dyn Write) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Markdown, sized for a pull-request comment: the field tables stop after a budget, with a
-/// note of what was left out.
-pub fn markdown(report: &DriftReport, w: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        w,
-        "### Drift from {} to {}\n",
-        state_name(&report.before),
-        state_name(&report.after)
-    )?;
-    writeln!(w, "{}\n", summary(report))?;
-    write_markdown_resources(report, w, 40_000)
-}
-
-/// The drifted resources as markdown, within about `budget` bytes.
-pub fn write_markdown_resources(
-    report: &DriftReport,
-    w: &mut dyn Write,
-    budget: usize,
-) -> std::io::Result<()> {
-    if report.resources.is_empty() {
-        return Ok(());
-    }
-    let mut written = 0usize;
-    writeln!(w, "| | resource | account | region | changed fields |")?;
-    writeln!(w, "|---|---|---|---|---|")?;
-    for (i, r) in report.resources.iter().enumerate() {
-        let mut fields = r
-            .changes
-            .iter()
-            .take(5)
-            .map(|c| format!("`{}`", md_escape(&c.pointer)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        if r.changes.len() > 5 {
-            fields.push_str(&format!(" and {} more", r.changes.len() - 5));
-        }
-        let line = format!(
-            "| {} | `{}/{}` | {} | {} | {} |\n",
-            r.kind.as_str(),
-            md_escape(&r.resource.resource_type),
-            md_escape(&r.resource.resource_id),
-            r.resource.account_id,
-            r.resource.region,
-            fields
-        );
-        if written + line.len() > budget {
-            writeln!(
-                w,
-                "\n_…and {} more drifted resources; run `conform drift` for all._",
-                report.resources.len() - i
-            )?;
-            return Ok(());
-        }
-        written += line.len();
-        w.write_all(line.as_bytes())?;
-    }
-    Ok(())
-}
-
-/// Keeps table cells intact: pipes and newlines would break a markdown row.
-pub fn md_escape(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }

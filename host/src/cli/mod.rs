@@ -2,6 +2,7 @@
 //! each command calls the library and hands the result to `render`.
 
 mod drift;
+mod gate;
 mod generate;
 mod ingest;
 mod read;
@@ -25,7 +26,8 @@ pub mod exit {
         ExitCode::from(TOOL_FAILED)
     }
 
-    /// A command that gates found what it gates on (`check`: a non-compliant item).
+    /// A command that gates found what it gates on (`check`: a non-compliant item; `gate`:
+    /// a finding that fails it).
     pub const FINDINGS: u8 = 1;
 
     pub fn findings() -> ExitCode {
@@ -107,6 +109,8 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// What changed between two snapshots.
     Diff(drift::DiffArgs),
+    /// Pass or fail a snapshot on its findings (exit 0 passed, 1 failed, 2 tool failure).
+    Gate(gate::GateArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -128,6 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Baseline(args) => drift::baseline(&cli.db, args, &out),
         Command::Drift(args) => drift::drift(&cli.db, cli.config.as_deref(), args, &out),
         Command::Diff(args) => drift::diff(&cli.db, cli.config.as_deref(), args, &out),
+        Command::Gate(args) => gate::run(&cli.db, cli.config.as_deref(), args, &out),
     }
 }
 

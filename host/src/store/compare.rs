@@ -171,6 +171,28 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every resource's ARN, by identity (for reports and waivers that name ARNs).
+    pub fn arns(&self) -> Result<HashMap<ResourceKey, String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT account_id, region, resource_type, resource_id, arn FROM resources
+             WHERE arn IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                ResourceKey {
+                    account_id: r.get(0)?,
+                    region: r.get(1)?,
+                    resource_type: r.get(2)?,
+                    resource_id: r.get(3)?,
+                },
+                r.get(4)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 fn version_ref(
     id: i64,
     status: rusqlite::types::ValueRef<'_>,

@@ -15,6 +15,8 @@ pub struct ScanRule {
     pub source: String,
     pub severity: String,
     pub parameters: serde_json::Value,
+    pub title: String,
+    pub description: String,
 }
 
 /// One stored evaluation.
@@ -117,8 +119,9 @@ impl Store {
         let scan = tx.last_insert_rowid();
         for rule in rules {
             tx.execute(
-                "INSERT INTO scan_rules (scan_id, rule_id, rule_version, module_hash, source, severity, parameters)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO scan_rules (scan_id, rule_id, rule_version, module_hash, source, severity,
+                                         parameters, title, description)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     scan,
                     rule.rule_id,
@@ -126,7 +129,9 @@ impl Store {
                     rule.module_hash,
                     rule.source,
                     rule.severity,
-                    rule.parameters.to_string()
+                    rule.parameters.to_string(),
+                    rule.title,
+                    rule.description
                 ],
             )?;
         }
@@ -175,6 +180,28 @@ impl Store {
                 },
             )
             .optional()?)
+    }
+
+    /// The rules a scan ran, by id.
+    pub fn scan_rules(&self, scan: i64) -> Result<Vec<ScanRule>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT rule_id, rule_version, module_hash, source, severity, parameters, title, description
+             FROM scan_rules WHERE scan_id = ?1 ORDER BY rule_id",
+        )?;
+        let rows = stmt.query_map([scan], |r| {
+            let parameters: String = r.get(5)?;
+            Ok(ScanRule {
+                rule_id: r.get(0)?,
+                rule_version: r.get(1)?,
+                module_hash: r.get(2)?,
+                source: r.get(3)?,
+                severity: r.get(4)?,
+                parameters: serde_json::from_str(&parameters).unwrap_or(serde_json::Value::Null),
+                title: r.get(6)?,
+                description: r.get(7)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
 
     /// Evaluations of a scan, filtered, in rule then resource order.

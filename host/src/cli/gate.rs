@@ -1,0 +1,287 @@
+//! `conform gate`: exit 0 if the snapshot passes, 1 if findings fail it, 2 if the tool failed.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use conform::config::Config;
+use conform::engine::Severity;
+use conform::gate::{self, FailOn, GateOptions, GateReport, Waivers};
+use conform::report::markdown::state_name;
+use conform::store::SnapshotSelector;
+
+use super::read::open_existing;
+use super::render::{Output, count, style};
+use super::{Format, exit};
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The baseline findings and drift are judged against; default: the only one.
+    #[arg(long, env = "CONFORM_BASELINE")]
+    pub baseline: Option<String>,
+    /// The snapshot judged (it must have been scanned): an id or "latest".
+    #[arg(long, default_value = "latest")]
+    pub snapshot: SnapshotSelector,
+    /// What fails the gate, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "new-noncompliant"
+    )]
+    pub fail_on: Vec<FailOnArg>,
+    /// Findings of rules below this severity never fail the gate (they are still reported).
+    #[arg(long, value_enum, default_value = "informational")]
+    pub min_severity: SeverityArg,
+    /// Accepted findings: a YAML or TOML file of rule, resource, justification, expires.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Write the report (in --format) to FILE; stdout then gets the text summary.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Judge waiver expiry as of this day (YYYY-MM-DD); default: today (UTC).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<jiff::civil::Date>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    /// Any resource drifted from the baseline.
+    Drift,
+    /// Any non-compliant evaluation.
+    Noncompliant,
+    /// Non-compliant now, but compliant or absent in the baseline.
+    NewNoncompliant,
+    /// Any rule that failed to evaluate (ERROR).
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<FailOnArg> for FailOn {
+    fn from(a: FailOnArg) -> FailOn {
+        match a {
+            FailOnArg::Drift => FailOn::Drift,
+            FailOnArg::Noncompliant => FailOn::Noncompliant,
+            FailOnArg::NewNoncompliant => FailOn::NewNoncompliant,
+            FailOnArg::Error => FailOn::Error,
+        }
+    }
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(a: SeverityArg) -> Severity {
+        match a {
+            SeverityArg::Informational => Severity::Informational,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        }
+    }
+}
+
+pub fn run(
+    db: &Path,
+    config: Option<&Path>,
+    args: GateArgs,
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
+    out.accept(
+        "gate",
+        &[
+            Format::Text,
+            Format::Json,
+            Format::Markdown,
+            Format::Sarif,
+            Format::Junit,
+        ],
+    )?;
+    let config = Config::load(config)?;
+    let waivers = match &args.waivers {
+        Some(path) => Waivers::load(path)?,
+        None => Waivers::default(),
+    };
+    let store = open_existing(db)?;
+    let today = args.today.unwrap_or_else(|| {
+        jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+    });
+    let options = GateOptions {
+        baseline: args.baseline,
+        snapshot: args.snapshot,
+        fail_on: args
+            .fail_on
+            .iter()
+            .map(|f| FailOn::from(*f))
+            .collect::<BTreeSet<_>>(),
+        min_severity: args.min_severity.into(),
+        today,
+    };
+    let report = gate::gate(&store, &options, &waivers, &config.ignore)?;
+
+    let rendered = render(&report, out.format)?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &rendered)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            let mut stdout = anstream::stdout().lock();
+            text(&report, &mut stdout, 10)?;
+            writeln!(stdout, "report written to {}", path.display())?;
+        }
+        None if out.format == Format::Text => {
+            let mut stdout = anstream::stdout().lock();
+            text(&report, &mut stdout, usize::MAX)?;
+        }
+        None => std::io::stdout().lock().write_all(&rendered)?,
+    }
+    Ok(if report.passed {
+        exit::OK
+    } else {
+        exit::findings()
+    })
+}
+
+fn render(report: &GateReport, format: Format) -> anyhow::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut buffer, report)?;
+            buffer.push(b'\n');
+        }
+        Format::Sarif => {
+            serde_json::to_writer_pretty(
+                &mut buffer,
+                &conform::report::sarif(report, env!("CARGO_PKG_VERSION")),
+            )?;
+            buffer.push(b'\n');
+        }
+        Format::Junit => buffer = conform::report::junit(report).into_bytes(),
+        Format::Markdown => conform::report::gate_markdown(report, &mut buffer)?,
+        _ => text(report, &mut buffer, usize::MAX)?,
+    }
+    Ok(buffer)
+}
+
+/// For people: the verdict, the counts, then up to `limit` failing findings.
+fn text(report: &GateReport, w: &mut dyn Write, limit: usize) -> std::io::Result<()> {
+    let c = &report.counts;
+    let (b, d) = (style::BOLD, style::DIM);
+    let fail_on: Vec<String> = report
+        .fail_on
+        .iter()
+        .map(|f| {
+            serde_json::to_value(f)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    if report.passed {
+        let ok = style::ADDED;
+        writeln!(
+            w,
+            "{ok}{b}gate passed{b:#}{ok:#} (fails on: {})",
+            fail_on.join(", ")
+        )?;
+    } else {
+        let bad = style::REMOVED;
+        writeln!(
+            w,
+            "{bad}{b}gate FAILED{b:#}{bad:#}: {} fail it (fails on: {})",
+            count(c.failing, "finding"),
+            fail_on.join(", ")
+        )?;
+    }
+    write!(w, "  {}", state_name(&report.snapshot))?;
+    if let Some(baseline) = &report.baseline {
+        write!(w, "; against {}", state_name(baseline))?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "  {}: {} non-compliant ({} new), {}; {} drifted; {} waived{}",
+        count(c.evaluations, "evaluation"),
+        c.noncompliant,
+        c.new_noncompliant,
+        count(c.errors, "error"),
+        count(c.drifted, "resource"),
+        c.waived,
+        if c.expired_waivers > 0 {
+            format!(", {} with an expired waiver", c.expired_waivers)
+        } else {
+            String::new()
+        }
+    )?;
+    for f in report.findings.iter().filter(|f| f.fails).take(limit) {
+        let severity = serde_json::to_value(f.severity)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let r = style::REMOVED;
+        writeln!(
+            w,
+            "{r}FAIL{r:#} {:<40} {severity:<8} {}/{} {d}({} {}){d:#}{}",
+            f.rule_id,
+            f.resource.resource_type,
+            f.resource.resource_id,
+            f.resource.account_id,
+            f.resource.region,
+            if f.new { "" } else { " (also in baseline)" }
+        )?;
+        writeln!(
+            w,
+            "       {}",
+            if f.message.is_empty() {
+                f.kind_text()
+            } else {
+                &f.message
+            }
+        )?;
+        if f.waiver.as_ref().is_some_and(|w| w.expired) {
+            let wv = f.waiver.as_ref().expect("checked");
+            writeln!(
+                w,
+                "       waiver {} expired {}",
+                wv.waiver,
+                wv.expires.as_deref().unwrap_or("?")
+            )?;
+        }
+    }
+    if c.failing as usize > limit {
+        writeln!(w, "  … and {} more failing", c.failing as usize - limit)?;
+    }
+    for f in report.findings.iter().filter(|f| f.is_waived()).take(limit) {
+        let wv = f.waiver.as_ref().expect("waived");
+        writeln!(
+            w,
+            "{d}waived{d:#} {:<38} {}/{}: {}{}",
+            f.rule_id,
+            f.resource.resource_type,
+            f.resource.resource_id,
+            wv.justification,
+            wv.expires
+                .as_deref()
+                .map(|e| format!(" (until {e})"))
+                .unwrap_or_default()
+        )?;
+    }
+    for s in report.waivers.iter().filter(|s| s.matched == 0) {
+        writeln!(
+            w,
+            "{d}note: waiver {} ({} on {}) matched no finding; it may be stale{d:#}",
+            s.waiver.number, s.waiver.rule, s.waiver.resource
+        )?;
+    }
+    Ok(())
+}

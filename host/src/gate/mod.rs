@@ -1,0 +1,407 @@
+//! The gate: may this snapshot pass? Findings are data (like cargo-deny's diagnostics): each
+//! says what, where, since when, whether a waiver covers it and whether it fails the gate;
+//! renderers (text, JSON, markdown, SARIF, JUnit) only present them.
+//!
+//! A finding is a NON_COMPLIANT or ERROR evaluation of the snapshot's latest scan, or a
+//! resource drifted from the baseline. What fails the gate is chosen with [`FailOn`]; the
+//! default, `new-noncompliant`, fails only on findings the baseline did not have, so a gate can
+//! be adopted on an estate that already has old ones.
+
+pub mod waivers;
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::drift::{self, DriftCounts, DriftOptions, FieldChange, IgnoreRules, StateRef};
+use crate::engine::Severity;
+use crate::model::ResourceKey;
+use crate::store::{
+    Baseline, EvaluationFilter, ScanInfo, ScanRule, SnapshotSelector, Store, StoreError,
+    StoredEvaluation,
+};
+pub use waivers::{Waiver, WaiverError, Waivers};
+
+/// The rule id drift findings carry (in SARIF, JUnit and waivers).
+pub const DRIFT_RULE: &str = "DRIFT";
+
+/// What makes the gate fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOn {
+    /// Any resource drifted from the baseline.
+    Drift,
+    /// Any non-compliant evaluation.
+    Noncompliant,
+    /// A non-compliant evaluation whose resource was compliant, or absent, in the baseline.
+    NewNoncompliant,
+    /// Any ERROR evaluation (a rule that trapped, timed out or answered garbage).
+    Error,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("snapshot {0} has not been scanned; run `conform scan --snapshot {0}` first")]
+    NotScanned(i64),
+    #[error(
+        "baseline '{name}' (snapshot {snapshot}) has not been scanned, so new findings cannot be told from old; run `conform scan --snapshot {snapshot}`"
+    )]
+    BaselineNotScanned { name: String, snapshot: i64 },
+}
+
+/// How the gate judges.
+#[derive(Debug, Clone)]
+pub struct GateOptions {
+    pub baseline: Option<String>,
+    pub snapshot: SnapshotSelector,
+    pub fail_on: BTreeSet<FailOn>,
+    /// Rule findings below this severity are reported but never fail the gate.
+    pub min_severity: Severity,
+    /// The day waivers are judged on.
+    pub today: jiff::civil::Date,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    Noncompliant,
+    Error,
+    Drift,
+}
+
+/// A waiver as it applied to one finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiverUse {
+    /// The waiver's number in its file, from 1.
+    pub waiver: usize,
+    pub justification: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// An expired waiver no longer waives; the finding counts as if it had none.
+    pub expired: bool,
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub rule_id: String,
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub resource: ResourceKey,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    pub message: String,
+    /// Not in the baseline: the resource was compliant or absent there (for drift: always).
+    pub new: bool,
+    /// The rule's verdict on the resource in the baseline's scan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_compliance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverUse>,
+    /// Whether this finding fails the gate.
+    pub fails: bool,
+    /// Stable across runs: rule and resource identity, hashed.
+    pub fingerprint: String,
+    /// For drift: the changed fields.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldChange>,
+}
+
+impl Finding {
+    pub fn is_waived(&self) -> bool {
+        self.waiver.as_ref().is_some_and(|w| !w.expired)
+    }
+
+    /// What the finding is, in a few words (when a rule gave no annotation).
+    pub fn kind_text(&self) -> &'static str {
+        match self.kind {
+            FindingKind::Noncompliant => "non-compliant",
+            FindingKind::Error => "the rule failed to evaluate",
+            FindingKind::Drift => "drifted from the baseline",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct GateCounts {
+    pub evaluations: u64,
+    pub findings: u64,
+    pub failing: u64,
+    pub waived: u64,
+    pub noncompliant: u64,
+    pub new_noncompliant: u64,
+    pub errors: u64,
+    pub drifted: u64,
+    /// Findings whose only waiver has expired.
+    pub expired_waivers: u64,
+}
+
+/// A waiver and how it was used.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiverStatus {
+    #[serde(flatten)]
+    pub waiver: Waiver,
+    pub expired: bool,
+    /// Findings it named.
+    pub matched: u64,
+}
+
+/// The gate's verdict and everything it was based on.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateReport {
+    pub passed: bool,
+    pub snapshot: StateRef,
+    pub scan: ScanInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<StateRef>,
+    pub fail_on: BTreeSet<FailOn>,
+    pub min_severity: Severity,
+    pub counts: GateCounts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftCounts>,
+    /// Findings, failing ones first, then by rule and resource.
+    pub findings: Vec<Finding>,
+    pub waivers: Vec<WaiverStatus>,
+    /// The rules of the scan (for SARIF rule metadata).
+    #[serde(skip)]
+    pub rules: Vec<ScanRule>,
+    /// Every evaluation of the scan (JUnit writes one test case each).
+    #[serde(skip)]
+    pub evaluations: Vec<StoredEvaluation>,
+}
+
+/// A rule's severity as stored with its scan.
+fn severity_of(text: &str) -> Severity {
+    serde_json::from_value(serde_json::Value::String(text.to_string())).unwrap_or(Severity::Medium)
+}
+
+/// A finding's identity across runs: its rule and its resource, nothing that changes.
+pub fn fingerprint(rule_id: &str, key: &ResourceKey) -> String {
+    let text = format!(
+        "{rule_id}\0{}\0{}\0{}\0{}",
+        key.account_id, key.region, key.resource_type, key.resource_id
+    );
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
+}
+
+type EvaluationKey = (String, ResourceKey);
+
+fn evaluation_key(e: &StoredEvaluation) -> EvaluationKey {
+    (
+        e.rule_id.clone(),
+        ResourceKey {
+            account_id: e.account_id.clone(),
+            region: e.region.clone(),
+            resource_type: e.resource_type.clone(),
+            resource_id: e.resource_id.clone(),
+        },
+    )
+}
+
+/// Judges a snapshot.
+pub fn gate(
+    store: &Store,
+    options: &GateOptions,
+    waivers: &Waivers,
+    ignore: &IgnoreRules,
+) -> Result<GateReport, GateError> {
+    let snapshot = store.snapshot(options.snapshot)?;
+    let scan = store
+        .latest_scan(snapshot.id)?
+        .ok_or(GateError::NotScanned(snapshot.id.0))?;
+    let needs_baseline = options.fail_on.contains(&FailOn::Drift)
+        || options.fail_on.contains(&FailOn::NewNoncompliant);
+    let baseline: Option<Baseline> = match store.choose_baseline(options.baseline.as_deref()) {
+        Ok(b) => Some(b),
+        Err(e) if needs_baseline || options.baseline.is_some() => return Err(e.into()),
+        Err(_) => None,
+    };
+
+    // The baseline's verdicts, to tell new findings from old.
+    let mut before: HashMap<EvaluationKey, String> = HashMap::new();
+    if let Some(b) = &baseline {
+        match store.latest_scan(b.snapshot.id)? {
+            Some(s) => {
+                for e in store.evaluations(s.id, &EvaluationFilter::default())? {
+                    let key = evaluation_key(&e);
+                    before.insert(key, e.compliance);
+                }
+            }
+            None if options.fail_on.contains(&FailOn::NewNoncompliant) => {
+                return Err(GateError::BaselineNotScanned {
+                    name: b.name.clone(),
+                    snapshot: b.snapshot.id.0,
+                });
+            }
+            None => {}
+        }
+    }
+
+    let rules = store.scan_rules(scan.id)?;
+    let severities: HashMap<&str, Severity> = rules
+        .iter()
+        .map(|r| (r.rule_id.as_str(), severity_of(&r.severity)))
+        .collect();
+    let evaluations = store.evaluations(scan.id, &EvaluationFilter::default())?;
+    let mut counts = GateCounts {
+        evaluations: evaluations.len() as u64,
+        ..GateCounts::default()
+    };
+    let mut findings = Vec::new();
+    for e in &evaluations {
+        let kind = match e.compliance.as_str() {
+            "NON_COMPLIANT" => FindingKind::Noncompliant,
+            "ERROR" => FindingKind::Error,
+            _ => continue,
+        };
+        let (rule_id, resource) = evaluation_key(e);
+        let baseline_compliance = before.get(&(rule_id.clone(), resource.clone())).cloned();
+        let new = baseline_compliance.as_deref() != Some(e.compliance.as_str());
+        findings.push(Finding {
+            kind,
+            severity: severities
+                .get(rule_id.as_str())
+                .copied()
+                .unwrap_or(Severity::Medium),
+            fingerprint: fingerprint(&rule_id, &resource),
+            rule_id,
+            resource,
+            arn: None,
+            message: e.annotation.clone(),
+            new,
+            baseline_compliance,
+            waiver: None,
+            fails: false,
+            changes: Vec::new(),
+        });
+    }
+
+    let mut drift_counts = None;
+    if let Some(b) = &baseline {
+        let report = drift::drift(
+            store,
+            StateRef::new(&b.snapshot, Some(&b.name)),
+            StateRef::new(&snapshot, None),
+            ignore,
+            DriftOptions::default(),
+        )?;
+        drift_counts = Some(report.counts);
+        for r in report.resources {
+            let message = match r.kind {
+                drift::DriftKind::Added => format!("not in baseline '{}'", b.name),
+                drift::DriftKind::Removed => format!("in baseline '{}', gone now", b.name),
+                drift::DriftKind::Modified => {
+                    let fields: Vec<&str> = r
+                        .changes
+                        .iter()
+                        .take(5)
+                        .map(|c| c.pointer.as_str())
+                        .collect();
+                    let more = r.changes.len().saturating_sub(5);
+                    format!(
+                        "changed since baseline '{}': {}{}",
+                        b.name,
+                        fields.join(", "),
+                        if more > 0 {
+                            format!(" and {more} more")
+                        } else {
+                            String::new()
+                        }
+                    )
+                }
+            };
+            findings.push(Finding {
+                kind: FindingKind::Drift,
+                rule_id: DRIFT_RULE.to_string(),
+                severity: Severity::Medium,
+                fingerprint: fingerprint(DRIFT_RULE, &r.resource),
+                resource: r.resource,
+                arn: r.arn,
+                message: format!("{} {}", r.kind.as_str(), message),
+                new: true,
+                baseline_compliance: None,
+                waiver: None,
+                fails: false,
+                changes: r.changes,
+            });
+        }
+    }
+
+    // ARNs, for waivers that name resources by ARN and for reports.
+    if findings.iter().any(|f| f.arn.is_none()) {
+        let arns = store.arns()?;
+        for f in findings.iter_mut().filter(|f| f.arn.is_none()) {
+            f.arn = arns.get(&f.resource).cloned();
+        }
+    }
+
+    let mut statuses: Vec<WaiverStatus> = waivers
+        .list
+        .iter()
+        .map(|w| WaiverStatus {
+            waiver: w.clone(),
+            expired: w.is_expired(options.today),
+            matched: 0,
+        })
+        .collect();
+    for f in &mut findings {
+        if let Some(w) = waivers.find(&f.rule_id, &f.resource, f.arn.as_deref()) {
+            statuses[w.number - 1].matched += 1;
+            f.waiver = Some(WaiverUse {
+                waiver: w.number,
+                justification: w.justification.clone(),
+                expires: w.expires.clone(),
+                expired: w.is_expired(options.today),
+            });
+        }
+        let chosen = match f.kind {
+            FindingKind::Drift => options.fail_on.contains(&FailOn::Drift),
+            FindingKind::Error => options.fail_on.contains(&FailOn::Error),
+            FindingKind::Noncompliant => {
+                options.fail_on.contains(&FailOn::Noncompliant)
+                    || (f.new && options.fail_on.contains(&FailOn::NewNoncompliant))
+            }
+        };
+        let severe = f.kind == FindingKind::Drift || f.severity >= options.min_severity;
+        f.fails = chosen && severe && !f.is_waived();
+
+        counts.findings += 1;
+        counts.failing += f.fails as u64;
+        counts.waived += f.is_waived() as u64;
+        counts.expired_waivers += f.waiver.as_ref().is_some_and(|w| w.expired) as u64;
+        match f.kind {
+            FindingKind::Noncompliant => {
+                counts.noncompliant += 1;
+                counts.new_noncompliant += f.new as u64;
+            }
+            FindingKind::Error => counts.errors += 1,
+            FindingKind::Drift => counts.drifted += 1,
+        }
+    }
+    findings.sort_by(|a, b| {
+        (!a.fails, a.kind, &a.rule_id, &a.resource).cmp(&(
+            !b.fails,
+            b.kind,
+            &b.rule_id,
+            &b.resource,
+        ))
+    });
+
+    Ok(GateReport {
+        passed: counts.failing == 0,
+        snapshot: StateRef::new(&snapshot, None),
+        scan,
+        baseline: baseline.map(|b| StateRef::new(&b.snapshot, Some(&b.name))),
+        fail_on: options.fail_on.clone(),
+        min_severity: options.min_severity,
+        counts,
+        drift: drift_counts,
+        findings,
+        waivers: statuses,
+        rules,
+        evaluations,
+    })
+}

@@ -1,0 +1,270 @@
+//! Markdown for pull-request comments: a verdict first, then tables, and never longer than a
+//! comment allows (GitHub takes 65,536 characters): long tables stop with a count of the rest.
+
+use std::io::Write;
+
+use crate::drift::{DriftReport, StateRef};
+use crate::gate::{Finding, GateReport};
+use crate::store::SnapshotRole;
+
+/// About what a pull-request comment holds, with room to spare.
+pub const COMMENT_BUDGET: usize = 60_000;
+
+/// "baseline 'prod' (snapshot 1, taken ...)" or "snapshot 3 (taken ...)".
+pub fn state_name(s: &StateRef) -> String {
+    let what = match (&s.baseline, s.role) {
+        (Some(name), SnapshotRole::Desired) => format!("baseline '{name}' (desired state)"),
+        (Some(name), SnapshotRole::Observed) => {
+            format!("baseline '{name}' (snapshot {})", s.snapshot)
+        }
+        (None, SnapshotRole::Desired) => format!("desired state {}", s.snapshot),
+        (None, SnapshotRole::Observed) => format!("snapshot {}", s.snapshot),
+    };
+    if s.role == SnapshotRole::Observed {
+        format!("{what}, taken {}", s.taken_at)
+    } else {
+        what
+    }
+}
+
+pub fn drift_summary(report: &DriftReport) -> String {
+    let c = &report.counts;
+    let mut line = format!(
+        "{} compared: {} added, {} removed, {} modified, {} unchanged",
+        count(c.compared, "resource"),
+        c.added,
+        c.removed,
+        c.modified,
+        c.unchanged
+    );
+    if c.ignored_only > 0 {
+        line.push_str(&format!(
+            " ({} changed only in ignored fields)",
+            c.ignored_only
+        ));
+    }
+    line
+}
+
+/// Markdown, sized for a pull-request comment: the field tables stop after a budget, with a
+/// note of what was left out.
+pub fn drift_markdown(report: &DriftReport, w: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "### Drift from {} to {}\n",
+        state_name(&report.before),
+        state_name(&report.after)
+    )?;
+    writeln!(w, "{}\n", drift_summary(report))?;
+    write_markdown_resources(report, w, COMMENT_BUDGET)
+}
+
+/// The drifted resources as markdown, within about `budget` bytes.
+pub fn write_markdown_resources(
+    report: &DriftReport,
+    w: &mut dyn Write,
+    budget: usize,
+) -> std::io::Result<()> {
+    if report.resources.is_empty() {
+        return Ok(());
+    }
+    let mut written = 0usize;
+    writeln!(w, "| | resource | account | region | changed fields |")?;
+    writeln!(w, "|---|---|---|---|---|")?;
+    for (i, r) in report.resources.iter().enumerate() {
+        let mut fields = r
+            .changes
+            .iter()
+            .take(5)
+            .map(|c| format!("`{}`", md_escape(&c.pointer)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if r.changes.len() > 5 {
+            fields.push_str(&format!(" and {} more", r.changes.len() - 5));
+        }
+        let line = format!(
+            "| {} | `{}/{}` | {} | {} | {} |\n",
+            r.kind.as_str(),
+            md_escape(&r.resource.resource_type),
+            md_escape(&r.resource.resource_id),
+            r.resource.account_id,
+            r.resource.region,
+            fields
+        );
+        if written + line.len() > budget {
+            writeln!(
+                w,
+                "\n_…and {} more drifted resources; run `conform drift` for all._",
+                report.resources.len() - i
+            )?;
+            return Ok(());
+        }
+        written += line.len();
+        w.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Keeps table cells intact: pipes and newlines would break a markdown row.
+pub fn md_escape(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The gate's verdict as a pull-request comment.
+pub fn gate_markdown(report: &GateReport, w: &mut dyn Write) -> std::io::Result<()> {
+    let c = &report.counts;
+    let fail_on: Vec<String> = report
+        .fail_on
+        .iter()
+        .map(|f| {
+            serde_json::to_value(f)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    if report.passed {
+        writeln!(w, "### ✅ conform gate passed\n")?;
+    } else {
+        writeln!(
+            w,
+            "### ❌ conform gate failed: {} fail it\n",
+            count(c.failing, "finding")
+        )?;
+    }
+    write!(w, "{}", state_name(&report.snapshot))?;
+    if let Some(b) = &report.baseline {
+        write!(w, ", against {}", state_name(b))?;
+    }
+    writeln!(w, ". Fails on: {}.\n", fail_on.join(", "))?;
+    writeln!(w, "| | findings | new | failing | waived |")?;
+    writeln!(w, "|---|---:|---:|---:|---:|")?;
+    for (label, kind) in [
+        ("non-compliant", crate::gate::FindingKind::Noncompliant),
+        ("rule errors", crate::gate::FindingKind::Error),
+        ("drifted resources", crate::gate::FindingKind::Drift),
+    ] {
+        let of: Vec<&Finding> = report.findings.iter().filter(|f| f.kind == kind).collect();
+        writeln!(
+            w,
+            "| {label} | {} | {} | {} | {} |",
+            of.len(),
+            of.iter().filter(|f| f.new).count(),
+            of.iter().filter(|f| f.fails).count(),
+            of.iter().filter(|f| f.is_waived()).count()
+        )?;
+    }
+    writeln!(w)?;
+    let mut budget = COMMENT_BUDGET;
+    let failing: Vec<&Finding> = report.findings.iter().filter(|f| f.fails).collect();
+    if !failing.is_empty() {
+        writeln!(w, "#### Failing\n")?;
+        findings_table(&failing, w, &mut budget)?;
+    }
+    let waived: Vec<&Finding> = report.findings.iter().filter(|f| f.is_waived()).collect();
+    if !waived.is_empty() {
+        writeln!(w, "\n#### Waived\n")?;
+        writeln!(w, "| rule | resource | justification | expires |")?;
+        writeln!(w, "|---|---|---|---|")?;
+        for f in &waived {
+            let wv = f.waiver.as_ref().expect("waived");
+            let line = format!(
+                "| {} | `{}/{}` | {} | {} |\n",
+                f.rule_id,
+                md_escape(&f.resource.resource_type),
+                md_escape(&f.resource.resource_id),
+                md_escape(&wv.justification),
+                wv.expires.as_deref().unwrap_or("never")
+            );
+            if line.len() > budget {
+                writeln!(w, "\n_…and more; see the full report._")?;
+                break;
+            }
+            budget -= line.len();
+            w.write_all(line.as_bytes())?;
+        }
+    }
+    let expired: Vec<_> = report.waivers.iter().filter(|s| s.expired).collect();
+    if !expired.is_empty() {
+        writeln!(w, "\n#### Expired waivers (they no longer waive)\n")?;
+        for s in expired {
+            writeln!(
+                w,
+                "- waiver {} (`{}` on `{}`), expired {}: {}",
+                s.waiver.number,
+                s.waiver.rule,
+                s.waiver.resource,
+                s.waiver.expires.as_deref().unwrap_or("?"),
+                md_escape(&s.waiver.justification)
+            )?;
+        }
+    }
+    let other: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| !f.fails && !f.is_waived())
+        .collect();
+    if !other.is_empty() && budget > 1_000 {
+        writeln!(
+            w,
+            "\n<details><summary>Not failing the gate ({})</summary>\n",
+            other.len()
+        )?;
+        findings_table(&other, w, &mut budget)?;
+        writeln!(w, "\n</details>")?;
+    }
+    Ok(())
+}
+
+fn findings_table(
+    findings: &[&Finding],
+    w: &mut dyn Write,
+    budget: &mut usize,
+) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "| rule | severity | resource | account | region | finding |"
+    )?;
+    writeln!(w, "|---|---|---|---|---|---|")?;
+    for (i, f) in findings.iter().enumerate() {
+        let severity = serde_json::to_value(f.severity)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut message = md_escape(&f.message);
+        if message.chars().count() > 200 {
+            message = message.chars().take(199).collect::<String>() + "…";
+        }
+        if f.new && f.kind != crate::gate::FindingKind::Drift {
+            message.push_str(" **(new)**");
+        }
+        let line = format!(
+            "| {} | {severity} | `{}/{}` | {} | {} | {message} |\n",
+            f.rule_id,
+            md_escape(&f.resource.resource_type),
+            md_escape(&f.resource.resource_id),
+            f.resource.account_id,
+            f.resource.region
+        );
+        if line.len() > *budget {
+            writeln!(
+                w,
+                "\n_…and {} more; run `conform gate` or see the SARIF report for all._",
+                findings.len() - i
+            )?;
+            *budget = 0;
+            return Ok(());
+        }
+        *budget -= line.len();
+        w.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
