@@ -365,7 +365,7 @@ fn junit_is_well_formed_with_one_uniquely_named_case_per_evaluation() {
                 let attr = |k: &str| {
                     e.try_get_attribute(k)
                         .unwrap()
-                        .map(|a| a.normalized_value().unwrap().into_owned())
+                        .map(|a| a.normalized_value(quick_xml::XmlVersion::Explicit1_0).unwrap().into_owned())
                 };
                 match e.name().as_ref() {
                     "testsuite" => suite = attr("name").unwrap(),
