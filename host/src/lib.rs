@@ -18,6 +18,7 @@ pub mod model;
 pub mod report;
 pub mod scan;
 pub mod store;
+pub mod timeline;
 
 pub use ingest::{IngestError, IngestOptions, IngestReport, ingest};
 pub use model::{ConfigurationItem, ItemStatus, ResourceKey, SnapshotId};

@@ -363,9 +363,11 @@ fn junit_is_well_formed_with_one_uniquely_named_case_per_evaluation() {
             quick_xml::events::Event::Eof => break,
             quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
                 let attr = |k: &str| {
-                    e.try_get_attribute(k)
-                        .unwrap()
-                        .map(|a| a.normalized_value(quick_xml::XmlVersion::Explicit1_0).unwrap().into_owned())
+                    e.try_get_attribute(k).unwrap().map(|a| {
+                        a.normalized_value(quick_xml::XmlVersion::Explicit1_0)
+                            .unwrap()
+                            .into_owned()
+                    })
                 };
                 match e.name().as_ref() {
                     "testsuite" => suite = attr("name").unwrap(),

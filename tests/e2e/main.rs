@@ -8,4 +8,5 @@ mod ingest_forms;
 mod read_side;
 mod rules;
 mod support;
+mod timeline;
 mod versioning;

@@ -8,6 +8,7 @@ mod ingest;
 mod read;
 mod render;
 mod rules;
+mod timeline;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -111,6 +112,10 @@ pub enum Command {
     Diff(drift::DiffArgs),
     /// Pass or fail a snapshot on its findings (exit 0 passed, 1 failed, 2 tool failure).
     Gate(gate::GateArgs),
+    /// The estate over time (changes, drift, compliance per rule), or one resource's history.
+    Timeline(timeline::TimelineArgs),
+    /// Every (rule, resource) whose compliance changed since the previous scanned snapshot.
+    ComplianceChanges(timeline::ChangesArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -133,6 +138,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Drift(args) => drift::drift(&cli.db, cli.config.as_deref(), args, &out),
         Command::Diff(args) => drift::diff(&cli.db, cli.config.as_deref(), args, &out),
         Command::Gate(args) => gate::run(&cli.db, cli.config.as_deref(), args, &out),
+        Command::Timeline(args) => timeline::timeline(&cli.db, cli.config.as_deref(), args, &out),
+        Command::ComplianceChanges(args) => timeline::compliance_changes(&cli.db, args, &out),
     }
 }
 

@@ -182,6 +182,51 @@ impl Store {
             .optional()?)
     }
 
+    /// How many evaluations of each compliance each rule of a scan has: (rule, compliance,
+    /// count), read from the `evaluations_by_scan` index alone.
+    pub fn compliance_counts(&self, scan: i64) -> Result<Vec<(String, String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rule_id, compliance, count(*) FROM evaluations WHERE scan_id = ?1
+             GROUP BY rule_id, compliance ORDER BY rule_id",
+        )?;
+        let rows = stmt.query_map([scan], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
+    }
+
+    /// The evaluations of one resource in a scan.
+    pub fn evaluations_of(&self, scan: i64, key: &ResourceKey) -> Result<Vec<StoredEvaluation>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
+             FROM evaluations
+             WHERE scan_id = ?1 AND resource_id = ?2 AND resource_type = ?3 AND account_id = ?4
+               AND region = ?5
+             ORDER BY rule_id",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                scan,
+                key.resource_id,
+                key.resource_type,
+                key.account_id,
+                key.region
+            ],
+            |r| {
+                Ok(StoredEvaluation {
+                    rule_id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    region: r.get(2)?,
+                    resource_type: r.get(3)?,
+                    resource_id: r.get(4)?,
+                    compliance: r.get(5)?,
+                    annotation: r.get(6)?,
+                })
+            },
+        )?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
+    }
+
     /// The rules a scan ran, by id.
     pub fn scan_rules(&self, scan: i64) -> Result<Vec<ScanRule>> {
         let mut stmt = self.conn.prepare(

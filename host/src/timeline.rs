@@ -1,0 +1,309 @@
+//! The estate over time: per snapshot, what changed, how far it has drifted from the baseline
+//! and how each rule judged it; one resource's versions and verdicts; and compliance changes
+//! between scans, like AWS Config's ComplianceChangeNotification.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::drift::{DriftCounter, DriftCounts, FieldChange, IgnoreRules, StateRef, diff};
+use crate::model::{ResourceKey, SnapshotId};
+use crate::store::{
+    Baseline, EvaluationFilter, ResourceInfo, ScanInfo, SnapshotInfo, SnapshotRole, Store,
+    StoreError,
+};
+
+/// How one rule judged a snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RuleCompliance {
+    pub rule_id: String,
+    pub compliant: u64,
+    pub non_compliant: u64,
+    pub not_applicable: u64,
+    pub error: u64,
+}
+
+/// One snapshot in the estate's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    pub snapshot: StateRef,
+    /// Resources added, modified and deleted by this snapshot (since the previous one).
+    pub added: u64,
+    pub modified: u64,
+    pub deleted: u64,
+    pub live: u64,
+    /// Drift from the baseline, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftCounts>,
+    /// The snapshot's latest scan, if it was scanned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanInfo>,
+    pub compliance: Vec<RuleCompliance>,
+}
+
+/// Which snapshots a timeline covers (by taken-at time, inclusive).
+#[derive(Debug, Clone, Default)]
+pub struct Range {
+    pub since: Option<jiff::Timestamp>,
+    pub until: Option<jiff::Timestamp>,
+}
+
+impl Range {
+    fn holds(&self, s: &SnapshotInfo) -> bool {
+        let Ok(taken) = s.taken_at.parse::<jiff::Timestamp>() else {
+            return true;
+        };
+        self.since.is_none_or(|t| taken >= t) && self.until.is_none_or(|t| taken <= t)
+    }
+}
+
+/// The observed snapshots in range, oldest first.
+fn observed(store: &Store, range: &Range) -> Result<Vec<SnapshotInfo>, StoreError> {
+    Ok(store
+        .snapshots()?
+        .into_iter()
+        .filter(|s| s.role == SnapshotRole::Observed && range.holds(s))
+        .collect())
+}
+
+/// The estate's history: one entry per observed snapshot in `range`.
+pub fn estate_timeline(
+    store: &Store,
+    range: &Range,
+    baseline: Option<&Baseline>,
+    ignore: &IgnoreRules,
+) -> Result<Vec<TimelineEntry>, StoreError> {
+    let mut counter = DriftCounter::default();
+    let mut entries = Vec::new();
+    for s in observed(store, range)? {
+        let drift = match baseline {
+            Some(b) => Some(counter.counts(store, b.snapshot.id, s.id, ignore)?),
+            None => None,
+        };
+        let scan = store.latest_scan(s.id)?;
+        let mut by_rule: BTreeMap<String, RuleCompliance> = BTreeMap::new();
+        if let Some(scan) = &scan {
+            for (rule_id, compliance, n) in store.compliance_counts(scan.id)? {
+                let entry = by_rule.entry(rule_id.clone()).or_insert(RuleCompliance {
+                    rule_id,
+                    ..RuleCompliance::default()
+                });
+                match compliance.as_str() {
+                    "COMPLIANT" => entry.compliant += n,
+                    "NON_COMPLIANT" => entry.non_compliant += n,
+                    "NOT_APPLICABLE" => entry.not_applicable += n,
+                    _ => entry.error += n,
+                }
+            }
+        }
+        entries.push(TimelineEntry {
+            snapshot: StateRef::new(&s, None),
+            added: s.counts.added,
+            modified: s.counts.modified,
+            deleted: s.counts.deleted,
+            live: s.counts.live,
+            drift,
+            scan,
+            compliance: by_rule.into_values().collect(),
+        });
+    }
+    Ok(entries)
+}
+
+/// One version of a resource and what changed in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionStep {
+    pub number: u32,
+    pub status: crate::model::ItemStatus,
+    pub first_snapshot: SnapshotId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until_snapshot: Option<SnapshotId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture_time: Option<String>,
+    /// Changed fields since the previous version (none for the first).
+    pub changes: Vec<FieldChange>,
+    pub ignored: usize,
+}
+
+/// A resource in one snapshot: which version, and each rule's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceAt {
+    pub snapshot: SnapshotId,
+    pub taken_at: String,
+    /// The version current then (`None`: the resource did not exist).
+    pub version: Option<u32>,
+    /// Rule id → compliance, from the snapshot's latest scan.
+    pub compliance: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceTimeline {
+    pub resource: ResourceInfo,
+    pub versions: Vec<VersionStep>,
+    pub snapshots: Vec<ResourceAt>,
+}
+
+/// One resource's history: each version with its changed fields, and its compliance per rule
+/// in each snapshot of `range`.
+pub fn resource_timeline(
+    store: &Store,
+    resource: ResourceInfo,
+    range: &Range,
+    ignore: &IgnoreRules,
+) -> Result<ResourceTimeline, StoreError> {
+    let history = store.history(resource.row)?;
+    let matcher = ignore.for_type(&resource.key.resource_type);
+    let mut versions = Vec::new();
+    let mut previous: Option<serde_json::Value> = None;
+    for v in &history {
+        let (status, mut body) = store.version_body(v.id)?;
+        if let serde_json::Value::Object(map) = &mut body {
+            map.insert(
+                "configurationItemStatus".to_string(),
+                serde_json::Value::String(status.as_str().to_string()),
+            );
+        }
+        let d = previous
+            .as_ref()
+            .map(|p| diff(p, &body, &matcher))
+            .unwrap_or_default();
+        versions.push(VersionStep {
+            number: v.number,
+            status: v.status,
+            first_snapshot: v.first_snapshot,
+            until_snapshot: v.until_snapshot,
+            capture_time: v.capture_time.clone(),
+            changes: d.changes,
+            ignored: d.ignored,
+        });
+        previous = Some(body);
+    }
+    let mut snapshots = Vec::new();
+    for s in observed(store, range)? {
+        let version = history
+            .iter()
+            .find(|v| v.seen_in.contains(&s.id))
+            .filter(|v| !v.status.is_deleted())
+            .map(|v| v.number);
+        let mut compliance = BTreeMap::new();
+        if version.is_some()
+            && let Some(scan) = store.latest_scan(s.id)?
+        {
+            for e in store.evaluations_of(scan.id, &resource.key)? {
+                compliance.insert(e.rule_id, e.compliance);
+            }
+        }
+        snapshots.push(ResourceAt {
+            snapshot: s.id,
+            taken_at: s.taken_at.clone(),
+            version,
+            compliance,
+        });
+    }
+    Ok(ResourceTimeline {
+        resource,
+        versions,
+        snapshots,
+    })
+}
+
+/// One (rule, resource) whose compliance changed between two scans.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComplianceChange {
+    pub rule_id: String,
+    #[serde(flatten)]
+    pub resource: ResourceKey,
+    /// `None`: not evaluated by the previous scan (new resource, new rule, or no previous scan).
+    pub old_compliance: Option<String>,
+    /// `None`: no longer evaluated (the resource is gone or out of scope).
+    pub new_compliance: Option<String>,
+    pub annotation: String,
+}
+
+/// The compliance changes of a snapshot's latest scan since the previous scanned snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComplianceChanges {
+    pub snapshot: StateRef,
+    pub scan: ScanInfo,
+    /// The snapshot and scan compared against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<(StateRef, ScanInfo)>,
+    pub changes: Vec<ComplianceChange>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TimelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("snapshot {0} has not been scanned; run `conform scan --snapshot {0}` first")]
+    NotScanned(i64),
+}
+
+/// What changed in compliance with `snapshot`'s latest scan, against the latest scan of the
+/// closest earlier observed snapshot that was scanned.
+pub fn compliance_changes(
+    store: &Store,
+    snapshot: &SnapshotInfo,
+) -> Result<ComplianceChanges, TimelineError> {
+    let scan = store
+        .latest_scan(snapshot.id)?
+        .ok_or(TimelineError::NotScanned(snapshot.id.0))?;
+    let mut previous = None;
+    for s in observed(store, &Range::default())?.into_iter().rev() {
+        if s.id >= snapshot.id {
+            continue;
+        }
+        if let Some(p) = store.latest_scan(s.id)? {
+            previous = Some((StateRef::new(&s, None), p));
+            break;
+        }
+    }
+    let key = |e: &crate::store::StoredEvaluation| {
+        (
+            e.rule_id.clone(),
+            ResourceKey {
+                account_id: e.account_id.clone(),
+                region: e.region.clone(),
+                resource_type: e.resource_type.clone(),
+                resource_id: e.resource_id.clone(),
+            },
+        )
+    };
+    let mut before: HashMap<(String, ResourceKey), String> = HashMap::new();
+    if let Some((_, p)) = &previous {
+        for e in store.evaluations(p.id, &EvaluationFilter::default())? {
+            let k = key(&e);
+            before.insert(k, e.compliance);
+        }
+    }
+    let mut changes = Vec::new();
+    for e in store.evaluations(scan.id, &EvaluationFilter::default())? {
+        let (rule_id, resource) = key(&e);
+        let old = before.remove(&(rule_id.clone(), resource.clone()));
+        if old.as_deref() != Some(e.compliance.as_str()) {
+            changes.push(ComplianceChange {
+                rule_id,
+                resource,
+                old_compliance: old,
+                new_compliance: Some(e.compliance),
+                annotation: e.annotation,
+            });
+        }
+    }
+    for ((rule_id, resource), old) in before {
+        changes.push(ComplianceChange {
+            rule_id,
+            resource,
+            old_compliance: Some(old),
+            new_compliance: None,
+            annotation: String::new(),
+        });
+    }
+    changes.sort_by(|a, b| (&a.rule_id, &a.resource).cmp(&(&b.rule_id, &b.resource)));
+    Ok(ComplianceChanges {
+        snapshot: StateRef::new(snapshot, None),
+        scan,
+        previous,
+        changes,
+    })
+}
