@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The main job on the bundled sample estate: build conform, ingest the three weekly snapshots
-# into a fresh store (embedded SQLite, no server), and print what is stored.
+# The main job on the bundled sample estate, end to end: build conform, ingest the three weekly
+# snapshots into a fresh store (embedded SQLite, no server), take the first week as the
+# approved baseline, scan every week with the built-in rules (WebAssembly), then show what
+# drifted, the estate over time, what changed in compliance, and the CI gate, which fails on
+# the sample's real drift: a new unencrypted volume and a new public, unencrypted database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,20 +12,36 @@ cargo build --release --locked --quiet
 conform=target/release/conform
 export CONFORM_DB="${CONFORM_DB:-target/sample.db}"
 rm -f "$CONFORM_DB" "$CONFORM_DB-wal" "$CONFORM_DB-shm"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+step "ingest three weekly AWS Config snapshot deliveries (AWSLogs/ trees, .json.gz)"
 $conform ingest --each snapshots/2026-11-02 snapshots/2026-11-09 snapshots/2026-11-16
-echo
 $conform snapshots
-echo
-$conform stats
-echo
-# A resource that changed over the three weeks: its versions, and what it is now.
-$conform history AIDA1011A25CCA00000001A
-echo
-$conform show AIDA1011A25CCA00000001A --at 1 | head -n 12
-echo
-# Rules: scan the latest snapshot with the built-in rules (Rust, compiled to wasm) and a rule
-# written by hand in WebAssembly text (ABI v1), then list what they found non-compliant.
-$conform scan --rules rules-sdk/examples/wat/encrypted-volumes.wat
-echo
-$conform results --compliance NON_COMPLIANT
+
+step "the first week is the approved state"
+$conform baseline set prod --snapshot 1
+
+step "scan each week with the 13 built-in rules, plus a rule written by hand in WAT"
+for snapshot in 1 2; do
+    $conform scan --snapshot "$snapshot" --rules rules-sdk/examples/wat/encrypted-volumes.wat --quiet
+done
+$conform scan --snapshot 3 --rules rules-sdk/examples/wat/encrypted-volumes.wat
+
+step "drift of the latest week from the baseline, field by field"
+$conform drift
+
+step "the estate over time, and one resource's history"
+$conform timeline
+$conform timeline vol-21fdeb26bf000000037
+
+step "what changed in compliance with the latest scan"
+$conform compliance-changes
+
+step "the CI gate: fail on new non-compliance (SARIF for code scanning in target/sample-gate.sarif)"
+$conform gate --format sarif --output target/sample-gate.sarif && status=0 || status=$?
+if [ "$status" = 1 ]; then
+    echo "gate failed as a CI job would see it: exit 1 (findings), not 2 (tool failure)"
+else
+    echo "unexpected gate exit status $status" >&2
+    exit 1
+fi
