@@ -127,6 +127,7 @@ pub fn run(
             .collect::<BTreeSet<_>>(),
         min_severity: args.min_severity.into(),
         today,
+        keep_evaluations: out.format == Format::Junit,
     };
     let report = gate::gate(&store, &options, &waivers, &config.ignore)?;
 

@@ -17,8 +17,8 @@ use crate::drift::{self, DriftCounts, DriftOptions, FieldChange, IgnoreRules, St
 use crate::engine::Severity;
 use crate::model::ResourceKey;
 use crate::store::{
-    Baseline, EvaluationFilter, ScanInfo, ScanRule, SnapshotSelector, Store, StoreError,
-    StoredEvaluation,
+    Baseline, ScanInfo, ScanRule, SnapshotSelector, Store, StoreError, StoredEvaluation,
+    resource_identity,
 };
 pub use waivers::{Waiver, WaiverError, Waivers};
 
@@ -61,6 +61,8 @@ pub struct GateOptions {
     pub min_severity: Severity,
     /// The day waivers are judged on.
     pub today: jiff::civil::Date,
+    /// Keep every evaluation in the report (JUnit writes one test case each).
+    pub keep_evaluations: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -168,7 +170,7 @@ pub struct GateReport {
     /// The rules of the scan (for SARIF rule metadata).
     #[serde(skip)]
     pub rules: Vec<ScanRule>,
-    /// Every evaluation of the scan (JUnit writes one test case each).
+    /// Every evaluation of the scan, when asked for (`GateOptions::keep_evaluations`).
     #[serde(skip)]
     pub evaluations: Vec<StoredEvaluation>,
 }
@@ -185,20 +187,6 @@ pub fn fingerprint(rule_id: &str, key: &ResourceKey) -> String {
         key.account_id, key.region, key.resource_type, key.resource_id
     );
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
-}
-
-type EvaluationKey = (String, ResourceKey);
-
-fn evaluation_key(e: &StoredEvaluation) -> EvaluationKey {
-    (
-        e.rule_id.clone(),
-        ResourceKey {
-            account_id: e.account_id.clone(),
-            region: e.region.clone(),
-            resource_type: e.resource_type.clone(),
-            resource_id: e.resource_id.clone(),
-        },
-    )
 }
 
 /// Judges a snapshot.
@@ -220,16 +208,16 @@ pub fn gate(
         Err(_) => None,
     };
 
-    // The baseline's verdicts, to tell new findings from old.
-    let mut before: HashMap<EvaluationKey, String> = HashMap::new();
+    // The baseline's verdicts, to tell new findings from old, keyed by a hash of (rule,
+    // resource): a 100k-resource scan is joined without a string key per evaluation.
+    let mut before: HashMap<u128, String> = HashMap::new();
     if let Some(b) = &baseline {
         match store.latest_scan(b.snapshot.id)? {
-            Some(s) => {
-                for e in store.evaluations(s.id, &EvaluationFilter::default())? {
-                    let key = evaluation_key(&e);
-                    before.insert(key, e.compliance);
-                }
-            }
+            Some(s) => store.for_each_evaluation(s.id, |e| {
+                // Only what can make a finding old needs the verdict itself.
+                before.insert(e.identity(), e.compliance.to_string());
+                Ok(())
+            })?,
             None if options.fail_on.contains(&FailOn::NewNoncompliant) => {
                 return Err(GateError::BaselineNotScanned {
                     name: b.name.clone(),
@@ -245,39 +233,47 @@ pub fn gate(
         .iter()
         .map(|r| (r.rule_id.as_str(), severity_of(&r.severity)))
         .collect();
-    let evaluations = store.evaluations(scan.id, &EvaluationFilter::default())?;
-    let mut counts = GateCounts {
-        evaluations: evaluations.len() as u64,
-        ..GateCounts::default()
-    };
+    let mut counts = GateCounts::default();
+    let mut evaluations = Vec::new();
     let mut findings = Vec::new();
-    for e in &evaluations {
-        let kind = match e.compliance.as_str() {
+    store.for_each_evaluation(scan.id, |e| {
+        counts.evaluations += 1;
+        if options.keep_evaluations {
+            evaluations.push(e.to_owned());
+        }
+        let kind = match e.compliance {
             "NON_COMPLIANT" => FindingKind::Noncompliant,
             "ERROR" => FindingKind::Error,
-            _ => continue,
+            _ => return Ok(()),
         };
-        let (rule_id, resource) = evaluation_key(e);
-        let baseline_compliance = before.get(&(rule_id.clone(), resource.clone())).cloned();
-        let new = baseline_compliance.as_deref() != Some(e.compliance.as_str());
+        let baseline_compliance = before.get(&e.identity()).cloned();
+        let new = baseline_compliance.as_deref() != Some(e.compliance);
+        let resource = ResourceKey {
+            account_id: e.account_id.to_string(),
+            region: e.region.to_string(),
+            resource_type: e.resource_type.to_string(),
+            resource_id: e.resource_id.to_string(),
+        };
         findings.push(Finding {
             kind,
             severity: severities
-                .get(rule_id.as_str())
+                .get(e.rule_id)
                 .copied()
                 .unwrap_or(Severity::Medium),
-            fingerprint: fingerprint(&rule_id, &resource),
-            rule_id,
+            fingerprint: fingerprint(e.rule_id, &resource),
+            rule_id: e.rule_id.to_string(),
             resource,
             arn: None,
-            message: e.annotation.clone(),
+            message: e.annotation.to_string(),
             new,
             baseline_compliance,
             waiver: None,
             fails: false,
             changes: Vec::new(),
         });
-    }
+        Ok(())
+    })?;
+    drop(before);
 
     let mut drift_counts = None;
     if let Some(b) = &baseline {
@@ -334,7 +330,9 @@ pub fn gate(
     if findings.iter().any(|f| f.arn.is_none()) {
         let arns = store.arns()?;
         for f in findings.iter_mut().filter(|f| f.arn.is_none()) {
-            f.arn = arns.get(&f.resource).cloned();
+            let r = &f.resource;
+            let key = resource_identity(&r.account_id, &r.region, &r.resource_type, &r.resource_id);
+            f.arn = arns.get(&key).cloned();
         }
     }
 

@@ -171,25 +171,38 @@ impl Store {
     }
 }
 
+/// A 128-bit hash of a resource's identity, for maps that should not own a key per entry.
+pub fn resource_identity(
+    account_id: &str,
+    region: &str,
+    resource_type: &str,
+    resource_id: &str,
+) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for part in [account_id, region, resource_type, resource_id] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.digest128()
+}
+
 impl Store {
-    /// Every resource's ARN, by identity (for reports and waivers that name ARNs).
-    pub fn arns(&self) -> Result<HashMap<ResourceKey, String>> {
+    /// Every resource's ARN, by identity hash ([`resource_identity`]).
+    pub fn arns(&self) -> Result<HashMap<u128, String>> {
         let mut stmt = self.conn.prepare(
             "SELECT account_id, region, resource_type, resource_id, arn FROM resources
              WHERE arn IS NOT NULL",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                ResourceKey {
-                    account_id: r.get(0)?,
-                    region: r.get(1)?,
-                    resource_type: r.get(2)?,
-                    resource_id: r.get(3)?,
-                },
-                r.get(4)?,
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = stmt.query([])?;
+        let mut arns = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| -> Result<&str> {
+                Ok(r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
+            };
+            let key = resource_identity(text(0)?, text(1)?, text(2)?, text(3)?);
+            arns.insert(key, text(4)?.to_string());
+        }
+        Ok(arns)
     }
 }
 

@@ -22,9 +22,10 @@ use crate::model::{
 };
 
 pub use baselines::{Baseline, check_baseline_name};
-pub use compare::{StateDifference, VersionRef};
+pub use compare::{StateDifference, VersionRef, resource_identity};
 pub use scans::{
-    EvaluationFilter, EvaluationSink, ScanInfo, ScanRule, ScanVisitor, StoredEvaluation,
+    EvaluationFilter, EvaluationRef, EvaluationSink, ScanInfo, ScanRule, ScanVisitor,
+    StoredEvaluation, evaluation_identity,
 };
 pub use writer::{
     Head, NewVersion, ResourceKeyRef, SnapshotCounts, SnapshotWriter, Target, VersionMeta,

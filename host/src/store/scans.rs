@@ -31,6 +31,60 @@ pub struct StoredEvaluation {
     pub annotation: String,
 }
 
+/// One stored evaluation, borrowed from the row being read (no allocation per row).
+#[derive(Debug, Clone, Copy)]
+pub struct EvaluationRef<'a> {
+    pub rule_id: &'a str,
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: &'a str,
+    pub compliance: &'a str,
+    pub annotation: &'a str,
+}
+
+impl EvaluationRef<'_> {
+    /// A 128-bit hash of (rule, resource identity): joins two scans' evaluations without
+    /// building a string key per row.
+    pub fn identity(&self) -> u128 {
+        evaluation_identity(
+            self.rule_id,
+            self.account_id,
+            self.region,
+            self.resource_type,
+            self.resource_id,
+        )
+    }
+
+    pub fn to_owned(self) -> StoredEvaluation {
+        StoredEvaluation {
+            rule_id: self.rule_id.to_string(),
+            account_id: self.account_id.to_string(),
+            region: self.region.to_string(),
+            resource_type: self.resource_type.to_string(),
+            resource_id: self.resource_id.to_string(),
+            compliance: self.compliance.to_string(),
+            annotation: self.annotation.to_string(),
+        }
+    }
+}
+
+/// The hash `EvaluationRef::identity` computes, from the parts.
+pub fn evaluation_identity(
+    rule_id: &str,
+    account_id: &str,
+    region: &str,
+    resource_type: &str,
+    resource_id: &str,
+) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for part in [rule_id, account_id, region, resource_type, resource_id] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.digest128()
+}
+
 /// A scan, as listed.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanInfo {
@@ -193,6 +247,34 @@ impl Store {
             Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
         })?;
         rows.collect::<Result<_, _>>().map_err(StoreError::from)
+    }
+
+    /// Calls `each` with every evaluation of a scan, borrowed from the row.
+    pub fn for_each_evaluation(
+        &self,
+        scan: i64,
+        mut each: impl FnMut(EvaluationRef<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
+             FROM evaluations WHERE scan_id = ?1",
+        )?;
+        let mut rows = stmt.query([scan])?;
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| -> Result<&str> {
+                Ok(r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
+            };
+            each(EvaluationRef {
+                rule_id: text(0)?,
+                account_id: text(1)?,
+                region: text(2)?,
+                resource_type: text(3)?,
+                resource_id: text(4)?,
+                compliance: text(5)?,
+                annotation: text(6)?,
+            })?;
+        }
+        Ok(())
     }
 
     /// The evaluations of one resource in a scan.

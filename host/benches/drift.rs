@@ -1,0 +1,205 @@
+//! Drift, gate and timeline over a generated estate.
+//!
+//! `cargo bench -p conform --bench drift` (CONFORM_BENCH_ITEMS, default 100,000 resources;
+//! CONFORM_BENCH_SNAPSHOTS, default 50, at 1% churn each). Reports:
+//! - drift against a baseline: resources compared per second, one snapshot later (1% changed)
+//!   and at the last snapshot (where changes have accumulated);
+//! - the gate over a scanned snapshot, against a scanned baseline;
+//! - the estate timeline over every snapshot, and one resource's timeline;
+//! - peak resident memory.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use conform::drift::{DriftOptions, IgnoreRules, StateRef};
+use conform::engine::{Limits, RuleHost, Severity};
+use conform::gate::{FailOn, GateOptions, Waivers};
+use conform::generate::{GenerateOptions, generate};
+use conform::ingest::{IngestOptions, NoProgress};
+use conform::model::SnapshotId;
+use conform::store::{SnapshotSelector, Store};
+use conform::timeline::Range;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let items = env("CONFORM_BENCH_ITEMS", 100_000);
+    let snapshots = env("CONFORM_BENCH_SNAPSHOTS", 50);
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("drift-bench");
+    let _ = std::fs::remove_dir_all(&work);
+    let started = Instant::now();
+    let generated = generate(
+        &work.join("estate"),
+        &GenerateOptions {
+            items,
+            snapshots,
+            churn: 0.01,
+            seed: 7,
+            gzip: true,
+            ..Default::default()
+        },
+    )
+    .expect("generate");
+    let mut store = Store::open(work.join("drift.db")).expect("store");
+    for dir in &generated.snapshot_dirs {
+        conform::ingest(
+            &mut store,
+            std::slice::from_ref(dir),
+            &IngestOptions::default(),
+            &NoProgress,
+        )
+        .expect("ingest");
+        // Each snapshot's files are no longer needed once stored.
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    println!(
+        "setup: {items} resources, {snapshots} snapshots at 1% churn, generated and ingested in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let baseline = store
+        .snapshot(SnapshotSelector::Id(SnapshotId(1)))
+        .expect("snapshot 1");
+    store.set_baseline("bench", baseline.id).expect("baseline");
+    let ignore = IgnoreRules::new(&Default::default(), true).expect("defaults");
+
+    for target in [2, snapshots as i64] {
+        let after = store
+            .snapshot(SnapshotSelector::Id(SnapshotId(target)))
+            .expect("snapshot");
+        for round in 0..3 {
+            let started = Instant::now();
+            let report = conform::drift::drift(
+                &store,
+                StateRef::new(&baseline, Some("bench")),
+                StateRef::new(&after, None),
+                &ignore,
+                DriftOptions::default(),
+            )
+            .expect("drift");
+            let secs = started.elapsed().as_secs_f64();
+            let c = report.counts;
+            println!(
+                "drift 1 → {target} (round {round}): {} compared, {} drifted ({} added, {} removed, {} modified, {} only ignored) in {:.1} ms: {:.2} M resources compared/s",
+                c.compared,
+                c.drifted(),
+                c.added,
+                c.removed,
+                c.modified,
+                c.ignored_only,
+                secs * 1e3,
+                c.compared as f64 / secs / 1e6
+            );
+        }
+    }
+
+    let host = RuleHost::new(Limits::default()).expect("host");
+    let (rules, _) = host.load_builtins(&|_| None).expect("built-ins");
+    let last = SnapshotId(snapshots as i64);
+    for snapshot in [SnapshotId(1), last] {
+        let started = Instant::now();
+        let scan = conform::scan::scan(&store, &host, &rules, snapshot).expect("scan");
+        println!(
+            "scan of snapshot {snapshot}: {} items in {:.1} s",
+            scan.items,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let today = "2026-11-21".parse().expect("date");
+    for fail_on in [
+        vec![FailOn::NewNoncompliant],
+        vec![FailOn::NewNoncompliant, FailOn::Drift, FailOn::Error],
+    ] {
+        for round in 0..2 {
+            let options = GateOptions {
+                baseline: Some("bench".into()),
+                snapshot: SnapshotSelector::Id(last),
+                fail_on: fail_on.iter().copied().collect(),
+                min_severity: Severity::Informational,
+                today,
+                keep_evaluations: false,
+            };
+            let started = Instant::now();
+            let report =
+                conform::gate::gate(&store, &options, &Waivers::default(), &ignore).expect("gate");
+            let gate_secs = started.elapsed().as_secs_f64();
+            let started = Instant::now();
+            let sarif = serde_json::to_vec(&conform::report::sarif(&report, "bench")).unwrap();
+            let sarif_secs = started.elapsed().as_secs_f64();
+            println!(
+                "gate {fail_on:?} (round {round}): {} evaluations, {} findings ({} failing) in {:.0} ms; SARIF ({:.1} MiB) in {:.0} ms",
+                report.counts.evaluations,
+                report.counts.findings,
+                report.counts.failing,
+                gate_secs * 1e3,
+                sarif.len() as f64 / 1048576.0,
+                sarif_secs * 1e3
+            );
+        }
+    }
+
+    let chosen = store.baseline("bench").expect("baseline");
+    for round in 0..2 {
+        let started = Instant::now();
+        let entries =
+            conform::timeline::estate_timeline(&store, &Range::default(), Some(&chosen), &ignore)
+                .expect("timeline");
+        println!(
+            "estate timeline (round {round}): {} snapshots in {:.0} ms; drifted at the last: {}",
+            entries.len(),
+            started.elapsed().as_secs_f64() * 1e3,
+            entries
+                .last()
+                .and_then(|e| e.drift)
+                .map(|d| d.drifted())
+                .unwrap_or(0)
+        );
+    }
+    // A resource that changed over the snapshots: the first one drift found modified.
+    let report = conform::drift::drift(
+        &store,
+        StateRef::new(&baseline, None),
+        StateRef::new(&store.snapshot(SnapshotSelector::Id(last)).unwrap(), None),
+        &IgnoreRules::none(),
+        DriftOptions::default(),
+    )
+    .expect("drift");
+    if let Some(r) = report
+        .resources
+        .iter()
+        .find(|r| r.kind == conform::drift::DriftKind::Modified)
+    {
+        let name = format!("{}/{}", r.resource.resource_type, r.resource.resource_id);
+        let started = Instant::now();
+        let resource = store.resolve_resource(&name).expect("resource");
+        let t = conform::timeline::resource_timeline(&store, resource, &Range::default(), &ignore)
+            .expect("resource timeline");
+        println!(
+            "resource timeline of {name}: {} versions over {} snapshots in {:.0} ms",
+            t.versions.len(),
+            t.snapshots.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    println!(
+        "peak resident memory: {:.1} MiB",
+        peak_rss_kib() as f64 / 1024.0
+    );
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// Peak resident set size (VmHWM) of this process, from /proc.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
