@@ -4,6 +4,8 @@
 //! The host serves rules with this function, and the SDK's native stubs serve tests with it,
 //! so a rule's `cargo test` reads documents exactly as the host will.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// A string that is not a JSON Pointer (non-empty and not starting with `/`).
@@ -22,22 +24,34 @@ pub fn with_pointer<R>(
     let Some(rest) = pointer.strip_prefix('/') else {
         return Err(NotAPointer);
     };
-    let segments: Vec<String> = rest
-        .split('/')
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    Ok(walk(root, &segments, f))
+    Ok(walk(root, rest, f))
 }
 
-fn walk<R>(mut current: &Value, segments: &[String], f: impl FnOnce(Option<&Value>) -> R) -> R {
-    for (i, segment) in segments.iter().enumerate() {
+/// A reference token with `~1` and `~0` decoded; borrowed when it has none (the usual case:
+/// rules look pointers up by the million, so a lookup allocates nothing it need not).
+fn unescape(token: &str) -> Cow<'_, str> {
+    if token.contains('~') {
+        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(token)
+    }
+}
+
+/// Follows `path` (the pointer without its leading `/`) from `current`.
+fn walk<R>(mut current: &Value, path: &str, f: impl FnOnce(Option<&Value>) -> R) -> R {
+    let mut remaining = Some(path);
+    while let Some(path) = remaining {
+        let (token, rest) = match path.split_once('/') {
+            Some((token, rest)) => (token, Some(rest)),
+            None => (path, None),
+        };
         let next = match current {
-            Value::Object(map) => map.get(segment.as_str()),
-            Value::Array(items) => segment.parse::<usize>().ok().and_then(|n| items.get(n)),
+            Value::Object(map) => map.get(unescape(token).as_ref()),
+            Value::Array(items) => token.parse::<usize>().ok().and_then(|n| items.get(n)),
             Value::String(text) => {
-                // A string with segments left: read inside the JSON it holds.
+                // A string with tokens left: read inside the JSON it holds.
                 return match serde_json::from_str::<Value>(text) {
-                    Ok(inner) => walk(&inner, &segments[i..], f),
+                    Ok(inner) => walk(&inner, path, f),
                     Err(_) => f(None),
                 };
             }
@@ -47,6 +61,7 @@ fn walk<R>(mut current: &Value, segments: &[String], f: impl FnOnce(Option<&Valu
             Some(value) => current = value,
             None => return f(None),
         }
+        remaining = rest;
     }
     f(Some(current))
 }
