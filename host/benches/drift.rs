@@ -100,7 +100,7 @@ fn main() {
     let host = RuleHost::new(Limits::default()).expect("host");
     let (rules, _) = host.load_builtins(&|_| None).expect("built-ins");
     let last = SnapshotId(snapshots as i64);
-    for snapshot in [SnapshotId(1), last] {
+    for snapshot in [SnapshotId(1), SnapshotId(2), last] {
         let started = Instant::now();
         let scan = conform::scan::scan(&store, &host, &rules, snapshot).expect("scan");
         println!(
@@ -110,14 +110,22 @@ fn main() {
         );
     }
     let today = "2026-11-21".parse().expect("date");
-    for fail_on in [
-        vec![FailOn::NewNoncompliant],
-        vec![FailOn::NewNoncompliant, FailOn::Drift, FailOn::Error],
+    for (judged, fail_on) in [
+        (SnapshotId(2), vec![FailOn::NewNoncompliant]),
+        (
+            SnapshotId(2),
+            vec![FailOn::NewNoncompliant, FailOn::Drift, FailOn::Error],
+        ),
+        (last, vec![FailOn::NewNoncompliant]),
+        (
+            last,
+            vec![FailOn::NewNoncompliant, FailOn::Drift, FailOn::Error],
+        ),
     ] {
         for round in 0..2 {
             let options = GateOptions {
                 baseline: Some("bench".into()),
-                snapshot: SnapshotSelector::Id(last),
+                snapshot: SnapshotSelector::Id(judged),
                 fail_on: fail_on.iter().copied().collect(),
                 min_severity: Severity::Informational,
                 today,
@@ -131,7 +139,7 @@ fn main() {
             let sarif = serde_json::to_vec(&conform::report::sarif(&report, "bench")).unwrap();
             let sarif_secs = started.elapsed().as_secs_f64();
             println!(
-                "gate {fail_on:?} (round {round}): {} evaluations, {} findings ({} failing) in {:.0} ms; SARIF ({:.1} MiB) in {:.0} ms",
+                "gate snapshot {judged} vs 1, {fail_on:?} (round {round}): {} evaluations, {} findings ({} failing) in {:.0} ms; SARIF ({:.1} MiB) in {:.0} ms",
                 report.counts.evaluations,
                 report.counts.findings,
                 report.counts.failing,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::drift::{DriftCounter, DriftCounts, FieldChange, IgnoreRules, StateRef, diff};
+use crate::drift::{DriftCounts, DriftWalker, FieldChange, IgnoreRules, StateRef, diff};
 use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
     Baseline, EvaluationFilter, ResourceInfo, ScanInfo, SnapshotInfo, SnapshotRole, Store,
@@ -73,11 +73,11 @@ pub fn estate_timeline(
     baseline: Option<&Baseline>,
     ignore: &IgnoreRules,
 ) -> Result<Vec<TimelineEntry>, StoreError> {
-    let mut counter = DriftCounter::default();
+    let mut walker = baseline.map(|b| DriftWalker::new(b.snapshot.id));
     let mut entries = Vec::new();
     for s in observed(store, range)? {
-        let drift = match baseline {
-            Some(b) => Some(counter.counts(store, b.snapshot.id, s.id, ignore)?),
+        let drift = match &mut walker {
+            Some(w) => Some(w.counts(store, s.id, ignore)?),
             None => None,
         };
         let scan = store.latest_scan(s.id)?;

@@ -16,7 +16,7 @@ use serde_json::Value;
 pub use diff::{ChangeKind, Diff, FieldChange, PatchOp, diff, push_token};
 pub use ignore::{BadPattern, DEFAULT_IGNORES, IgnoreRules};
 
-use crate::model::{ResourceKey, SnapshotId, VersionId};
+use crate::model::{ResourceKey, ResourceRowId, SnapshotId, VersionId};
 use crate::store::{SnapshotInfo, SnapshotRole, StateDifference, Store, StoreError, VersionRef};
 
 /// One side of a comparison.
@@ -255,52 +255,129 @@ fn live_count(store: &Store, state: &StateRef) -> Result<u64, StoreError> {
         .live)
 }
 
-/// Counts drift from a baseline for many states in a row (the timeline), diffing each distinct
-/// pair of versions once: a resource that drifted in snapshot 10 and stayed so is diffed once,
-/// not once per later snapshot.
-#[derive(Debug, Default)]
-pub struct DriftCounter {
-    /// (before, after) version pair → whether it is drift once ignores are applied.
-    verdicts: HashMap<(VersionId, VersionId), bool>,
+/// Counts drift from a baseline for a series of states in order (the timeline), in time that
+/// follows what changed rather than the size of the estate: the first state is compared with
+/// the baseline in full, and each later one only for the resources that changed since the
+/// state before it. Each distinct pair of versions is diffed once.
+#[derive(Debug)]
+pub struct DriftWalker {
+    baseline: SnapshotId,
+    /// The state the verdicts describe.
+    at: Option<SnapshotId>,
+    /// Resources drifted (or changed only in ignored fields) at `at`.
+    verdicts: HashMap<ResourceRowId, Verdict>,
+    /// (baseline version, version) → whether it is drift once ignores are applied.
+    pairs: HashMap<(VersionId, VersionId), bool>,
+    /// Resource types, by row, for ignore patterns.
+    types: HashMap<ResourceRowId, String>,
 }
 
-impl DriftCounter {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Drift(DriftKind),
+    IgnoredOnly,
+}
+
+impl DriftWalker {
+    pub fn new(baseline: SnapshotId) -> DriftWalker {
+        DriftWalker {
+            baseline,
+            at: None,
+            verdicts: HashMap::new(),
+            pairs: HashMap::new(),
+            types: HashMap::new(),
+        }
+    }
+
+    /// Drift counts of `state` against the baseline. States should come in order.
     pub fn counts(
         &mut self,
         store: &Store,
-        baseline: SnapshotId,
         state: SnapshotId,
         ignore: &IgnoreRules,
     ) -> Result<DriftCounts, StoreError> {
+        match self.at {
+            None => {
+                for d in store.state_differences(self.baseline, state)? {
+                    self.judge(store, d, ignore)?;
+                }
+            }
+            Some(previous) => {
+                for step in store.state_differences(previous, state)? {
+                    let before = store.version_in(step.resource, self.baseline)?;
+                    let d = StateDifference {
+                        resource: step.resource,
+                        before,
+                        after: step.after,
+                    };
+                    self.judge(store, d, ignore)?;
+                }
+            }
+        }
+        self.at = Some(state);
         let mut counts = DriftCounts::default();
-        for difference in store.state_differences(baseline, state)? {
-            match classify(&difference) {
-                None => {}
-                Some((DriftKind::Added, _)) => counts.added += 1,
-                Some((DriftKind::Removed, _)) => counts.removed += 1,
+        for verdict in self.verdicts.values() {
+            match verdict {
+                Verdict::Drift(DriftKind::Added) => counts.added += 1,
+                Verdict::Drift(DriftKind::Removed) => counts.removed += 1,
+                Verdict::Drift(DriftKind::Modified) => counts.modified += 1,
+                Verdict::IgnoredOnly => counts.ignored_only += 1,
+            }
+        }
+        let base = store.snapshot(crate::store::SnapshotSelector::Id(self.baseline))?;
+        counts.compared = base.counts.live + counts.added;
+        counts.unchanged = counts.compared - counts.drifted();
+        Ok(counts)
+    }
+
+    /// Records what `d` (baseline version → current version of one resource) makes it.
+    fn judge(
+        &mut self,
+        store: &Store,
+        d: StateDifference,
+        ignore: &IgnoreRules,
+    ) -> Result<(), StoreError> {
+        let same = match (d.before, d.after) {
+            (Some(b), Some(a)) => b.content_hash == a.content_hash && b.status == a.status,
+            (None, None) => true,
+            _ => false,
+        };
+        let verdict = if same {
+            None
+        } else {
+            match classify(&d) {
+                None => None,
                 Some((DriftKind::Modified, (Some(b), Some(a)))) => {
-                    let drifted = match self.verdicts.get(&(b, a)) {
+                    let drifted = match self.pairs.get(&(b, a)) {
                         Some(v) => *v,
                         None => {
-                            let kind = store.resource(difference.resource)?.key.resource_type;
-                            let d = compare_versions(store, Some(b), Some(a), ignore, &kind)?;
-                            let v = !d.changes.is_empty();
-                            self.verdicts.insert((b, a), v);
+                            let kind = match self.types.get(&d.resource) {
+                                Some(k) => k.clone(),
+                                None => {
+                                    let k = store.resource(d.resource)?.key.resource_type;
+                                    self.types.insert(d.resource, k.clone());
+                                    k
+                                }
+                            };
+                            let diff = compare_versions(store, Some(b), Some(a), ignore, &kind)?;
+                            let v = !diff.changes.is_empty();
+                            self.pairs.insert((b, a), v);
                             v
                         }
                     };
-                    if drifted {
-                        counts.modified += 1;
+                    Some(if drifted {
+                        Verdict::Drift(DriftKind::Modified)
                     } else {
-                        counts.ignored_only += 1;
-                    }
+                        Verdict::IgnoredOnly
+                    })
                 }
-                Some((DriftKind::Modified, _)) => unreachable!("modified has both versions"),
+                Some((kind, _)) => Some(Verdict::Drift(kind)),
             }
-        }
-        let before = store.snapshot(crate::store::SnapshotSelector::Id(baseline))?;
-        counts.compared = before.counts.live + counts.added;
-        counts.unchanged = counts.compared - counts.drifted();
-        Ok(counts)
+        };
+        match verdict {
+            Some(v) => self.verdicts.insert(d.resource, v),
+            None => self.verdicts.remove(&d.resource),
+        };
+        Ok(())
     }
 }

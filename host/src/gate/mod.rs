@@ -275,8 +275,12 @@ pub fn gate(
     })?;
     drop(before);
 
+    // Drift findings are made when drift can fail the gate; `conform drift` reports it always.
     let mut drift_counts = None;
-    if let Some(b) = &baseline {
+    if let Some(b) = baseline
+        .as_ref()
+        .filter(|_| options.fail_on.contains(&FailOn::Drift))
+    {
         let report = drift::drift(
             store,
             StateRef::new(&b.snapshot, Some(&b.name)),

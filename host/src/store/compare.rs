@@ -133,6 +133,32 @@ impl Store {
         Ok(by_resource.into_values().collect())
     }
 
+    /// A resource's version in a state, if it has one there.
+    pub fn version_in(
+        &self,
+        resource: ResourceRowId,
+        snapshot: SnapshotId,
+    ) -> Result<Option<VersionRef>> {
+        let sql = match self.role_of(snapshot)? {
+            SnapshotRole::Desired => {
+                "SELECT id, status, content_hash FROM versions
+                 WHERE resource = ?1 AND first_snapshot = ?2 AND until_snapshot = ?2"
+            }
+            SnapshotRole::Observed => {
+                "SELECT id, status, content_hash FROM versions
+                 WHERE resource = ?1 AND first_snapshot <= ?2
+                   AND (until_snapshot IS NULL OR until_snapshot > ?2)
+                   AND (until_snapshot IS NULL OR until_snapshot > first_snapshot)"
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params![resource.0, snapshot.0])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(version_ref(r.get(0)?, r.get_ref(1)?, r.get_ref(2)?)?)),
+            None => Ok(None),
+        }
+    }
+
     /// The stored body of a version (canonical JSON of the content fields) and its status.
     pub fn version_body(&self, version: VersionId) -> Result<(ItemStatus, serde_json::Value)> {
         let (status, body): (String, Vec<u8>) = self

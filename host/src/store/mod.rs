@@ -514,7 +514,8 @@ impl Store {
         row.map(|row| row.into_item(&resource.key)).transpose()
     }
 
-    /// Every item of a snapshot, in identity order, including deletion markers.
+    /// Every item of a snapshot, including deletion markers, in storage order (sorting a
+    /// snapshot's bodies would cost a scan as much as evaluating them).
     ///
     /// One range query over `versions`: this is how scans and drift read a snapshot.
     #[instrument(skip(self, each), err(level = "debug"))]
@@ -548,8 +549,7 @@ impl Store {
             "SELECT r.account_id, r.region, r.resource_type, r.resource_id,
                     v.status, v.capture_time, v.state_id, v.md5_hash, v.item_version, v.body
              FROM versions v JOIN resources r ON r.id = v.resource
-             WHERE {}
-             ORDER BY r.account_id, r.region, r.resource_type, r.resource_id",
+             WHERE {}",
             self.state_of(snapshot)?
         ))?;
         let mut rows = stmt.query([snapshot.0])?;
