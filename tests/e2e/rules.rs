@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -668,4 +668,29 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn a_scan_on_several_threads_stores_what_one_thread_does() {
+    let s = Scratch::new();
+    let week = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/2026-11-16");
+    s.conform(&["ingest", "-q", week.to_str().unwrap()]).ok();
+    let mut stored = Vec::new();
+    for jobs in ["1", "3"] {
+        s.conform(&["scan", "-q", "--jobs", jobs]).ok();
+        let mut results: Vec<Value> = s
+            .conform(&["results", "--format", "json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .clone();
+        results.sort_by_key(|e| e.to_string());
+        stored.push(results);
+    }
+    assert!(
+        stored[0].len() > 100,
+        "the sample's every rule and resource"
+    );
+    assert_eq!(stored[0], stored[1]);
 }

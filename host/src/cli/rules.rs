@@ -43,6 +43,9 @@ pub struct ScanArgs {
     /// The snapshot to scan: an id or "latest".
     #[arg(long, default_value = "latest")]
     pub snapshot: SnapshotSelector,
+    /// Worker threads evaluating rules; default: one per core.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     #[command(flatten)]
     pub rules: RuleArgs,
 }
@@ -211,7 +214,12 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
     let host = host(&args.rules)?;
     let rules = load_rules(&host, &args.rules)?;
     let snapshot = store.snapshot(args.snapshot)?;
-    let report = conform::scan::scan(&store, &host, &rules, snapshot.id)?;
+    let report = match args.jobs {
+        Some(jobs) => {
+            conform::scan::scan_with_jobs(&store, &host, &rules, snapshot.id, jobs.into())
+        }
+        None => conform::scan::scan(&store, &host, &rules, snapshot.id),
+    }?;
     out.emit(&report, |w| {
         writeln!(
             w,

@@ -22,6 +22,7 @@ use crate::model::{
 };
 
 pub use baselines::{Baseline, check_baseline_name};
+
 pub use compare::{StateDifference, VersionRef, resource_identity};
 pub use scans::{
     EvaluationFilter, EvaluationRef, EvaluationSink, ScanInfo, ScanRule, ScanVisitor,
@@ -540,6 +541,15 @@ impl Store {
         })
     }
 
+    /// Every item of a snapshot, unparsed, in storage order.
+    pub fn for_each_stored(
+        &self,
+        snapshot: SnapshotId,
+        mut each: impl FnMut(StoredItem) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_row(snapshot, |key, row| each(StoredItem { key, row }))
+    }
+
     fn for_each_row(
         &self,
         snapshot: SnapshotId,
@@ -648,6 +658,28 @@ fn parse_status(text: &str) -> Result<ItemStatus> {
     ItemStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown status '{text}'")))
 }
 
+/// One item of a snapshot as stored, not yet parsed: a scan hands these to worker threads,
+/// which turn them into documents in parallel.
+#[derive(Debug)]
+pub struct StoredItem {
+    pub key: ResourceKey,
+    row: VersionRow,
+}
+
+impl StoredItem {
+    /// Whether the item records a deletion (no rule evaluates those).
+    pub fn is_deleted(&self) -> bool {
+        ItemStatus::parse(&self.row.status).is_some_and(ItemStatus::is_deleted)
+    }
+
+    /// The item as the JSON document rules read (`show`'s content), with one parse of the body.
+    pub fn into_document(self) -> Result<(ResourceKey, ItemStatus, serde_json::Value)> {
+        let (status, document) = self.row.into_document(&self.key)?;
+        Ok((self.key, status, document))
+    }
+}
+
+#[derive(Debug)]
 struct VersionRow {
     status: String,
     capture_time: Option<String>,

@@ -106,13 +106,8 @@ pub struct EvaluationFilter {
 /// What a scan does with the items of a snapshot: `item` for each live item, then `finish`
 /// (estate rules, which need every item first), both storing through the sink.
 pub trait ScanVisitor {
-    /// One live item: its identity and the JSON document rules read.
-    fn item(
-        &mut self,
-        key: &ResourceKey,
-        document: serde_json::Value,
-        sink: &mut EvaluationSink<'_>,
-    ) -> Result<()>;
+    /// One live item, as stored (parsing it is the visitor's business, on any thread).
+    fn item(&mut self, item: super::StoredItem, sink: &mut EvaluationSink<'_>) -> Result<()>;
     fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<()>;
 }
 
@@ -194,11 +189,11 @@ impl Store {
             scan,
             written: 0,
         };
-        self.for_each_document(snapshot, |key, status, document| {
-            if status.is_deleted() {
+        self.for_each_stored(snapshot, |item| {
+            if item.is_deleted() {
                 return Ok(());
             }
-            visitor.item(key, document, &mut sink)
+            visitor.item(item, &mut sink)
         })?;
         visitor.finish(&mut sink)?;
         let finished_at = now();
