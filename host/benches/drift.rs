@@ -136,7 +136,8 @@ fn main() {
                 conform::gate::gate(&store, &options, &Waivers::default(), &ignore).expect("gate");
             let gate_secs = started.elapsed().as_secs_f64();
             let started = Instant::now();
-            let sarif = serde_json::to_vec(&conform::report::sarif(&report, "bench")).unwrap();
+            let mut sarif = Vec::new();
+            conform::report::write_sarif(&report, "bench", &mut sarif).unwrap();
             let sarif_secs = started.elapsed().as_secs_f64();
             println!(
                 "gate snapshot {judged} vs 1, {fail_on:?} (round {round}): {} evaluations, {} findings ({} failing) in {:.0} ms; SARIF ({:.1} MiB) in {:.0} ms",

@@ -212,7 +212,7 @@ impl Document {
         usize::try_from(imports::length(self.0, pointer)).ok()
     }
 
-    /// The keys of an object, in document order.
+    /// The keys of an object, in sorted order (by code point), as the ABI gives them.
     pub fn keys(&self, pointer: &str) -> Vec<String> {
         let n = self.len(pointer).unwrap_or(0);
         (0..n)
@@ -343,7 +343,7 @@ mod tests {
             assert_eq!(d.kind("/configuration/missing"), Kind::Absent);
             assert_eq!(
                 d.keys("/configuration/tags"),
-                vec!["b".to_string(), "a/b".to_string()]
+                vec!["a/b".to_string(), "b".to_string()]
             );
             assert_eq!(
                 d.string(&format!("/configuration/tags/{}", escape_segment("a/b")))

@@ -161,10 +161,7 @@ fn render(report: &GateReport, format: Format) -> anyhow::Result<Vec<u8>> {
             buffer.push(b'\n');
         }
         Format::Sarif => {
-            serde_json::to_writer_pretty(
-                &mut buffer,
-                &conform::report::sarif(report, env!("CARGO_PKG_VERSION")),
-            )?;
+            conform::report::write_sarif(report, env!("CARGO_PKG_VERSION"), &mut buffer)?;
             buffer.push(b'\n');
         }
         Format::Junit => buffer = conform::report::junit(report).into_bytes(),

@@ -367,9 +367,9 @@ mod tests {
         assert_eq!(
             pointers(&d),
             vec![
-                ("/configuration/size", ChangeKind::Changed),
                 ("/configuration/a~1b", ChangeKind::Changed),
                 ("/configuration/gone", ChangeKind::Removed),
+                ("/configuration/size", ChangeKind::Changed),
                 ("/configuration/new", ChangeKind::Added),
             ]
         );

@@ -13,7 +13,7 @@ use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 /// AWS updates by itself, without anyone changing the resource's configuration.
 pub const DEFAULT_IGNORES: &[(&str, &[&str])] = &[
     // A resource's first capture says ResourceDiscovered, later ones OK: not a change to it.
-    ("*", &["/configurationItemStatus"]),
+    ("*", &[STATUS_POINTER]),
     // Runtime state, which changes with every stop and start.
     (
         "AWS::EC2::Instance",
@@ -41,6 +41,9 @@ pub const DEFAULT_IGNORES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Where drift documents carry the item status.
+pub const STATUS_POINTER: &str = "/configurationItemStatus";
+
 /// A pattern that does not compile, with what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("ignore pattern '{pattern}' for '{resource_type}': {reason}")]
@@ -53,7 +56,9 @@ pub struct BadPattern {
 /// Compiled ignore patterns.
 #[derive(Debug, Clone, Default)]
 pub struct IgnoreRules {
-    by_type: Vec<(GlobMatcher, GlobSet)>,
+    /// (type pattern, its pointer patterns, whether any of them can match inside the body,
+    /// that is, anything but the item status).
+    by_type: Vec<(GlobMatcher, GlobSet, bool)>,
     /// The patterns as given, for reports.
     pub patterns: BTreeMap<String, Vec<String>>,
 }
@@ -106,7 +111,8 @@ impl IgnoreRules {
                 }
             }
             let set = set.build().map_err(|e| bad("", e.to_string()))?;
-            by_type.push((type_matcher, set));
+            let reaches_body = list.iter().any(|p| p != STATUS_POINTER);
+            by_type.push((type_matcher, set, reaches_body));
         }
         Ok(IgnoreRules {
             by_type,
@@ -119,13 +125,22 @@ impl IgnoreRules {
         IgnoreRules::default()
     }
 
+    /// Whether any pattern for `resource_type` can match a field of the body (rather than only
+    /// the item status). When none can, two versions with the same status and different content
+    /// hashes differ in a field that counts, and need no diff to say so.
+    pub fn reaches_body(&self, resource_type: &str) -> bool {
+        self.by_type
+            .iter()
+            .any(|(kind, _, body)| *body && kind.is_match(resource_type))
+    }
+
     /// The matcher for one resource type: call it with each changed field's pointer.
     pub fn for_type(&self, resource_type: &str) -> impl Fn(&str) -> bool + '_ {
         let sets: Vec<&GlobSet> = self
             .by_type
             .iter()
-            .filter(|(kind, _)| kind.is_match(resource_type))
-            .map(|(_, set)| set)
+            .filter(|(kind, _, _)| kind.is_match(resource_type))
+            .map(|(_, set, _)| set)
             .collect();
         move |pointer: &str| sets.iter().any(|s| s.is_match(pointer))
     }

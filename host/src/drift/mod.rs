@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use diff::{ChangeKind, Diff, FieldChange, PatchOp, diff, push_token};
-pub use ignore::{BadPattern, DEFAULT_IGNORES, IgnoreRules};
+pub use ignore::{BadPattern, DEFAULT_IGNORES, IgnoreRules, STATUS_POINTER};
 
 use crate::model::{ResourceKey, ResourceRowId, SnapshotId, VersionId};
 use crate::store::{SnapshotInfo, SnapshotRole, StateDifference, Store, StoreError, VersionRef};
@@ -359,8 +359,17 @@ impl DriftWalker {
                                     k
                                 }
                             };
-                            let diff = compare_versions(store, Some(b), Some(a), ignore, &kind)?;
-                            let v = !diff.changes.is_empty();
+                            let same_status =
+                                d.before.map(|v| v.status) == d.after.map(|v| v.status);
+                            // Same status, different content, nothing ignored in the body: a
+                            // field that counts changed, and no diff is needed to know it.
+                            let v = if same_status && !ignore.reaches_body(&kind) {
+                                true
+                            } else {
+                                let diff =
+                                    compare_versions(store, Some(b), Some(a), ignore, &kind)?;
+                                !diff.changes.is_empty()
+                            };
                             self.pairs.insert((b, a), v);
                             v
                         }

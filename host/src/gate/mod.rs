@@ -175,6 +175,16 @@ pub struct GateReport {
     pub evaluations: Vec<StoredEvaluation>,
 }
 
+/// A stored compliance as a static name (the baseline map keeps no string per evaluation).
+fn compliance_name(text: &str) -> &'static str {
+    match text {
+        "COMPLIANT" => "COMPLIANT",
+        "NON_COMPLIANT" => "NON_COMPLIANT",
+        "NOT_APPLICABLE" => "NOT_APPLICABLE",
+        _ => "ERROR",
+    }
+}
+
 /// A rule's severity as stored with its scan.
 fn severity_of(text: &str) -> Severity {
     serde_json::from_value(serde_json::Value::String(text.to_string())).unwrap_or(Severity::Medium)
@@ -210,12 +220,11 @@ pub fn gate(
 
     // The baseline's verdicts, to tell new findings from old, keyed by a hash of (rule,
     // resource): a 100k-resource scan is joined without a string key per evaluation.
-    let mut before: HashMap<u128, String> = HashMap::new();
+    let mut before: HashMap<u128, &'static str> = HashMap::new();
     if let Some(b) = &baseline {
         match store.latest_scan(b.snapshot.id)? {
             Some(s) => store.for_each_evaluation(s.id, |e| {
-                // Only what can make a finding old needs the verdict itself.
-                before.insert(e.identity(), e.compliance.to_string());
+                before.insert(e.identity(), compliance_name(e.compliance));
                 Ok(())
             })?,
             None if options.fail_on.contains(&FailOn::NewNoncompliant) => {
@@ -246,7 +255,7 @@ pub fn gate(
             "ERROR" => FindingKind::Error,
             _ => return Ok(()),
         };
-        let baseline_compliance = before.get(&e.identity()).cloned();
+        let baseline_compliance = before.get(&e.identity()).map(|c| c.to_string());
         let new = baseline_compliance.as_deref() != Some(e.compliance);
         let resource = ResourceKey {
             account_id: e.account_id.to_string(),

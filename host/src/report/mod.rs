@@ -8,4 +8,4 @@ pub mod sarif;
 
 pub use junit::junit;
 pub use markdown::gate_markdown;
-pub use sarif::sarif;
+pub use sarif::write_sarif;

@@ -8,6 +8,7 @@
 //! whatever else changes; `baselineState` says whether it is new since the baseline, and a
 //! waiver becomes an accepted external suppression with its justification.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::engine::Severity;
@@ -19,8 +20,13 @@ const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The key under which findings' fingerprints are written.
 pub const FINGERPRINT_KEY: &str = "conformFinding/v1";
 
-/// The SARIF log of a gate report.
-pub fn sarif(report: &GateReport, tool_version: &str) -> Value {
+/// Writes the SARIF log of a gate report. Results are serialized one by one as they are
+/// written, never built as a tree: a 100k-resource estate can have tens of thousands.
+pub fn write_sarif(
+    report: &GateReport,
+    tool_version: &str,
+    out: impl std::io::Write,
+) -> serde_json::Result<()> {
     let mut rules: Vec<Value> = report
         .rules
         .iter()
@@ -63,13 +69,16 @@ pub fn sarif(report: &GateReport, tool_version: &str) -> Value {
              Bring it back to the baseline, or set a new baseline if the change is approved (`conform baseline set`).",
         ));
     }
-    let index_of = |id: &str| rules.iter().position(|r| r["id"] == id);
-    let results: Vec<Value> = report
-        .findings
+    let index: std::collections::HashMap<String, usize> = rules
         .iter()
-        .map(|f| result(f, index_of(&f.rule_id)))
+        .enumerate()
+        .filter_map(|(i, r)| r["id"].as_str().map(|id| (id.to_string(), i)))
         .collect();
-    json!({
+    let results = Results {
+        findings: &report.findings,
+        index: &index,
+    };
+    let log = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
@@ -81,14 +90,62 @@ pub fn sarif(report: &GateReport, tool_version: &str) -> Value {
                 "rules": rules,
             }},
             "invocations": [{"executionSuccessful": true}],
-            "results": results,
+            "results": [],
             "properties": {
                 "snapshot": report.snapshot.snapshot,
                 "baseline": report.baseline.as_ref().and_then(|b| b.baseline.clone()),
                 "passed": report.passed,
             },
         }],
-    })
+    });
+    // The log around the results is small; the results stream into its place.
+    let Value::Object(mut log) = log else {
+        unreachable!("a JSON object")
+    };
+    let runs = log.remove("runs").expect("runs");
+    let Value::Array(mut runs) = runs else {
+        unreachable!("an array")
+    };
+    let Value::Object(mut run) = runs.remove(0) else {
+        unreachable!("an object")
+    };
+    run.remove("results");
+    let document = Log {
+        schema: &log["$schema"],
+        version: &log["version"],
+        runs: [Run { run: &run, results }],
+    };
+    serde_json::to_writer_pretty(out, &document)
+}
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'a Value,
+    version: &'a Value,
+    runs: [Run<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Run<'a> {
+    #[serde(flatten)]
+    run: &'a serde_json::Map<String, Value>,
+    results: Results<'a>,
+}
+
+struct Results<'a> {
+    findings: &'a [Finding],
+    index: &'a std::collections::HashMap<String, usize>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.findings
+                .iter()
+                .map(|f| SarifResult::new(f, self.index.get(&f.rule_id).copied())),
+        )
+    }
 }
 
 fn rule(id: &str, title: &str, description: &str, severity: Severity, help: &str) -> Value {
@@ -109,50 +166,132 @@ fn rule(id: &str, title: &str, description: &str, severity: Severity, help: &str
     })
 }
 
-fn result(f: &Finding, rule_index: Option<usize>) -> Value {
-    let name = format!("{}/{}", f.resource.resource_type, f.resource.resource_id);
-    let text = if f.message.is_empty() {
-        format!("{name}: {}", f.kind_text())
-    } else {
-        format!("{name}: {}", f.message)
-    };
-    let mut result = json!({
-        "ruleId": f.rule_id,
-        "level": if f.fails { "error" } else { level(f.severity) },
-        "kind": "fail",
-        "message": {"text": text},
-        "locations": [{
-            "physicalLocation": {
-                "artifactLocation": {"uri": resource_uri(&f.resource)},
-                "region": {"startLine": 1},
-            },
-            "logicalLocations": [{
-                "name": f.resource.resource_id,
-                "fullyQualifiedName": f.arn.clone().unwrap_or_else(|| name.clone()),
-                "kind": "resource",
+/// One result, borrowing from its finding.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+    level: &'static str,
+    kind: &'static str,
+    message: Text,
+    locations: [Location<'a>; 1],
+    partial_fingerprints: Fingerprints<'a>,
+    baseline_state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressions: Option<[Suppression<'a>; 1]>,
+    properties: ResultProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct Text {
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location<'a> {
+    physical_location: PhysicalLocation,
+    logical_locations: [LogicalLocation<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    region: Region,
+}
+
+#[derive(Serialize)]
+struct ArtifactLocation {
+    uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation<'a> {
+    name: &'a str,
+    fully_qualified_name: String,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Fingerprints<'a> {
+    #[serde(rename = "conformFinding/v1")]
+    finding: &'a str,
+}
+
+#[derive(Serialize)]
+struct Suppression<'a> {
+    kind: &'static str,
+    status: &'static str,
+    justification: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultProperties<'a> {
+    account_id: &'a str,
+    region: &'a str,
+    resource_type: &'a str,
+    resource_id: &'a str,
+    fails_gate: bool,
+}
+
+impl<'a> SarifResult<'a> {
+    fn new(f: &'a Finding, rule_index: Option<usize>) -> SarifResult<'a> {
+        let name = format!("{}/{}", f.resource.resource_type, f.resource.resource_id);
+        let text = if f.message.is_empty() {
+            format!("{name}: {}", f.kind_text())
+        } else {
+            format!("{name}: {}", f.message)
+        };
+        SarifResult {
+            rule_id: &f.rule_id,
+            rule_index,
+            level: if f.fails { "error" } else { level(f.severity) },
+            kind: "fail",
+            message: Text { text },
+            locations: [Location {
+                physical_location: PhysicalLocation {
+                    artifact_location: ArtifactLocation {
+                        uri: resource_uri(&f.resource),
+                    },
+                    region: Region { start_line: 1 },
+                },
+                logical_locations: [LogicalLocation {
+                    name: &f.resource.resource_id,
+                    fully_qualified_name: f.arn.clone().unwrap_or(name),
+                    kind: "resource",
+                }],
             }],
-        }],
-        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
-        "baselineState": if f.new { "new" } else { "unchanged" },
-        "properties": {
-            "accountId": f.resource.account_id,
-            "region": f.resource.region,
-            "resourceType": f.resource.resource_type,
-            "resourceId": f.resource.resource_id,
-            "failsGate": f.fails,
-        },
-    });
-    if let Some(index) = rule_index {
-        result["ruleIndex"] = json!(index);
+            partial_fingerprints: Fingerprints {
+                finding: &f.fingerprint,
+            },
+            baseline_state: if f.new { "new" } else { "unchanged" },
+            suppressions: f.waiver.as_ref().filter(|w| !w.expired).map(|w| {
+                [Suppression {
+                    kind: "external",
+                    status: "accepted",
+                    justification: &w.justification,
+                }]
+            }),
+            properties: ResultProperties {
+                account_id: &f.resource.account_id,
+                region: &f.resource.region,
+                resource_type: &f.resource.resource_type,
+                resource_id: &f.resource.resource_id,
+                fails_gate: f.fails,
+            },
+        }
     }
-    if let Some(w) = f.waiver.as_ref().filter(|w| !w.expired) {
-        result["suppressions"] = json!([{
-            "kind": "external",
-            "status": "accepted",
-            "justification": w.justification,
-        }]);
-    }
-    result
 }
 
 /// A repository-relative path that names a resource: stable, and safe in a URI.
