@@ -131,6 +131,14 @@ fn drift_names_added_removed_and_modified_resources_with_exact_pointers() {
         !text.contains("\u{1b}["),
         "no colour codes when stdout is not a terminal"
     );
+    let markdown = s.conform(&["drift", "--format", "markdown"]).ok().stdout;
+    assert!(
+        markdown.starts_with("### Drift from baseline 'base'"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| modified | `AWS::EC2::Volume/vol-a` | 123456789012 | us-east-1 | `/configuration/size`, `/tags/Owner` |"), "{markdown}");
+    s.conform(&["drift", "--format", "junit"])
+        .fails_with(&["conform drift writes text, json, markdown, json-patch; not junit"]);
 }
 
 #[test]
@@ -277,6 +285,22 @@ fn a_desired_state_file_is_a_baseline_outside_the_history() {
     assert_eq!(
         drifted["vol-c"]["kind"], "added",
         "not in the desired state"
+    );
+    let listed = s
+        .conform(&["baseline", "list", "--format", "json"])
+        .ok()
+        .json();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["base", "golden"]);
+    let shown = s.conform(&["baseline", "show", "golden"]).ok().stdout;
+    assert!(
+        shown.contains("desired state") && shown.contains("desired.json"),
+        "{shown}"
     );
     // Two baselines: a command must be told which.
     s.conform(&["drift"])

@@ -22,6 +22,12 @@ pub struct RuleArgs {
     /// Run only the rules given with --rules, not the built-in ones.
     #[arg(long)]
     pub no_builtins: bool,
+    /// Worker threads evaluating rules; default: one per core.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Run only the rules with these ids (repeatable; globs such as 'S3_*').
+    #[arg(long = "only", value_name = "RULE_ID")]
+    pub only: Vec<String>,
     /// Parameters per rule: a map of rule id to parameters, like AWS Config's InputParameters,
     /// in JSON, YAML (.yaml, .yml) or TOML (.toml).
     #[arg(long, value_name = "FILE")]
@@ -43,9 +49,6 @@ pub struct ScanArgs {
     /// The snapshot to scan: an id or "latest".
     #[arg(long, default_value = "latest")]
     pub snapshot: SnapshotSelector,
-    /// Worker threads evaluating rules; default: one per core.
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub jobs: Option<u16>,
     #[command(flatten)]
     pub rules: RuleArgs,
 }
@@ -165,6 +168,19 @@ fn load_rules_noting(
     {
         anyhow::bail!("the params file sets parameters for rule {unknown}, which is not loaded");
     }
+    if !args.only.is_empty() {
+        let mut wanted = Vec::new();
+        for pattern in &args.only {
+            let glob = globset::Glob::new(pattern)
+                .with_context(|| format!("--only {pattern}"))?
+                .compile_matcher();
+            if !rules.iter().any(|r| glob.is_match(&r.manifest.id)) {
+                anyhow::bail!("--only {pattern}: no loaded rule has that id");
+            }
+            wanted.push(glob);
+        }
+        rules.retain(|r| wanted.iter().any(|g| g.is_match(&r.manifest.id)));
+    }
     Ok(rules)
 }
 
@@ -214,12 +230,7 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
     let host = host(&args.rules)?;
     let rules = load_rules(&host, &args.rules)?;
     let snapshot = store.snapshot(args.snapshot)?;
-    let report = match args.jobs {
-        Some(jobs) => {
-            conform::scan::scan_with_jobs(&store, &host, &rules, snapshot.id, jobs.into())
-        }
-        None => conform::scan::scan(&store, &host, &rules, snapshot.id),
-    }?;
+    let report = run_scan(&store, &host, &rules, snapshot.id, &args.rules)?;
     out.emit(&report, |w| {
         writeln!(
             w,
@@ -253,6 +264,19 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
     Ok(exit::OK)
 }
 
+fn run_scan(
+    store: &conform::store::Store,
+    host: &RuleHost,
+    rules: &[Rule],
+    snapshot: conform::SnapshotId,
+    args: &RuleArgs,
+) -> Result<conform::scan::ScanReport, conform::StoreError> {
+    match args.jobs {
+        Some(jobs) => conform::scan::scan_with_jobs(store, host, rules, snapshot, jobs.into()),
+        None => conform::scan::scan(store, host, rules, snapshot),
+    }
+}
+
 /// Evaluates files directly, with no database: AWS Config's proactive mode, for a pre-deploy
 /// check. The items go into an in-memory store, so they are read and checked exactly as
 /// `ingest` reads them.
@@ -273,7 +297,7 @@ pub fn check(args: CheckArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let Some(snapshot) = ingested.snapshot else {
         anyhow::bail!("the input holds no configuration item to check");
     };
-    let report = conform::scan::scan(&store, &host, &rules, snapshot.id)?;
+    let report = run_scan(&store, &host, &rules, snapshot.id, &args.rules)?;
     let findings = store.evaluations(
         report.scan.id,
         &EvaluationFilter {
