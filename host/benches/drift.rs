@@ -31,34 +31,44 @@ fn main() {
     let items = env("CONFORM_BENCH_ITEMS", 100_000);
     let snapshots = env("CONFORM_BENCH_SNAPSHOTS", 50);
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("drift-bench");
-    let _ = std::fs::remove_dir_all(&work);
-    let started = Instant::now();
-    let generated = generate(
-        &work.join("estate"),
-        &GenerateOptions {
-            items,
-            snapshots,
-            churn: 0.01,
-            seed: 7,
-            gzip: true,
-            ..Default::default()
-        },
-    )
-    .expect("generate");
-    let mut store = Store::open(work.join("drift.db")).expect("store");
-    for dir in &generated.snapshot_dirs {
-        conform::ingest(
-            &mut store,
-            std::slice::from_ref(dir),
-            &IngestOptions::default(),
-            &NoProgress,
-        )
-        .expect("ingest");
-        // Each snapshot's files are no longer needed once stored.
-        let _ = std::fs::remove_dir_all(dir);
+    // CONFORM_BENCH_KEEP=1 keeps the store for the next run, which then skips the setup.
+    let keep = std::env::var_os("CONFORM_BENCH_KEEP").is_some();
+    let db = work.join("drift.db");
+    let reuse = keep && db.exists();
+    if !reuse {
+        let _ = std::fs::remove_dir_all(&work);
     }
+    let started = Instant::now();
+    let mut store = Store::open(&db).expect("store");
+    if !reuse {
+        let generated = generate(
+            &work.join("estate"),
+            &GenerateOptions {
+                items,
+                snapshots,
+                churn: 0.01,
+                seed: 7,
+                gzip: true,
+                ..Default::default()
+            },
+        )
+        .expect("generate");
+        for dir in &generated.snapshot_dirs {
+            conform::ingest(
+                &mut store,
+                std::slice::from_ref(dir),
+                &IngestOptions::default(),
+                &NoProgress,
+            )
+            .expect("ingest");
+            // Each snapshot's files are no longer needed once stored.
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    let snapshots = store.snapshots().expect("snapshots").len();
     println!(
-        "setup: {items} resources, {snapshots} snapshots at 1% churn, generated and ingested in {:.1} s",
+        "setup: {items} resources, {snapshots} snapshots at 1% churn, {} in {:.1} s",
+        if reuse { "reused" } else { "generated and ingested" },
         started.elapsed().as_secs_f64()
     );
     let baseline = store

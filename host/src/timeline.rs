@@ -73,7 +73,10 @@ pub fn estate_timeline(
     baseline: Option<&Baseline>,
     ignore: &IgnoreRules,
 ) -> Result<Vec<TimelineEntry>, StoreError> {
-    let mut walker = baseline.map(|b| DriftWalker::new(b.snapshot.id));
+    let mut walker = match baseline {
+        Some(b) => Some(DriftWalker::new(store, b.snapshot.id)?),
+        None => None,
+    };
     let mut entries = Vec::new();
     for s in observed(store, range)? {
         let drift = match &mut walker {

@@ -262,6 +262,7 @@ fn live_count(store: &Store, state: &StateRef) -> Result<u64, StoreError> {
 #[derive(Debug)]
 pub struct DriftWalker {
     baseline: SnapshotId,
+    role: SnapshotRole,
     /// The state the verdicts describe.
     at: Option<SnapshotId>,
     /// Resources drifted (or changed only in ignored fields) at `at`.
@@ -269,7 +270,7 @@ pub struct DriftWalker {
     /// (baseline version, version) → whether it is drift once ignores are applied.
     pairs: HashMap<(VersionId, VersionId), bool>,
     /// Resource types, by row, for ignore patterns.
-    types: HashMap<ResourceRowId, String>,
+    types: HashMap<ResourceRowId, std::sync::Arc<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,14 +280,15 @@ enum Verdict {
 }
 
 impl DriftWalker {
-    pub fn new(baseline: SnapshotId) -> DriftWalker {
-        DriftWalker {
+    pub fn new(store: &Store, baseline: SnapshotId) -> Result<DriftWalker, StoreError> {
+        Ok(DriftWalker {
             baseline,
+            role: store.role_of(baseline)?,
             at: None,
             verdicts: HashMap::new(),
             pairs: HashMap::new(),
-            types: HashMap::new(),
-        }
+            types: store.resource_types()?,
+        })
     }
 
     /// Drift counts of `state` against the baseline. States should come in order.
@@ -304,7 +306,7 @@ impl DriftWalker {
             }
             Some(previous) => {
                 for step in store.state_differences(previous, state)? {
-                    let before = store.version_in(step.resource, self.baseline)?;
+                    let before = store.version_in(step.resource, self.baseline, self.role)?;
                     let d = StateDifference {
                         resource: step.resource,
                         before,
@@ -354,7 +356,9 @@ impl DriftWalker {
                             let kind = match self.types.get(&d.resource) {
                                 Some(k) => k.clone(),
                                 None => {
-                                    let k = store.resource(d.resource)?.key.resource_type;
+                                    // A resource new since the walk began.
+                                    let k: std::sync::Arc<str> =
+                                        store.resource(d.resource)?.key.resource_type.into();
                                     self.types.insert(d.resource, k.clone());
                                     k
                                 }

@@ -133,13 +133,35 @@ impl Store {
         Ok(by_resource.into_values().collect())
     }
 
-    /// A resource's version in a state, if it has one there.
+    /// Every resource's type, by row (the few distinct names shared).
+    pub fn resource_types(&self) -> Result<HashMap<ResourceRowId, std::sync::Arc<str>>> {
+        let mut names: HashMap<String, std::sync::Arc<str>> = HashMap::new();
+        let mut types = HashMap::new();
+        let mut stmt = self.conn.prepare("SELECT id, resource_type FROM resources")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let name = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+            let shared = match names.get(name) {
+                Some(s) => s.clone(),
+                None => {
+                    let s: std::sync::Arc<str> = std::sync::Arc::from(name);
+                    names.insert(name.to_string(), s.clone());
+                    s
+                }
+            };
+            types.insert(ResourceRowId(r.get(0)?), shared);
+        }
+        Ok(types)
+    }
+
+    /// A resource's version in a state of the given role, if it has one there.
     pub fn version_in(
         &self,
         resource: ResourceRowId,
         snapshot: SnapshotId,
+        role: SnapshotRole,
     ) -> Result<Option<VersionRef>> {
-        let sql = match self.role_of(snapshot)? {
+        let sql = match role {
             SnapshotRole::Desired => {
                 "SELECT id, status, content_hash FROM versions
                  WHERE resource = ?1 AND first_snapshot = ?2 AND until_snapshot = ?2"

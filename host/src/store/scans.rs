@@ -286,11 +286,12 @@ impl Store {
 
     /// The evaluations of one resource in a scan.
     pub fn evaluations_of(&self, scan: i64, key: &ResourceKey) -> Result<Vec<StoredEvaluation>> {
+        let (first, last) = self.scan_rows(scan)?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
-             FROM evaluations
-             WHERE scan_id = ?1 AND resource_id = ?2 AND resource_type = ?3 AND account_id = ?4
-               AND region = ?5
+             FROM evaluations NOT INDEXED
+             WHERE rowid BETWEEN ?6 AND ?7 AND scan_id = ?1 AND resource_id = ?2
+               AND resource_type = ?3 AND account_id = ?4 AND region = ?5
              ORDER BY rule_id",
         )?;
         let rows = stmt.query_map(
@@ -299,7 +300,9 @@ impl Store {
                 key.resource_id,
                 key.resource_type,
                 key.account_id,
-                key.region
+                key.region,
+                first,
+                last
             ],
             |r| {
                 Ok(StoredEvaluation {
