@@ -38,6 +38,7 @@ fn main() {
     if !reuse {
         let _ = std::fs::remove_dir_all(&work);
     }
+    std::fs::create_dir_all(&work).expect("work directory");
     let started = Instant::now();
     let mut store = Store::open(&db).expect("store");
     if !reuse {
@@ -68,16 +69,23 @@ fn main() {
     let snapshots = store.snapshots().expect("snapshots").len();
     println!(
         "setup: {items} resources, {snapshots} snapshots at 1% churn, {} in {:.1} s",
-        if reuse { "reused" } else { "generated and ingested" },
+        if reuse {
+            "reused"
+        } else {
+            "generated and ingested"
+        },
         started.elapsed().as_secs_f64()
     );
+    // CONFORM_BENCH_ONLY=drift,scan,gate,timeline runs only those parts (gate needs scans).
+    let only = std::env::var("CONFORM_BENCH_ONLY").unwrap_or_default();
+    let runs = |part: &str| only.is_empty() || only.split(',').any(|p| p == part);
     let baseline = store
         .snapshot(SnapshotSelector::Id(SnapshotId(1)))
         .expect("snapshot 1");
     store.set_baseline("bench", baseline.id).expect("baseline");
     let ignore = IgnoreRules::new(&Default::default(), true).expect("defaults");
 
-    for target in [2, snapshots as i64] {
+    for target in [2, snapshots as i64].into_iter().filter(|_| runs("drift")) {
         let after = store
             .snapshot(SnapshotSelector::Id(SnapshotId(target)))
             .expect("snapshot");
@@ -110,7 +118,10 @@ fn main() {
     let host = RuleHost::new(Limits::default()).expect("host");
     let (rules, _) = host.load_builtins(&|_| None).expect("built-ins");
     let last = SnapshotId(snapshots as i64);
-    for snapshot in [SnapshotId(1), SnapshotId(2), last] {
+    for snapshot in [SnapshotId(1), SnapshotId(2), last]
+        .into_iter()
+        .filter(|_| runs("scan"))
+    {
         let started = Instant::now();
         let scan = conform::scan::scan(&store, &host, &rules, snapshot).expect("scan");
         println!(
@@ -131,7 +142,10 @@ fn main() {
             last,
             vec![FailOn::NewNoncompliant, FailOn::Drift, FailOn::Error],
         ),
-    ] {
+    ]
+    .into_iter()
+    .filter(|_| runs("gate"))
+    {
         for round in 0..2 {
             let options = GateOptions {
                 baseline: Some("bench".into()),
@@ -162,7 +176,7 @@ fn main() {
     }
 
     let chosen = store.baseline("bench").expect("baseline");
-    for round in 0..2 {
+    for round in (0..2).filter(|_| runs("timeline")) {
         let started = Instant::now();
         let entries =
             conform::timeline::estate_timeline(&store, &Range::default(), Some(&chosen), &ignore)

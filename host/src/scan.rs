@@ -232,7 +232,7 @@ impl Run<'_> {
             Compliance::NotApplicable => summary.not_applicable += 1,
             Compliance::Error => summary.error += 1,
         }
-        sink.record(&StoredEvaluation {
+        sink.record(StoredEvaluation {
             rule_id: e.rule_id,
             account_id: account.to_string(),
             region: region.to_string(),

@@ -137,7 +137,9 @@ impl Store {
     pub fn resource_types(&self) -> Result<HashMap<ResourceRowId, std::sync::Arc<str>>> {
         let mut names: HashMap<String, std::sync::Arc<str>> = HashMap::new();
         let mut types = HashMap::new();
-        let mut stmt = self.conn.prepare("SELECT id, resource_type FROM resources")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, resource_type FROM resources")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let name = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;

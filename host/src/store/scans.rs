@@ -111,11 +111,15 @@ pub trait ScanVisitor {
     fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<()>;
 }
 
-/// Receives the evaluations of one item and stores them.
+/// Receives a scan's evaluations and stores them, many rows per statement.
 pub struct EvaluationSink<'t> {
     tx: &'t rusqlite::Transaction<'t>,
     scan: i64,
     written: u64,
+    pending: Vec<StoredEvaluation>,
+    /// The rowids of the first and last evaluation written.
+    first: Option<i64>,
+    last: Option<i64>,
 }
 
 impl std::fmt::Debug for EvaluationSink<'_> {
@@ -126,25 +130,58 @@ impl std::fmt::Debug for EvaluationSink<'_> {
     }
 }
 
+/// Rows per INSERT: one statement step per this many evaluations.
+const ROWS_PER_INSERT: usize = 64;
+
 impl EvaluationSink<'_> {
-    pub fn record(&mut self, e: &StoredEvaluation) -> Result<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO evaluations (scan_id, rule_id, account_id, region, resource_type, resource_id,
-                                          compliance, annotation)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                self.scan,
-                e.rule_id,
-                e.account_id,
-                e.region,
-                e.resource_type,
-                e.resource_id,
-                e.compliance,
-                e.annotation
-            ])?;
-        self.written += 1;
+    pub fn record(&mut self, e: StoredEvaluation) -> Result<()> {
+        self.pending.push(e);
+        if self.pending.len() == ROWS_PER_INSERT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let n = self.pending.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let mut sql = String::from(
+            "INSERT INTO evaluations (scan_id, rule_id, account_id, region, resource_type, resource_id,
+                                      compliance, annotation) VALUES ",
+        );
+        for i in 0..n {
+            sql.push_str(if i == 0 {
+                "(?1, ?, ?, ?, ?, ?, ?, ?)"
+            } else {
+                ", (?1, ?, ?, ?, ?, ?, ?, ?)"
+            });
+        }
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        stmt.raw_bind_parameter(1, self.scan)?;
+        let mut at = 2;
+        for e in &self.pending {
+            for value in [
+                &e.rule_id,
+                &e.account_id,
+                &e.region,
+                &e.resource_type,
+                &e.resource_id,
+                &e.compliance,
+                &e.annotation,
+            ] {
+                stmt.raw_bind_parameter(at, value.as_str())?;
+                at += 1;
+            }
+        }
+        stmt.raw_execute()?;
+        let last = self.tx.last_insert_rowid();
+        // One statement's rows take consecutive rowids.
+        self.first.get_or_insert(last - n as i64 + 1);
+        self.last = Some(last);
+        self.written += n as u64;
+        self.pending.clear();
         Ok(())
     }
 }
@@ -188,6 +225,9 @@ impl Store {
             tx: &tx,
             scan,
             written: 0,
+            pending: Vec::with_capacity(ROWS_PER_INSERT),
+            first: None,
+            last: None,
         };
         self.for_each_stored(snapshot, |item| {
             if item.is_deleted() {
@@ -196,10 +236,12 @@ impl Store {
             visitor.item(item, &mut sink)
         })?;
         visitor.finish(&mut sink)?;
+        sink.flush()?;
         let finished_at = now();
         tx.execute(
-            "UPDATE scans SET finished_at = ?2 WHERE id = ?1",
-            params![scan, finished_at],
+            "UPDATE scans SET finished_at = ?2, first_evaluation = ?3, last_evaluation = ?4
+             WHERE id = ?1",
+            params![scan, finished_at, sink.first, sink.last],
         )?;
         tracing::info!(scan, evaluations = sink.written, "scan stored");
         tx.commit()?;
@@ -232,27 +274,33 @@ impl Store {
     }
 
     /// How many evaluations of each compliance each rule of a scan has: (rule, compliance,
-    /// count), read from the `evaluations_by_scan` index alone.
+    /// count).
     pub fn compliance_counts(&self, scan: i64) -> Result<Vec<(String, String, u64)>> {
+        let (first, last) = self.scan_rows(scan)?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT rule_id, compliance, count(*) FROM evaluations WHERE scan_id = ?1
+            "SELECT rule_id, compliance, count(*) FROM evaluations NOT INDEXED
+             WHERE rowid BETWEEN ?2 AND ?3 AND scan_id = ?1
              GROUP BY rule_id, compliance ORDER BY rule_id",
         )?;
-        let rows = stmt.query_map([scan], |r| {
+        let rows = stmt.query_map(params![scan, first, last], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
         })?;
         rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
 
-    /// The range of rowids a scan's evaluations occupy. A scan writes them in one transaction,
-    /// holding the write lock, so they are contiguous: reading the range walks the table in
-    /// order instead of seeking each row from the index (the `scan_id` test stays, so a range
-    /// that were not contiguous would still read right, only slower).
+    /// The range of rowids a scan's evaluations occupy, as the scan recorded it. A scan writes
+    /// them in one transaction, holding the write lock, so they are contiguous: reading the
+    /// range walks the table in order (the `scan_id` test stays all the same).
     fn scan_rows(&self, scan: i64) -> Result<(i64, i64)> {
         Ok(self
             .conn
-            .prepare_cached("SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM evaluations WHERE scan_id = ?1")?
-            .query_row([scan], |r| Ok((r.get(0)?, r.get(1)?)))?)
+            .prepare_cached(
+                "SELECT coalesce(first_evaluation, 0), coalesce(last_evaluation, -1)
+                 FROM scans WHERE id = ?1",
+            )?
+            .query_row([scan], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((0, -1)))
     }
 
     /// Calls `each` with every evaluation of a scan, borrowed from the row.
@@ -347,15 +395,24 @@ impl Store {
         scan: i64,
         filter: &EvaluationFilter,
     ) -> Result<Vec<StoredEvaluation>> {
+        let (first, last) = self.scan_rows(scan)?;
         let mut stmt = self.conn.prepare(
             "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
-             FROM evaluations
-             WHERE scan_id = ?1 AND (?2 IS NULL OR rule_id = ?2) AND (?3 IS NULL OR resource_id = ?3)
+             FROM evaluations NOT INDEXED
+             WHERE rowid BETWEEN ?5 AND ?6 AND scan_id = ?1
+               AND (?2 IS NULL OR rule_id = ?2) AND (?3 IS NULL OR resource_id = ?3)
                AND (?4 IS NULL OR compliance = ?4)
              ORDER BY rule_id, account_id, region, resource_type, resource_id",
         )?;
         let rows = stmt.query_map(
-            params![scan, filter.rule_id, filter.resource_id, filter.compliance],
+            params![
+                scan,
+                filter.rule_id,
+                filter.resource_id,
+                filter.compliance,
+                first,
+                last
+            ],
             |r| {
                 Ok(StoredEvaluation {
                     rule_id: r.get(0)?,
@@ -374,4 +431,42 @@ impl Store {
 
 fn now() -> String {
     jiff::Timestamp::now().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store made by an earlier conform (schema 2) keeps its scans readable after migrating:
+    /// the migration records where each scan's evaluations lie before it drops the old index.
+    #[test]
+    fn scans_from_schema_2_read_after_migrating() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            let old = rusqlite_migration::Migrations::new(
+                super::super::MIGRATIONS[..2]
+                    .iter()
+                    .map(|sql| rusqlite_migration::M::up(sql))
+                    .collect(),
+            );
+            old.to_latest(&mut conn).unwrap();
+            conn.execute_batch(
+                "INSERT INTO snapshots VALUES (1, 't', 't', 'l', 'full', 0, 0, 0, 0, 0, 0, 0);
+                 INSERT INTO scans VALUES (1, 1, 't', 't'), (2, 1, 't', 't');
+                 INSERT INTO evaluations VALUES
+                   (1, 'R', 'a', 'r', 'T', 'x', 'COMPLIANT', ''),
+                   (2, 'R', 'a', 'r', 'T', 'x', 'NON_COMPLIANT', 'no'),
+                   (2, 'R', 'a', 'r', 'T', 'y', 'COMPLIANT', '');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let second = store.evaluations(2, &EvaluationFilter::default()).unwrap();
+        assert_eq!(second.len(), 2);
+        assert_eq!(second[0].compliance, "NON_COMPLIANT");
+        let counts = store.compliance_counts(1).unwrap();
+        assert_eq!(counts, vec![("R".to_string(), "COMPLIANT".to_string(), 1)]);
+    }
 }
