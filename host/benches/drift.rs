@@ -222,7 +222,9 @@ fn main() {
         "peak resident memory: {:.1} MiB",
         peak_rss_kib() as f64 / 1024.0
     );
-    let _ = std::fs::remove_dir_all(&work);
+    if !keep {
+        let _ = std::fs::remove_dir_all(&work);
+    }
 }
 
 /// Peak resident set size (VmHWM) of this process, from /proc.
