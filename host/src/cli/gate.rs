@@ -208,12 +208,15 @@ fn text(report: &GateReport, w: &mut dyn Write, limit: usize) -> std::io::Result
     writeln!(w)?;
     writeln!(
         w,
-        "  {}: {} non-compliant ({} new), {}; {} drifted; {} waived{}",
+        "  {}: {} non-compliant ({} new), {}; {}; {} waived{}",
         count(c.evaluations, "evaluation"),
         c.noncompliant,
         c.new_noncompliant,
         count(c.errors, "error"),
-        count(c.drifted, "resource"),
+        match report.drift {
+            Some(_) => format!("{} drifted", count(c.drifted, "resource")),
+            None => "drift not judged (--fail-on drift)".to_string(),
+        },
         c.waived,
         if c.expired_waivers > 0 {
             format!(", {} with an expired waiver", c.expired_waivers)

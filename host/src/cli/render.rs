@@ -23,15 +23,20 @@ impl Output {
         value: &T,
         text: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> anyhow::Result<()> {
-        let mut stdout = anstream::stdout().lock();
         match self.format {
             Format::Json => {
+                // Machines' output never goes through the colour filter.
+                let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
                 serde_json::to_writer_pretty(&mut stdout, value)?;
                 writeln!(stdout)?;
+                stdout.flush()?;
             }
-            _ => text(&mut stdout)?,
+            _ => {
+                let mut stdout = anstream::stdout().lock();
+                text(&mut stdout)?;
+                stdout.flush()?;
+            }
         }
-        stdout.flush()?;
         Ok(())
     }
 

@@ -142,7 +142,16 @@ fn load_rules_noting(
     let mut rules: Vec<Rule> = Vec::new();
     if !args.no_builtins {
         let (builtins, skipped) = host.load_builtins(&lookup)?;
-        for note in skipped.iter().filter(|_| note_skipped) {
+        // A built-in left out for want of parameters matters only if it was wanted.
+        let wanted = |note: &str| {
+            args.only.is_empty()
+                || args.only.iter().any(|p| {
+                    globset::Glob::new(p)
+                        .map(|g| g.compile_matcher())
+                        .is_ok_and(|g| note.split(' ').any(|word| g.is_match(word)))
+                })
+        };
+        for note in skipped.iter().filter(|n| note_skipped && wanted(n)) {
             tracing::warn!("{note}");
         }
         rules = builtins;
