@@ -27,6 +27,9 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+mod common;
+use common::peak_rss_kib;
+
 fn main() {
     let items = env("CONFORM_BENCH_ITEMS", 100_000);
     let snapshots = env("CONFORM_BENCH_SNAPSHOTS", 50);
@@ -225,16 +228,4 @@ fn main() {
     if !keep {
         let _ = std::fs::remove_dir_all(&work);
     }
-}
-
-/// Peak resident set size (VmHWM) of this process, from /proc.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -14,6 +14,9 @@ use conform::generate::{GenerateOptions, generate};
 use conform::ingest::{IngestOptions, NoProgress};
 use conform::store::Store;
 
+mod common;
+use common::peak_rss_kib;
+
 fn main() {
     let items: usize = std::env::var("CONFORM_BENCH_ITEMS")
         .ok()
@@ -137,16 +140,4 @@ fn walk(path: &Path) -> Vec<PathBuf> {
 
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
-}
-
-/// Peak resident set size (VmHWM) of this process, from /proc.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }

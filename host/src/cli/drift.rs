@@ -167,21 +167,16 @@ pub fn drift(
     out: &Output,
 ) -> anyhow::Result<ExitCode> {
     out.accept("drift", DRIFT_FORMATS)?;
-    let config = Config::load(config)?;
     let store = open_existing(db)?;
     let baseline = store.choose_baseline(args.baseline.as_deref())?;
     let snapshot = store.snapshot(args.snapshot)?;
-    let report = drift::drift(
+    compare(
         &store,
+        config,
         StateRef::new(&baseline.snapshot, Some(&baseline.name)),
         StateRef::new(&snapshot, None),
-        &config.ignore,
-        DriftOptions {
-            documents: out.format == Format::JsonPatch,
-        },
-    )?;
-    write_report(&report, out)?;
-    Ok(exit::OK)
+        out,
+    )
 }
 
 pub fn diff(
@@ -191,18 +186,30 @@ pub fn diff(
     out: &Output,
 ) -> anyhow::Result<ExitCode> {
     out.accept("diff", DRIFT_FORMATS)?;
-    let config = Config::load(config)?;
     let store = open_existing(db)?;
     let (before, after) = (store.snapshot(args.before)?, store.snapshot(args.after)?);
-    let report = drift::drift(
+    compare(
         &store,
+        config,
         StateRef::new(&before, None),
         StateRef::new(&after, None),
-        &config.ignore,
-        DriftOptions {
-            documents: out.format == Format::JsonPatch,
-        },
-    )?;
+        out,
+    )
+}
+
+/// What `drift` and `diff` share once they know the two states.
+fn compare(
+    store: &Store,
+    config: Option<&Path>,
+    before: StateRef,
+    after: StateRef,
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config)?;
+    let options = DriftOptions {
+        documents: out.format == Format::JsonPatch,
+    };
+    let report = drift::drift(store, before, after, &config.ignore, options)?;
     write_report(&report, out)?;
     Ok(exit::OK)
 }

@@ -175,30 +175,17 @@ fn render(report: &GateReport, format: Format) -> anyhow::Result<Vec<u8>> {
 fn text(report: &GateReport, w: &mut dyn Write, limit: usize) -> std::io::Result<()> {
     let c = &report.counts;
     let (b, d) = (style::BOLD, style::DIM);
-    let fail_on: Vec<String> = report
-        .fail_on
-        .iter()
-        .map(|f| {
-            serde_json::to_value(f)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        })
-        .collect();
+    let fail_on = gate::fail_on_names(&report.fail_on);
     if report.passed {
         let ok = style::ADDED;
-        writeln!(
-            w,
-            "{ok}{b}gate passed{b:#}{ok:#} (fails on: {})",
-            fail_on.join(", ")
-        )?;
+        writeln!(w, "{ok}{b}gate passed{b:#}{ok:#} (fails on: {})", fail_on)?;
     } else {
         let bad = style::REMOVED;
         writeln!(
             w,
             "{bad}{b}gate FAILED{b:#}{bad:#}: {} fail it (fails on: {})",
             count(c.failing, "finding"),
-            fail_on.join(", ")
+            fail_on
         )?;
     }
     write!(w, "  {}", state_name(&report.snapshot))?;

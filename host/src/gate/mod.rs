@@ -39,6 +39,27 @@ pub enum FailOn {
     Error,
 }
 
+impl FailOn {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailOn::Drift => "drift",
+            FailOn::Noncompliant => "noncompliant",
+            FailOn::NewNoncompliant => "new-noncompliant",
+            FailOn::Error => "error",
+        }
+    }
+}
+
+/// "drift, new-noncompliant": what a gate fails on, for people.
+pub fn fail_on_names(fail_on: &BTreeSet<FailOn>) -> String {
+    fail_on
+        .iter()
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
     #[error(transparent)]

@@ -121,16 +121,7 @@ fn count(n: u64, noun: &str) -> String {
 /// The gate's verdict as a pull-request comment.
 pub fn gate_markdown(report: &GateReport, w: &mut dyn Write) -> std::io::Result<()> {
     let c = &report.counts;
-    let fail_on: Vec<String> = report
-        .fail_on
-        .iter()
-        .map(|f| {
-            serde_json::to_value(f)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        })
-        .collect();
+    let fail_on = crate::gate::fail_on_names(&report.fail_on);
     if report.passed {
         writeln!(w, "### ✅ conform gate passed\n")?;
     } else {
@@ -144,7 +135,7 @@ pub fn gate_markdown(report: &GateReport, w: &mut dyn Write) -> std::io::Result<
     if let Some(b) = &report.baseline {
         write!(w, ", against {}", state_name(b))?;
     }
-    writeln!(w, ". Fails on: {}.\n", fail_on.join(", "))?;
+    writeln!(w, ". Fails on: {}.\n", fail_on)?;
     writeln!(w, "| | findings | new | failing | waived |")?;
     writeln!(w, "|---|---:|---:|---:|---:|")?;
     for (label, kind) in [

@@ -352,17 +352,7 @@ impl Store {
                 first,
                 last
             ],
-            |r| {
-                Ok(StoredEvaluation {
-                    rule_id: r.get(0)?,
-                    account_id: r.get(1)?,
-                    region: r.get(2)?,
-                    resource_type: r.get(3)?,
-                    resource_id: r.get(4)?,
-                    compliance: r.get(5)?,
-                    annotation: r.get(6)?,
-                })
-            },
+            evaluation_from_row,
         )?;
         rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
@@ -413,20 +403,24 @@ impl Store {
                 first,
                 last
             ],
-            |r| {
-                Ok(StoredEvaluation {
-                    rule_id: r.get(0)?,
-                    account_id: r.get(1)?,
-                    region: r.get(2)?,
-                    resource_type: r.get(3)?,
-                    resource_id: r.get(4)?,
-                    compliance: r.get(5)?,
-                    annotation: r.get(6)?,
-                })
-            },
+            evaluation_from_row,
         )?;
         rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
+}
+
+/// A row of `SELECT rule_id, account_id, region, resource_type, resource_id, compliance,
+/// annotation FROM evaluations`.
+fn evaluation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvaluation> {
+    Ok(StoredEvaluation {
+        rule_id: r.get(0)?,
+        account_id: r.get(1)?,
+        region: r.get(2)?,
+        resource_type: r.get(3)?,
+        resource_id: r.get(4)?,
+        compliance: r.get(5)?,
+        annotation: r.get(6)?,
+    })
 }
 
 fn now() -> String {

@@ -21,6 +21,19 @@ pub struct Head {
     pub raw_hash: ContentHash,
 }
 
+impl Head {
+    /// The head a resource has once `version`, written as `id`, is its latest.
+    fn of(resource: ResourceRowId, id: VersionId, version: &NewVersion<'_>) -> Head {
+        Head {
+            resource,
+            version: id,
+            status: version.status,
+            content_hash: version.content_hash,
+            raw_hash: version.raw_hash,
+        }
+    }
+}
+
 /// A resource's identity, borrowed (loading heads allocates no strings).
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceKeyRef<'a> {
@@ -287,13 +300,7 @@ impl<'c> SnapshotWriter<'c> {
                 meta.item_version,
                 version.body,
             ])?;
-        Ok(Head {
-            resource,
-            version: id,
-            status: version.status,
-            content_hash: version.content_hash,
-            raw_hash: version.raw_hash,
-        })
+        Ok(Head::of(resource, id, version))
     }
 
     /// A desired state's version: the resource's row is shared with what is observed (created
@@ -361,13 +368,7 @@ impl<'c> SnapshotWriter<'c> {
                 meta.item_version,
                 version.body,
             ])?;
-        Ok(Head {
-            resource,
-            version: id,
-            status: version.status,
-            content_hash: version.content_hash,
-            raw_hash: version.raw_hash,
-        })
+        Ok(Head::of(resource, id, version))
     }
 
     /// Takes back a version written earlier in this same snapshot, making `previous` current
