@@ -74,63 +74,47 @@ pub fn write_sarif(
         .enumerate()
         .filter_map(|(i, r)| r["id"].as_str().map(|id| (id.to_string(), i)))
         .collect();
-    let results = Results {
-        findings: &report.findings,
-        index: &index,
-    };
-    let log = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+    let log = Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: [Run {
+            tool: json!({"driver": {
                 "name": "conform",
                 "version": tool_version,
                 "semanticVersion": tool_version,
                 "informationUri": "https://example.invalid/conform",
                 "rules": rules,
-            }},
-            "invocations": [{"executionSuccessful": true}],
-            "results": [],
-            "properties": {
+            }}),
+            invocations: json!([{"executionSuccessful": true}]),
+            results: Results {
+                findings: &report.findings,
+                index: &index,
+            },
+            properties: json!({
                 "snapshot": report.snapshot.snapshot,
                 "baseline": report.baseline.as_ref().and_then(|b| b.baseline.clone()),
                 "passed": report.passed,
-            },
+            }),
         }],
-    });
-    // The log around the results is small; the results stream into its place.
-    let Value::Object(mut log) = log else {
-        unreachable!("a JSON object")
     };
-    let runs = log.remove("runs").expect("runs");
-    let Value::Array(mut runs) = runs else {
-        unreachable!("an array")
-    };
-    let Value::Object(mut run) = runs.remove(0) else {
-        unreachable!("an object")
-    };
-    run.remove("results");
-    let document = Log {
-        schema: &log["$schema"],
-        version: &log["version"],
-        runs: [Run { run: &run, results }],
-    };
-    serde_json::to_writer_pretty(out, &document)
+    serde_json::to_writer_pretty(out, &log)
 }
 
+/// The log: small parts as JSON values, the results streamed.
 #[derive(Serialize)]
 struct Log<'a> {
     #[serde(rename = "$schema")]
-    schema: &'a Value,
-    version: &'a Value,
+    schema: &'static str,
+    version: &'static str,
     runs: [Run<'a>; 1],
 }
 
 #[derive(Serialize)]
 struct Run<'a> {
-    #[serde(flatten)]
-    run: &'a serde_json::Map<String, Value>,
+    tool: Value,
+    invocations: Value,
     results: Results<'a>,
+    properties: Value,
 }
 
 struct Results<'a> {

@@ -11,7 +11,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Result, SnapshotRole, Store, StoreError, parse_status};
 use crate::canonical::ContentHash;
-use crate::model::{ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId};
+use crate::model::{ItemStatus, ResourceRowId, SnapshotId, VersionId};
 
 /// A resource's version in one state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,25 +198,9 @@ impl Store {
 
     /// A resource's identity, ARN and name, by row.
     pub fn resource(&self, row: ResourceRowId) -> Result<super::ResourceInfo> {
-        self.conn
-            .prepare_cached(
-                "SELECT account_id, region, resource_type, resource_id, arn, resource_name
-                 FROM resources WHERE id = ?1",
-            )?
-            .query_row([row.0], |r| {
-                Ok(super::ResourceInfo {
-                    row,
-                    key: ResourceKey {
-                        account_id: r.get(0)?,
-                        region: r.get(1)?,
-                        resource_type: r.get(2)?,
-                        resource_id: r.get(3)?,
-                    },
-                    arn: r.get(4)?,
-                    resource_name: r.get(5)?,
-                })
-            })
-            .optional()?
+        let sql = format!("{} WHERE id = ?1", super::RESOURCE_COLUMNS);
+        self.query_resources(&sql, &[&row.0])?
+            .pop()
             .ok_or_else(|| StoreError::Corrupt(format!("no resource row {}", row.0)))
     }
 }

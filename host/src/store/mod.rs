@@ -90,6 +90,10 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The columns `query_resources` maps to a `ResourceInfo`.
+const RESOURCE_COLUMNS: &str =
+    "SELECT id, account_id, region, resource_type, resource_id, arn, resource_name FROM resources";
+
 /// An open store. Cheap to open; one per command.
 #[derive(Debug)]
 pub struct Store {
@@ -387,7 +391,7 @@ impl Store {
     /// Finds the one resource that `name` designates: an ARN, `TYPE/ID`, or a resource id.
     #[instrument(skip(self), err(level = "debug"))]
     pub fn resolve_resource(&self, name: &str) -> Result<ResourceInfo> {
-        const COLUMNS: &str = "SELECT id, account_id, region, resource_type, resource_id, arn, resource_name FROM resources";
+        const COLUMNS: &str = RESOURCE_COLUMNS;
         let mut found: Vec<ResourceInfo> = if name.starts_with("arn:") {
             self.query_resources(&format!("{COLUMNS} WHERE arn = ?1"), &[&name])?
         } else {
@@ -417,12 +421,13 @@ impl Store {
         }
     }
 
+    /// Resources read with [`RESOURCE_COLUMNS`] and a condition.
     fn query_resources(
         &self,
         sql: &str,
         args: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<ResourceInfo>> {
-        let mut stmt = self.conn.prepare(sql)?;
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map(args, |r| {
             Ok(ResourceInfo {
                 row: ResourceRowId(r.get(0)?),
