@@ -8,7 +8,7 @@
 //! - the estate timeline over every snapshot, and one resource's timeline;
 //! - peak resident memory.
 
-use std::path::PathBuf;
+
 use std::time::Instant;
 
 use conform::drift::{DriftOptions, IgnoreRules, StateRef};
@@ -33,7 +33,7 @@ use common::peak_rss_kib;
 fn main() {
     let items = env("CONFORM_BENCH_ITEMS", 100_000);
     let snapshots = env("CONFORM_BENCH_SNAPSHOTS", 50);
-    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("drift-bench");
+    let work = common::work_dir("drift-bench");
     // CONFORM_BENCH_KEEP=1 keeps the store for the next run, which then skips the setup.
     let keep = std::env::var_os("CONFORM_BENCH_KEEP").is_some();
     let db = work.join("drift.db");

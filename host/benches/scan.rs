@@ -4,7 +4,7 @@
 //! evaluations per second for the whole scan (reading the snapshot from the store, turning each
 //! item into the document rules read, calling every in-scope rule, storing every evaluation).
 
-use std::path::PathBuf;
+
 use std::time::Instant;
 
 use conform::engine::{Limits, RuleHost};
@@ -12,12 +12,14 @@ use conform::generate::{GenerateOptions, generate};
 use conform::ingest::{IngestOptions, NoProgress};
 use conform::store::Store;
 
+mod common;
+
 fn main() {
     let items: usize = std::env::var("CONFORM_BENCH_ITEMS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scan-bench");
+    let work = common::work_dir("scan-bench");
     let _ = std::fs::remove_dir_all(&work);
     let generated = generate(
         &work.join("estate"),
@@ -53,7 +55,7 @@ fn main() {
     let started = Instant::now();
     let mut read = 0u64;
     store
-        .for_each_document(snapshot, |_, _, _| {
+        .for_each_document(snapshot, |_| {
             read += 1;
             Ok(())
         })

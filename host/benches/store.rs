@@ -23,7 +23,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let snapshots = 10;
-    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("store-bench");
+    let work = common::work_dir("store-bench");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
 

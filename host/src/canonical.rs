@@ -96,14 +96,23 @@ pub fn write_canonical(
     scratch: &mut Scratch,
 ) -> Result<(), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(json);
-    Canon { out, scratch }.deserialize(&mut de)?;
+    Canon {
+        out,
+        scratch,
+        from_text: true,
+    }
+    .deserialize(&mut de)?;
     de.end()
 }
 
 /// Appends the canonical form of an already parsed value.
 pub fn write_canonical_value(value: &serde_json::Value, out: &mut Vec<u8>, scratch: &mut Scratch) {
-    Canon { out, scratch }
-        .deserialize(value)
+    Canon {
+        out,
+        scratch,
+        from_text: false,
+    }
+    .deserialize(value)
         .expect("a serde_json::Value always deserializes");
 }
 
@@ -131,6 +140,9 @@ struct Member {
 struct Canon<'a> {
     out: &'a mut Vec<u8>,
     scratch: &'a mut Scratch,
+    /// Whether a borrowed string comes straight from JSON text (so it has no escape sequence
+    /// and needs none), rather than from a `Value`, whose strings may hold anything.
+    from_text: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Canon<'_> {
@@ -204,7 +216,11 @@ impl<'de> Visitor<'de> for Canon<'_> {
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
-        write_unescaped_str(self.out, v);
+        if self.from_text {
+            write_unescaped_str(self.out, v);
+        } else {
+            write_str(self.out, v);
+        }
         Ok(())
     }
 
@@ -233,6 +249,7 @@ impl<'de> Visitor<'de> for Canon<'_> {
             let element = Canon {
                 out: &mut *self.out,
                 scratch: &mut *self.scratch,
+                from_text: self.from_text,
             };
             if seq.next_element_seed(element)?.is_none() {
                 self.out.truncate(at);
@@ -250,13 +267,14 @@ impl<'de> Visitor<'de> for Canon<'_> {
         // Members are written in input order and remembered on a stack shared by all nesting
         // levels; this level's members are those above `base`.
         let base = self.scratch.members.len();
-        while let Some(()) = map.next_key_seed(Key(&mut *self.out))? {
+        while let Some(()) = map.next_key_seed(Key(&mut *self.out, self.from_text))? {
             let key_end = self.out.len();
             let key_start = self.scratch.next_key_start(start, base);
             self.out.push(b':');
             map.next_value_seed(Canon {
                 out: &mut *self.out,
                 scratch: &mut *self.scratch,
+                from_text: self.from_text,
             })?;
             self.scratch.members.push(Member {
                 key: (key_start, key_end),
@@ -319,7 +337,7 @@ impl Scratch {
 }
 
 /// Writes an object key, escaped, straight into the output.
-struct Key<'a>(&'a mut Vec<u8>);
+struct Key<'a>(&'a mut Vec<u8>, bool);
 
 impl<'de> DeserializeSeed<'de> for Key<'_> {
     type Value = ();
@@ -342,7 +360,11 @@ impl<'de> Visitor<'de> for Key<'_> {
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
-        write_unescaped_str(self.0, v);
+        if self.1 {
+            write_unescaped_str(self.0, v);
+        } else {
+            write_str(self.0, v);
+        }
         Ok(())
     }
 }
@@ -400,7 +422,9 @@ mod tests {
 
     #[test]
     fn value_and_text_forms_agree() {
-        let text = r#"{"k":{"y":[1,{"b":true,"a":false}],"x":"s"}}"#;
+        // Strings and keys with quotes, backslashes and control characters must come out
+        // escaped from a `Value` too (tags and relationships are canonicalised from one).
+        let text = r#"{"k":{"y":[1,{"b":true,"a":false}],"x":"s \"q\" \\ \t"},"a\"b":1}"#;
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(to_canonical_string(&value), canon(text));
     }

@@ -4,16 +4,16 @@
 //! Resource rules run as items stream by, on worker threads (one per core); estate rules run at
 //! the end, once per account, over the in-scope items gathered on the way.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, mpsc};
 
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::engine::{Compliance, Evaluation, Evaluator, Rule, RuleHost, RuleKind};
-use crate::model::SnapshotId;
+use crate::engine::document::ItemDocument;
+use crate::engine::{Compliance, Evaluator, Rule, RuleHost, RuleKind, Verdict};
+use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
-    EvaluationSink, ScanInfo, ScanRule, ScanVisitor, Store, StoreError, StoredEvaluation,
+    Evaluated, EvaluationSink, NewEvaluation, ScanInfo, ScanRule, ScanVisitor, Store, StoreError,
     StoredItem,
 };
 
@@ -77,14 +77,11 @@ pub fn scan_with_jobs(
     let recorded: Vec<ScanRule> = rules.iter().map(scan_rule).collect();
     let summaries = recorded
         .iter()
-        .map(|r| {
-            let summary = RuleSummary {
-                rule_id: r.rule_id.clone(),
-                version: r.rule_version.clone(),
-                severity: r.severity.clone(),
-                ..RuleSummary::default()
-            };
-            (r.rule_id.clone(), summary)
+        .map(|r| RuleSummary {
+            rule_id: r.rule_id.clone(),
+            version: r.rule_version.clone(),
+            severity: r.severity.clone(),
+            ..RuleSummary::default()
         })
         .collect();
     std::thread::scope(|threads| {
@@ -110,12 +107,13 @@ pub fn scan_with_jobs(
         let info = store.scan(snapshot, &recorded, &mut run);
         // On an error the work channel closes with `run`, and the workers end.
         let items = run.items;
-        let summaries = std::mem::take(&mut run.summaries);
+        let mut summaries = std::mem::take(&mut run.summaries);
         drop(run);
+        summaries.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
         Ok(ScanReport {
             scan: info?,
             items,
-            rules: summaries.into_values().collect(),
+            rules: summaries,
         })
     })
 }
@@ -123,10 +121,18 @@ pub fn scan_with_jobs(
 /// What a worker sends back for a batch.
 #[derive(Default)]
 struct Done {
-    /// (account, region, evaluation)
-    evaluations: Vec<(String, String, Evaluation)>,
-    /// In-scope documents for estate rules: (rule index, account, document).
-    estate: Vec<(usize, String, Arc<Value>)>,
+    /// (rule index, resource row, verdict)
+    evaluations: Vec<(usize, i64, Verdict)>,
+    /// In-scope items for estate rules.
+    estate: Vec<EstateItem>,
+}
+
+/// An item an estate rule will see.
+struct EstateItem {
+    rule: usize,
+    /// Its row in `resources`.
+    resource: i64,
+    document: Arc<ItemDocument>,
 }
 
 /// A worker: batches of stored items in, evaluations out, until the work channel closes.
@@ -157,23 +163,28 @@ fn evaluate_batch(
 ) -> Result<Done, StoreError> {
     let mut out = Done::default();
     for item in batch {
-        let (key, _, document) = item.into_document()?;
-        let document = Arc::new(document);
+        // An item no rule could cover is not even parsed.
+        if !rules
+            .iter()
+            .any(|r| r.manifest.scope.covers_type(&item.key.resource_type))
+        {
+            continue;
+        }
+        let resource = item.resource;
+        let document = Arc::new(item.into_document()?);
         for (index, rule) in rules.iter().enumerate() {
             if rule.manifest.kind == RuleKind::Estate {
-                if rule
-                    .manifest
-                    .scope
-                    .includes(&key.resource_type, document.get("tags"))
-                {
-                    out.estate
-                        .push((index, key.account_id.clone(), document.clone()));
+                if rule.manifest.scope.includes_item(&document) {
+                    out.estate.push(EstateItem {
+                        rule: index,
+                        resource,
+                        document: document.clone(),
+                    });
                 }
                 continue;
             }
-            if let Some(evaluation) = evaluator.evaluate(index, &document) {
-                out.evaluations
-                    .push((key.account_id.clone(), key.region.clone(), evaluation));
+            if let Some(verdict) = evaluator.evaluate(index, &document) {
+                out.evaluations.push((index, resource, verdict));
             }
         }
     }
@@ -201,12 +212,13 @@ struct Run<'r> {
     rules: &'r [Rule],
     /// For estate rules, which run here at the end.
     evaluator: Evaluator<'r>,
-    summaries: BTreeMap<String, RuleSummary>,
+    /// Per rule, in the order of `rules`.
+    summaries: Vec<RuleSummary>,
     items: u64,
     /// Every account seen: estate rules evaluate each, even one with no in-scope resource.
     accounts: BTreeSet<String>,
     /// In-scope items per (estate rule, account).
-    estate_items: HashMap<(usize, String), Vec<Arc<Value>>>,
+    estate_items: HashMap<(usize, String), Vec<EstateItem>>,
     /// Items read and not yet sent to the workers.
     batch: Vec<StoredItem>,
     /// To the workers; `None` once closed.
@@ -217,42 +229,44 @@ struct Run<'r> {
 impl Run<'_> {
     fn record(
         &mut self,
-        e: Evaluation,
-        account: &str,
-        region: &str,
+        rule: usize,
+        resource: Evaluated,
+        compliance: Compliance,
+        annotation: &str,
         sink: &mut EvaluationSink<'_>,
     ) -> Result<(), StoreError> {
-        let summary = self
-            .summaries
-            .get_mut(&e.rule_id)
-            .expect("every rule has a summary");
-        match e.compliance {
+        let summary = &mut self.summaries[rule];
+        match compliance {
             Compliance::Compliant => summary.compliant += 1,
             Compliance::NonCompliant => summary.non_compliant += 1,
             Compliance::NotApplicable => summary.not_applicable += 1,
             Compliance::Error => summary.error += 1,
         }
-        sink.record(StoredEvaluation {
-            rule_id: e.rule_id,
-            account_id: account.to_string(),
-            region: region.to_string(),
-            resource_type: e.resource_type,
-            resource_id: e.resource_id,
-            compliance: e.compliance.as_str().to_string(),
-            annotation: e.annotation,
+        sink.record(NewEvaluation {
+            rule,
+            resource,
+            compliance,
+            annotation,
         })
     }
 
     /// Stores what a worker sent back.
     fn absorb(&mut self, done: Done, sink: &mut EvaluationSink<'_>) -> Result<(), StoreError> {
-        for (account, region, evaluation) in done.evaluations {
-            self.record(evaluation, &account, &region, sink)?;
+        for (rule, resource, verdict) in done.evaluations {
+            self.record(
+                rule,
+                Evaluated::Stored(resource),
+                verdict.compliance,
+                &verdict.annotation,
+                sink,
+            )?;
         }
-        for (index, account, document) in done.estate {
+        for item in done.estate {
+            let account = item.document.field("accountId").unwrap_or_default();
             self.estate_items
-                .entry((index, account))
+                .entry((item.rule, account.to_string()))
                 .or_default()
-                .push(document);
+                .push(item);
         }
         Ok(())
     }
@@ -296,15 +310,14 @@ impl ScanVisitor for Run<'_> {
         }
         // Workers send documents in whatever order they finish; estate rules see them in a
         // stable order.
-        for documents in self.estate_items.values_mut() {
-            documents.sort_by_cached_key(|d| {
-                let text = |k: &str| {
-                    d.get(k)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                (text("awsRegion"), text("resourceType"), text("resourceId"))
+        for items in self.estate_items.values_mut() {
+            items.sort_by(|a, b| {
+                let (a, b) = (&a.document, &b.document);
+                (a.region(), a.resource_type(), a.resource_id()).cmp(&(
+                    b.region(),
+                    b.resource_type(),
+                    b.resource_id(),
+                ))
             });
         }
         let accounts: Vec<String> = self.accounts.iter().cloned().collect();
@@ -313,28 +326,38 @@ impl ScanVisitor for Run<'_> {
                 continue;
             }
             for account in &accounts {
-                let items = Arc::new(
-                    self.estate_items
-                        .remove(&(index, account.clone()))
-                        .unwrap_or_default(),
-                );
-                for evaluation in self
-                    .evaluator
-                    .evaluate_estate(index, account, items.clone())
-                {
-                    // An evaluation of one of the items takes that item's region.
-                    let region = items
+                let items = self
+                    .estate_items
+                    .remove(&(index, account.clone()))
+                    .unwrap_or_default();
+                let documents = Arc::new(items.iter().map(|i| i.document.clone()).collect());
+                for evaluation in self.evaluator.evaluate_estate(index, account, documents) {
+                    // An evaluation of one of the items refers to its row; anything else (the
+                    // account) is stored by name.
+                    let resource = items
                         .iter()
                         .find(|i| {
-                            i.get("resourceType").and_then(Value::as_str)
-                                == Some(&evaluation.resource_type)
-                                && i.get("resourceId").and_then(Value::as_str)
-                                    == Some(&evaluation.resource_id)
+                            i.document.resource_type() == evaluation.resource_type
+                                && i.document.resource_id() == evaluation.resource_id
                         })
-                        .and_then(|i| i.get("awsRegion").and_then(Value::as_str))
-                        .unwrap_or_default()
-                        .to_string();
-                    self.record(evaluation, account, &region, sink)?;
+                        .map_or_else(
+                            || {
+                                Evaluated::Named(ResourceKey {
+                                    account_id: account.clone(),
+                                    region: String::new(),
+                                    resource_type: evaluation.resource_type.clone(),
+                                    resource_id: evaluation.resource_id.clone(),
+                                })
+                            },
+                            |i| Evaluated::Stored(i.resource),
+                        );
+                    self.record(
+                        index,
+                        resource,
+                        evaluation.compliance,
+                        &evaluation.annotation,
+                        sink,
+                    )?;
                 }
             }
         }

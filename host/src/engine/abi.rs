@@ -5,11 +5,10 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use wasmtime::{Caller, Linker, Memory, StoreLimits};
 
 use super::Compliance;
-use conform_sdk::json_pointer::{kind_code, with_pointer};
+use super::document::{Found, ItemDocument, JsonText, with_pointer};
 
 /// Longest annotation AWS Config accepts, in characters.
 pub const MAX_ANNOTATION_CHARS: usize = 256;
@@ -19,9 +18,9 @@ pub const MAX_ANNOTATION_CHARS: usize = 256;
 pub struct HostState {
     pub rule_id: Arc<str>,
     /// Document 0: the current item.
-    pub item: Option<Arc<Value>>,
+    pub item: Option<Arc<ItemDocument>>,
     /// Document 1: the rule's parameters.
-    pub params: Arc<Value>,
+    pub params: Arc<JsonText>,
     /// What the guest reported during the current evaluation.
     pub reported: Vec<Reported>,
     /// The first broken report, which makes the evaluation ERROR.
@@ -36,7 +35,7 @@ pub struct HostState {
 #[derive(Debug, Clone)]
 pub struct Estate {
     pub account: String,
-    pub items: Arc<Vec<Arc<Value>>>,
+    pub items: Arc<Vec<Arc<ItemDocument>>>,
 }
 
 /// One evaluation as the guest reported it.
@@ -49,7 +48,7 @@ pub struct Reported {
 }
 
 impl HostState {
-    pub fn new(rule_id: Arc<str>, params: Arc<Value>, limits: StoreLimits) -> HostState {
+    pub fn new(rule_id: Arc<str>, params: Arc<JsonText>, limits: StoreLimits) -> HostState {
         HostState {
             rule_id,
             item: None,
@@ -62,10 +61,19 @@ impl HostState {
         }
     }
 
-    fn document(&self, doc: i32) -> Option<&Value> {
+    fn document(&self, doc: i32) -> Option<Found<'_>> {
         match doc {
-            0 => self.item.as_deref(),
-            1 => Some(&self.params),
+            0 => self.item.as_deref().map(ItemDocument::root),
+            1 => Some(self.params.root()),
+            _ => None,
+        }
+    }
+
+    /// A whole document as compact JSON (ABI v1's `raw`).
+    fn raw(&self, doc: i32) -> Option<&[u8]> {
+        match doc {
+            0 => self.item.as_deref().map(ItemDocument::raw),
+            1 => Some(self.params.text()),
             _ => None,
         }
     }
@@ -107,10 +115,13 @@ fn write_out(
     cap: i32,
 ) -> Result<i32, Trap> {
     let memory = memory(caller)?;
+    copy_into(memory.data_mut(caller), bytes, out, cap)
+}
+
+fn copy_into(memory: &mut [u8], bytes: &[u8], out: i32, cap: i32) -> Result<i32, Trap> {
     let n = bytes.len().min(cap.max(0) as usize);
     let start = out as u32 as usize;
     let dest = memory
-        .data_mut(caller)
         .get_mut(start..start.saturating_add(n))
         .ok_or_else(|| {
             wasmtime::Error::msg(format!(
@@ -121,21 +132,75 @@ fn write_out(
     Ok(i32::try_from(bytes.len()).unwrap_or(i32::MAX))
 }
 
+/// Looks up `(doc, pointer)`, takes text from what it finds with `text`, and copies that text
+/// to the guest's buffer; -1 when there is none. The text is copied straight from the
+/// document, not through an intermediate string, when it needs no decoding.
+fn copy_out(
+    caller: &mut Caller<'_, HostState>,
+    doc: i32,
+    pointer: (i32, i32),
+    out: i32,
+    cap: i32,
+    text: impl FnOnce(Found<'_>) -> Option<std::borrow::Cow<'_, str>>,
+) -> Result<i32, Trap> {
+    let memory = memory(caller)?;
+    let (data, state) = memory.data_and_store_mut(&mut *caller);
+    let (start, len) = (pointer.0 as u32 as usize, pointer.1 as u32 as usize);
+    let Some(bytes) = data.get(start..start.saturating_add(len)) else {
+        return Err(wasmtime::Error::msg(format!(
+            "range {start}+{len} is outside the rule's memory"
+        )));
+    };
+    // The pointer is copied out of guest memory (on the stack when short), as the answer is
+    // written into that memory.
+    let mut short = [0u8; 256];
+    let long;
+    let pointer = if bytes.len() <= short.len() {
+        short[..bytes.len()].copy_from_slice(bytes);
+        &short[..bytes.len()]
+    } else {
+        long = bytes.to_vec();
+        &long[..]
+    };
+    let Ok(pointer) = std::str::from_utf8(pointer) else {
+        return Ok(-1);
+    };
+    let Some(root) = state.document(doc) else {
+        return Ok(-1);
+    };
+    with_pointer(root, pointer, |v| match v.and_then(text) {
+        Some(found) => copy_into(data, found.as_bytes(), out, cap),
+        None => Ok(-1),
+    })
+    .unwrap_or(Ok(-1))
+}
+
 /// Looks up `(doc, ptr, len)` and applies `f`; `None` when the pointer or document is bad.
+/// The pointer is read in place in guest memory: lookups are the hot path of every rule.
 fn lookup<R>(
     caller: &Caller<'_, HostState>,
     doc: i32,
     ptr: i32,
     len: i32,
-    f: impl FnOnce(Option<&Value>) -> R,
+    f: impl FnOnce(Option<Found<'_>>) -> R,
 ) -> Result<Option<R>, Trap> {
-    let Ok(pointer) = read_str(caller, ptr, len)? else {
+    let data = memory(caller)?.data(caller);
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    let bytes = data.get(start..start.saturating_add(len)).ok_or_else(|| {
+        wasmtime::Error::msg(format!("range {start}+{len} is outside the rule's memory"))
+    })?;
+    let Ok(pointer) = std::str::from_utf8(bytes) else {
         return Ok(None);
     };
     let Some(root) = caller.data().document(doc) else {
         return Ok(None);
     };
-    Ok(with_pointer(root, &pointer, f).ok())
+    Ok(with_pointer(root, pointer, f).ok())
+}
+
+/// ABI v1's kind codes; 0 is absent.
+fn kind_code(found: Option<Found<'_>>) -> i32 {
+    found.map_or(0, |v| v.kind() as i32)
 }
 
 fn report(
@@ -184,9 +249,8 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         M,
         "get_bool",
         |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
-            Ok(lookup(&caller, doc, ptr, len, |v| match v {
-                Some(Value::Bool(b)) => i32::from(*b),
-                _ => -1,
+            Ok(lookup(&caller, doc, ptr, len, |v| {
+                v.and_then(|v| v.as_bool()).map_or(-1, i32::from)
             })?
             .unwrap_or(-1))
         },
@@ -196,7 +260,7 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         "get_number",
         |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
             Ok(lookup(&caller, doc, ptr, len, |v| {
-                v.and_then(Value::as_f64).unwrap_or(f64::NAN)
+                v.and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
             })?
             .unwrap_or(f64::NAN))
         },
@@ -205,24 +269,16 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         M,
         "get_string",
         |mut caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32, out: i32, cap: i32| {
-            let text = lookup(&caller, doc, ptr, len, |v| {
-                v.and_then(Value::as_str).map(str::to_owned)
-            })?
-            .flatten();
-            match text {
-                Some(text) => write_out(&mut caller, text.as_bytes(), out, cap),
-                None => Ok(-1),
-            }
+            copy_out(&mut caller, doc, (ptr, len), out, cap, |v| v.as_str())
         },
     )?;
     linker.func_wrap(
         M,
         "length",
         |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
-            Ok(lookup(&caller, doc, ptr, len, |v| match v {
-                Some(Value::Array(items)) => items.len() as i32,
-                Some(Value::Object(map)) => map.len() as i32,
-                _ => -1,
+            Ok(lookup(&caller, doc, ptr, len, |v| {
+                v.and_then(|v| v.len())
+                    .map_or(-1, |n| i32::try_from(n).unwrap_or(i32::MAX))
             })?
             .unwrap_or(-1))
         },
@@ -237,27 +293,20 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
          index: i32,
          out: i32,
          cap: i32| {
-            let key = lookup(&caller, doc, ptr, len, |v| match v {
-                Some(Value::Object(map)) => usize::try_from(index)
-                    .ok()
-                    .and_then(|i| map.keys().nth(i))
-                    .cloned(),
-                _ => None,
-            })?
-            .flatten();
-            match key {
-                Some(key) => write_out(&mut caller, key.as_bytes(), out, cap),
-                None => Ok(-1),
-            }
+            let Ok(index) = usize::try_from(index) else {
+                return Ok(-1);
+            };
+            copy_out(&mut caller, doc, (ptr, len), out, cap, |v| v.key_at(index))
         },
     )?;
     linker.func_wrap(
         M,
         "raw",
         |mut caller: Caller<'_, HostState>, doc: i32, out: i32, cap: i32| {
-            let text = caller.data().document(doc).map(|v| v.to_string());
-            match text {
-                Some(text) => write_out(&mut caller, text.as_bytes(), out, cap),
+            let memory = memory(&caller)?;
+            let (data, state) = memory.data_and_store_mut(&mut caller);
+            match state.raw(doc) {
+                Some(text) => copy_into(data, text, out, cap),
                 None => Ok(-1),
             }
         },

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::EngineError;
+use super::document::ItemDocument;
 
 /// The ABI version this host speaks.
 pub const ABI_VERSION: u32 = 1;
@@ -79,19 +80,41 @@ impl Scope {
     /// Whether an item (as the JSON document rules see) is in scope. The host filters, so an
     /// out-of-scope item costs no call into the guest.
     pub fn includes(&self, resource_type: &str, tags: Option<&Value>) -> bool {
-        if !self.resource_types.is_empty()
-            && !self.resource_types.iter().any(|t| t == resource_type)
-        {
-            return false;
-        }
+        self.covers_type(resource_type)
+            && self.tag_matches(|key| {
+                tags.and_then(|t| t.get(key))
+                    .map(|v| v.as_str().map(std::borrow::Cow::Borrowed))
+            })
+    }
+
+    /// As [`Scope::includes`], for an item as a scan reads it.
+    pub fn includes_item(&self, item: &ItemDocument) -> bool {
+        self.covers_type(item.resource_type())
+            && self.tag_matches(|key| {
+                let tag = item.root().member("tags")?.member(key)?;
+                Some(tag.as_str())
+            })
+    }
+
+    /// Whether items of `resource_type` may be in scope (their tags decide the rest).
+    pub fn covers_type(&self, resource_type: &str) -> bool {
+        self.resource_types.is_empty() || self.resource_types.iter().any(|t| t == resource_type)
+    }
+
+    /// `tag` gives what the item's tag of a key holds: `None` if it has no such tag,
+    /// `Some(None)` if the value is not a string.
+    fn tag_matches<'a>(
+        &self,
+        tag: impl FnOnce(&str) -> Option<Option<std::borrow::Cow<'a, str>>>,
+    ) -> bool {
         match &self.tag_key {
             None => true,
-            Some(key) => match tags.and_then(|t| t.get(key)) {
+            Some(key) => match tag(key) {
                 None => false,
                 Some(value) => self
                     .tag_value
                     .as_ref()
-                    .is_none_or(|want| value.as_str() == Some(want)),
+                    .is_none_or(|want| value.as_deref() == Some(want.as_str())),
             },
         }
     }

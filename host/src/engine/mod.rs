@@ -11,6 +11,7 @@
 
 pub mod abi;
 pub mod builtin;
+pub mod document;
 pub mod manifest;
 
 use std::path::Path;
@@ -24,6 +25,7 @@ use wasmtime::{Engine, InstancePre, Linker, Module, Store, StoreLimitsBuilder, T
 
 use crate::canonical::ContentHasher;
 use abi::HostState;
+use document::{ItemDocument, JsonText};
 pub use manifest::{ABI_VERSION, Manifest, RuleKind, Scope, Severity};
 
 /// The outcome of one evaluation, as AWS Config names it, plus ERROR for a rule that failed.
@@ -170,6 +172,8 @@ pub struct Rule {
     /// Hash of the module's bytes: which exact code produced an evaluation.
     pub module_hash: String,
     pub params: Arc<Value>,
+    /// The parameters as rules read them (document 1), indexed once.
+    params_text: Arc<JsonText>,
     pre: InstancePre<HostState>,
 }
 
@@ -182,7 +186,14 @@ impl std::fmt::Debug for Rule {
     }
 }
 
-/// One evaluation of one rule for one resource.
+/// What a resource rule concluded about the item it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub compliance: Compliance,
+    pub annotation: String,
+}
+
+/// One evaluation of one rule for one resource (what an estate rule emits).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evaluation {
     pub rule_id: String,
@@ -289,6 +300,7 @@ impl RuleHost {
             .instantiate_pre(&module)
             .map_err(|e| EngineError::load(&name, format!("{e:#}")))?;
         let params = Arc::new(manifest.parameters(params(&manifest.id).as_ref())?);
+        let params_text = Arc::new(JsonText::from_value(&params));
         let mut hasher = ContentHasher::new();
         hasher.part(0, Some(&binary));
         Ok(Rule {
@@ -296,6 +308,7 @@ impl RuleHost {
             source: source.to_string(),
             module_hash: hasher.finish().to_string(),
             params,
+            params_text,
             pre,
         })
     }
@@ -358,42 +371,25 @@ struct Live {
 
 impl Evaluator<'_> {
     /// Evaluates rule `index` on `item` (the CI as rules see it), if it is in the rule's scope.
-    pub fn evaluate(&mut self, index: usize, item: &Arc<Value>) -> Option<Evaluation> {
+    pub fn evaluate(&mut self, index: usize, item: &Arc<ItemDocument>) -> Option<Verdict> {
         let rule = &self.rules[index];
-        let text = |key: &str| {
-            item.get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let resource_type = text("resourceType");
-        if rule.manifest.kind != RuleKind::Resource
-            || !rule
-                .manifest
-                .scope
-                .includes(&resource_type, item.get("tags"))
-        {
+        if rule.manifest.kind != RuleKind::Resource || !rule.manifest.scope.includes_item(item) {
             return None;
         }
-        let evaluation = |compliance, annotation: String| Evaluation {
-            rule_id: rule.manifest.id.clone(),
-            resource_type: resource_type.clone(),
-            resource_id: text("resourceId"),
-            compliance,
-            annotation,
-        };
-        let outcome = self.run(index, item);
-        Some(match outcome {
-            Ok((compliance, annotation)) => evaluation(compliance, annotation),
+        Some(match self.run(index, item) {
+            Ok((compliance, annotation)) => Verdict {
+                compliance,
+                annotation,
+            },
             Err(message) => {
                 tracing::debug!(rule = %rule.manifest.id, "{message}");
-                evaluation(
-                    Compliance::Error,
-                    format!(
+                Verdict {
+                    compliance: Compliance::Error,
+                    annotation: format!(
                         "rule {} v{}: {message}",
                         rule.manifest.id, rule.manifest.version
                     ),
-                )
+                }
             }
         })
     }
@@ -404,7 +400,7 @@ impl Evaluator<'_> {
         &mut self,
         index: usize,
         account: &str,
-        items: Arc<Vec<Arc<Value>>>,
+        items: Arc<Vec<Arc<ItemDocument>>>,
     ) -> Vec<Evaluation> {
         let rule = &self.rules[index];
         if rule.manifest.kind != RuleKind::Estate {
@@ -454,7 +450,11 @@ impl Evaluator<'_> {
         }
     }
 
-    fn run(&mut self, index: usize, item: &Arc<Value>) -> Result<(Compliance, String), String> {
+    fn run(
+        &mut self,
+        index: usize,
+        item: &Arc<ItemDocument>,
+    ) -> Result<(Compliance, String), String> {
         let (reported, broken) = self.call(index, Some(item.clone()), None)?;
         match (broken, reported.as_slice()) {
             (Some(problem), _) => Err(problem),
@@ -469,7 +469,7 @@ impl Evaluator<'_> {
     fn call(
         &mut self,
         index: usize,
-        item: Option<Arc<Value>>,
+        item: Option<Arc<ItemDocument>>,
         estate: Option<abi::Estate>,
     ) -> Result<(Vec<abi::Reported>, Option<String>), String> {
         if self.live[index].is_none() {
@@ -508,7 +508,7 @@ impl Evaluator<'_> {
             .build();
         let state = HostState::new(
             Arc::from(rule.manifest.id.as_str()),
-            rule.params.clone(),
+            rule.params_text.clone(),
             limits,
         );
         let mut store = Store::new(&self.engine, state);

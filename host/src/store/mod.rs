@@ -17,6 +17,7 @@ use serde::Serialize;
 use tracing::instrument;
 
 use crate::canonical::ContentHash;
+use crate::engine::document::ItemDocument;
 use crate::model::{
     ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId,
 };
@@ -25,8 +26,8 @@ pub use baselines::{Baseline, check_baseline_name};
 
 pub use compare::{StateDifference, VersionRef, resource_identity};
 pub use scans::{
-    EvaluationFilter, EvaluationRef, EvaluationSink, ScanInfo, ScanRule, ScanVisitor,
-    StoredEvaluation, evaluation_identity,
+    Evaluated, EvaluationFilter, EvaluationRef, EvaluationSink, NewEvaluation, ScanInfo,
+    ScanRule, ScanVisitor, StoredEvaluation, evaluation_identity,
 };
 pub use writer::{
     Head, NewVersion, ResourceKeyRef, SnapshotCounts, SnapshotWriter, Target, VersionMeta,
@@ -37,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_snapshots_resources_versions.sql"),
     include_str!("../../migrations/0002_scans_evaluations.sql"),
     include_str!("../../migrations/0003_baselines_drift.sql"),
+    include_str!("../../migrations/0004_compact_evaluations.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -530,19 +532,18 @@ impl Store {
         snapshot: SnapshotId,
         mut each: impl FnMut(ConfigurationItem) -> Result<()>,
     ) -> Result<()> {
-        self.for_each_row(snapshot, |key, row| each(row.into_item(&key)?))
+        self.for_each_row(snapshot, |_, key, row| each(row.into_item(&key)?))
     }
 
-    /// Every item of a snapshot as the JSON document rules read (`show`'s content), built with
-    /// one parse of the stored body: scans read items this way.
+    /// Every item of a snapshot as the document rules read (`show`'s content), its stored body
+    /// indexed once.
     pub fn for_each_document(
         &self,
         snapshot: SnapshotId,
-        mut each: impl FnMut(&ResourceKey, ItemStatus, serde_json::Value) -> Result<()>,
+        mut each: impl FnMut(ItemDocument) -> Result<()>,
     ) -> Result<()> {
-        self.for_each_row(snapshot, |key, row| {
-            let (status, document) = row.into_document(&key)?;
-            each(&key, status, document)
+        self.for_each_row(snapshot, |resource, key, row| {
+            each(StoredItem { resource, key, row }.into_document()?)
         })
     }
 
@@ -552,17 +553,19 @@ impl Store {
         snapshot: SnapshotId,
         mut each: impl FnMut(StoredItem) -> Result<()>,
     ) -> Result<()> {
-        self.for_each_row(snapshot, |key, row| each(StoredItem { key, row }))
+        self.for_each_row(snapshot, |resource, key, row| {
+            each(StoredItem { resource, key, row })
+        })
     }
 
     fn for_each_row(
         &self,
         snapshot: SnapshotId,
-        mut each: impl FnMut(ResourceKey, VersionRow) -> Result<()>,
+        mut each: impl FnMut(i64, ResourceKey, VersionRow) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT r.account_id, r.region, r.resource_type, r.resource_id,
-                    v.status, v.capture_time, v.state_id, v.md5_hash, v.item_version, v.body
+                    v.status, v.capture_time, v.state_id, v.md5_hash, v.item_version, v.body, r.id
              FROM versions v JOIN resources r ON r.id = v.resource
              WHERE {}",
             self.state_of(snapshot)?
@@ -583,7 +586,7 @@ impl Store {
                 item_version: r.get(8)?,
                 body: r.get(9)?,
             };
-            each(key, row)?;
+            each(r.get(10)?, key, row)?;
         }
         Ok(())
     }
@@ -667,6 +670,8 @@ fn parse_status(text: &str) -> Result<ItemStatus> {
 /// which turn them into documents in parallel.
 #[derive(Debug)]
 pub struct StoredItem {
+    /// Its row in `resources`, which evaluations refer to.
+    pub resource: i64,
     pub key: ResourceKey,
     row: VersionRow,
 }
@@ -677,10 +682,25 @@ impl StoredItem {
         ItemStatus::parse(&self.row.status).is_some_and(ItemStatus::is_deleted)
     }
 
-    /// The item as the JSON document rules read (`show`'s content), with one parse of the body.
-    pub fn into_document(self) -> Result<(ResourceKey, ItemStatus, serde_json::Value)> {
-        let (status, document) = self.row.into_document(&self.key)?;
-        Ok((self.key, status, document))
+    /// The item as the document rules read (`show`'s content), its body indexed once.
+    pub fn into_document(self) -> Result<ItemDocument> {
+        let StoredItem { key, row, .. } = self;
+        let status = parse_status(&row.status)?;
+        let body = ItemDocument::parse_body(row.body)
+            .map_err(|e| StoreError::Corrupt(format!("body of {key}: {e}")))?;
+        // In the order of `FIELD_KEYS`.
+        let fields = [
+            Some(key.account_id),
+            Some(key.region),
+            row.capture_time,
+            row.md5_hash,
+            Some(status.as_str().to_string()),
+            row.state_id,
+            Some(key.resource_id),
+            Some(key.resource_type),
+            row.item_version,
+        ];
+        Ok(ItemDocument::new(body, fields))
     }
 }
 
@@ -713,38 +733,6 @@ struct Body {
 }
 
 impl VersionRow {
-    /// The item as one JSON object: the body's content fields plus identity and capture
-    /// metadata, under the same keys `ConfigurationItem` serialises to.
-    fn into_document(self, key: &ResourceKey) -> Result<(ItemStatus, serde_json::Value)> {
-        use serde_json::Value;
-        let status = parse_status(&self.status)?;
-        let mut map: serde_json::Map<String, Value> = serde_json::from_slice(&self.body)
-            .map_err(|e| StoreError::Corrupt(format!("body of {key}: {e}")))?;
-        let mut put = |k: &str, v: Option<String>| {
-            if let Some(v) = v {
-                map.insert(k.to_string(), Value::String(v));
-            }
-        };
-        put("version", self.item_version);
-        put("accountId", Some(key.account_id.clone()));
-        put("configurationItemCaptureTime", self.capture_time);
-        put("configurationItemStatus", Some(status.as_str().to_string()));
-        put("configurationStateId", self.state_id);
-        put("configurationItemMD5Hash", self.md5_hash);
-        put("resourceType", Some(key.resource_type.clone()));
-        put("resourceId", Some(key.resource_id.clone()));
-        put("awsRegion", Some(key.region.clone()));
-        for (field, default) in [
-            ("tags", serde_json::json!({})),
-            ("relationships", serde_json::json!([])),
-            ("configuration", Value::Null),
-            ("supplementaryConfiguration", serde_json::json!({})),
-        ] {
-            map.entry(field).or_insert(default);
-        }
-        Ok((status, Value::Object(map)))
-    }
-
     fn into_item(self, key: &ResourceKey) -> Result<ConfigurationItem> {
         let body: Body = serde_json::from_slice(&self.body)
             .map_err(|e| StoreError::Corrupt(format!("body of {key}: {e}")))?;

@@ -3,7 +3,10 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use std::collections::HashMap;
+
 use super::{Result, Store, StoreError};
+use crate::engine::Compliance;
 use crate::model::{ResourceKey, SnapshotId};
 
 /// A rule as a scan records it.
@@ -111,12 +114,40 @@ pub trait ScanVisitor {
     fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<()>;
 }
 
-/// Receives a scan's evaluations and stores them, many rows per statement.
+/// What an evaluation is about.
+#[derive(Debug, Clone)]
+pub enum Evaluated {
+    /// A resource of the snapshot, by its row in `resources` (`StoredItem::resource`).
+    Stored(i64),
+    /// Something that is not a stored resource (an estate rule's account).
+    Named(ResourceKey),
+}
+
+/// An evaluation for [`EvaluationSink::record`].
+#[derive(Debug, Clone)]
+pub struct NewEvaluation<'a> {
+    /// The rule's index in the `rules` the scan was started with.
+    pub rule: usize,
+    pub resource: Evaluated,
+    pub compliance: Compliance,
+    pub annotation: &'a str,
+}
+
+struct PendingRow {
+    rule: i64,
+    resource: Evaluated,
+    compliance: i64,
+    annotation: i64,
+}
+
+/// Receives a scan's evaluations and stores them as compact rows (schema 4), many rows per
+/// statement, each distinct annotation once.
 pub struct EvaluationSink<'t> {
     tx: &'t rusqlite::Transaction<'t>,
     scan: i64,
     written: u64,
-    pending: Vec<StoredEvaluation>,
+    pending: Vec<PendingRow>,
+    annotations: HashMap<String, i64>,
     /// The rowids of the first and last evaluation written.
     first: Option<i64>,
     last: Option<i64>,
@@ -131,11 +162,39 @@ impl std::fmt::Debug for EvaluationSink<'_> {
 }
 
 /// Rows per INSERT: one statement step per this many evaluations.
-const ROWS_PER_INSERT: usize = 64;
+const ROWS_PER_INSERT: usize = 128;
+
+/// The code `scan_evaluations.compliance` stores.
+fn compliance_code(compliance: Compliance) -> i64 {
+    match compliance {
+        Compliance::Compliant => 1,
+        Compliance::NonCompliant => 2,
+        Compliance::NotApplicable => 3,
+        Compliance::Error => 4,
+    }
+}
 
 impl EvaluationSink<'_> {
-    pub fn record(&mut self, e: StoredEvaluation) -> Result<()> {
-        self.pending.push(e);
+    pub fn record(&mut self, e: NewEvaluation<'_>) -> Result<()> {
+        let annotation = match self.annotations.get(e.annotation) {
+            Some(number) => *number,
+            None => {
+                let number = self.annotations.len() as i64;
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO scan_annotations (scan_id, number, text) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![self.scan, number, e.annotation])?;
+                self.annotations.insert(e.annotation.to_string(), number);
+                number
+            }
+        };
+        self.pending.push(PendingRow {
+            rule: e.rule as i64,
+            resource: e.resource,
+            compliance: compliance_code(e.compliance),
+            annotation,
+        });
         if self.pending.len() == ROWS_PER_INSERT {
             self.flush()?;
         }
@@ -148,32 +207,34 @@ impl EvaluationSink<'_> {
             return Ok(());
         }
         let mut sql = String::from(
-            "INSERT INTO evaluations (scan_id, rule_id, account_id, region, resource_type, resource_id,
-                                      compliance, annotation) VALUES ",
+            "INSERT INTO scan_evaluations (scan_id, rule, resource, compliance, annotation,
+                                           account_id, region, resource_type, resource_id)
+             VALUES ",
         );
         for i in 0..n {
             sql.push_str(if i == 0 {
-                "(?1, ?, ?, ?, ?, ?, ?, ?)"
+                "(?1, ?, ?, ?, ?, ?, ?, ?, ?)"
             } else {
-                ", (?1, ?, ?, ?, ?, ?, ?, ?)"
+                ", (?1, ?, ?, ?, ?, ?, ?, ?, ?)"
             });
         }
         let mut stmt = self.tx.prepare_cached(&sql)?;
         stmt.raw_bind_parameter(1, self.scan)?;
         let mut at = 2;
-        for e in &self.pending {
-            for value in [
-                &e.rule_id,
-                &e.account_id,
-                &e.region,
-                &e.resource_type,
-                &e.resource_id,
-                &e.compliance,
-                &e.annotation,
-            ] {
-                stmt.raw_bind_parameter(at, value.as_str())?;
-                at += 1;
-            }
+        for row in &self.pending {
+            let (resource, named) = match &row.resource {
+                Evaluated::Stored(id) => (Some(*id), None),
+                Evaluated::Named(key) => (None, Some(key)),
+            };
+            stmt.raw_bind_parameter(at, row.rule)?;
+            stmt.raw_bind_parameter(at + 1, resource)?;
+            stmt.raw_bind_parameter(at + 2, row.compliance)?;
+            stmt.raw_bind_parameter(at + 3, row.annotation)?;
+            stmt.raw_bind_parameter(at + 4, named.map(|k| k.account_id.as_str()))?;
+            stmt.raw_bind_parameter(at + 5, named.map(|k| k.region.as_str()))?;
+            stmt.raw_bind_parameter(at + 6, named.map(|k| k.resource_type.as_str()))?;
+            stmt.raw_bind_parameter(at + 7, named.map(|k| k.resource_id.as_str()))?;
+            at += 8;
         }
         stmt.raw_execute()?;
         let last = self.tx.last_insert_rowid();
@@ -203,11 +264,11 @@ impl Store {
             params![snapshot.0, started_at],
         )?;
         let scan = tx.last_insert_rowid();
-        for rule in rules {
+        for (number, rule) in rules.iter().enumerate() {
             tx.execute(
                 "INSERT INTO scan_rules (scan_id, rule_id, rule_version, module_hash, source, severity,
-                                         parameters, title, description)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                         parameters, title, description, number)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     scan,
                     rule.rule_id,
@@ -217,7 +278,8 @@ impl Store {
                     rule.severity,
                     rule.parameters.to_string(),
                     rule.title,
-                    rule.description
+                    rule.description,
+                    number as i64
                 ],
             )?;
         }
@@ -226,6 +288,7 @@ impl Store {
             scan,
             written: 0,
             pending: Vec::with_capacity(ROWS_PER_INSERT),
+            annotations: HashMap::new(),
             first: None,
             last: None,
         };
@@ -278,9 +341,15 @@ impl Store {
     pub fn compliance_counts(&self, scan: i64) -> Result<Vec<(String, String, u64)>> {
         let (first, last) = self.scan_rows(scan)?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT rule_id, compliance, count(*) FROM evaluations NOT INDEXED
-             WHERE rowid BETWEEN ?2 AND ?3 AND scan_id = ?1
-             GROUP BY rule_id, compliance ORDER BY rule_id",
+            "SELECT r.rule_id,
+                    CASE c.compliance WHEN 1 THEN 'COMPLIANT' WHEN 2 THEN 'NON_COMPLIANT'
+                                      WHEN 3 THEN 'NOT_APPLICABLE' ELSE 'ERROR' END,
+                    c.n
+             FROM (SELECT rule, compliance, count(*) AS n FROM scan_evaluations
+                   WHERE rowid BETWEEN ?2 AND ?3 AND scan_id = ?1
+                   GROUP BY rule, compliance) c
+             JOIN scan_rules r ON r.scan_id = ?1 AND r.number = c.rule
+             ORDER BY r.rule_id, c.compliance",
         )?;
         let rows = stmt.query_map(params![scan, first, last], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
@@ -312,7 +381,7 @@ impl Store {
         let (first, last) = self.scan_rows(scan)?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
-             FROM evaluations NOT INDEXED WHERE rowid BETWEEN ?2 AND ?3 AND scan_id = ?1",
+             FROM evaluations WHERE row BETWEEN ?2 AND ?3 AND scan_id = ?1",
         )?;
         let mut rows = stmt.query(params![scan, first, last])?;
         while let Some(r) = rows.next()? {
@@ -335,11 +404,26 @@ impl Store {
     /// The evaluations of one resource in a scan.
     pub fn evaluations_of(&self, scan: i64, key: &ResourceKey) -> Result<Vec<StoredEvaluation>> {
         let (first, last) = self.scan_rows(scan)?;
+        let row: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM resources WHERE resource_id = ?1 AND resource_type = ?2
+                   AND account_id = ?3 AND region = ?4",
+            )?
+            .query_row(
+                params![key.resource_id, key.resource_type, key.account_id, key.region],
+                |r| r.get(0),
+            )
+            .optional()?;
+        // A stored resource is matched by its row, tested before anything is joined; anything
+        // else (an account) by name.
         let mut stmt = self.conn.prepare_cached(
             "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
-             FROM evaluations NOT INDEXED
-             WHERE rowid BETWEEN ?6 AND ?7 AND scan_id = ?1 AND resource_id = ?2
-               AND resource_type = ?3 AND account_id = ?4 AND region = ?5
+             FROM evaluations
+             WHERE row BETWEEN ?6 AND ?7 AND scan_id = ?1
+               AND (CASE WHEN ?8 IS NOT NULL THEN resource = ?8
+                         ELSE resource IS NULL AND resource_id = ?2 AND resource_type = ?3
+                              AND account_id = ?4 AND region = ?5 END)
              ORDER BY rule_id",
         )?;
         let rows = stmt.query_map(
@@ -350,7 +434,8 @@ impl Store {
                 key.account_id,
                 key.region,
                 first,
-                last
+                last,
+                row
             ],
             evaluation_from_row,
         )?;
@@ -388,8 +473,8 @@ impl Store {
         let (first, last) = self.scan_rows(scan)?;
         let mut stmt = self.conn.prepare(
             "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
-             FROM evaluations NOT INDEXED
-             WHERE rowid BETWEEN ?5 AND ?6 AND scan_id = ?1
+             FROM evaluations
+             WHERE row BETWEEN ?5 AND ?6 AND scan_id = ?1
                AND (?2 IS NULL OR rule_id = ?2) AND (?3 IS NULL OR resource_id = ?3)
                AND (?4 IS NULL OR compliance = ?4)
              ORDER BY rule_id, account_id, region, resource_type, resource_id",
@@ -432,7 +517,8 @@ mod tests {
     use super::*;
 
     /// A store made by an earlier conform (schema 2) keeps its scans readable after migrating:
-    /// the migration records where each scan's evaluations lie before it drops the old index.
+    /// schema 3 records where each scan's evaluations lie before it drops the old index, and
+    /// schema 4 turns each row into a compact one without losing who or what it was about.
     #[test]
     fn scans_from_schema_2_read_after_migrating() {
         let dir = tempfile::tempdir().unwrap();
@@ -448,18 +534,52 @@ mod tests {
             old.to_latest(&mut conn).unwrap();
             conn.execute_batch(
                 "INSERT INTO snapshots VALUES (1, 't', 't', 'l', 'full', 0, 0, 0, 0, 0, 0, 0);
+                 INSERT INTO resources (id, account_id, region, resource_type, resource_id)
+                   VALUES (5, 'a', 'r', 'T', 'x');
                  INSERT INTO scans VALUES (1, 1, 't', 't'), (2, 1, 't', 't');
                  INSERT INTO evaluations VALUES
                    (1, 'R', 'a', 'r', 'T', 'x', 'COMPLIANT', ''),
                    (2, 'R', 'a', 'r', 'T', 'x', 'NON_COMPLIANT', 'no'),
-                   (2, 'R', 'a', 'r', 'T', 'y', 'COMPLIANT', '');",
+                   (2, 'R', 'a', 'r', 'T', 'y', 'COMPLIANT', ''),
+                   (2, 'C', 'a', '', 'AWS::::Account', 'a', 'ERROR', 'no');",
             )
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
         let second = store.evaluations(2, &EvaluationFilter::default()).unwrap();
-        assert_eq!(second.len(), 2);
-        assert_eq!(second[0].compliance, "NON_COMPLIANT");
+        let shown: Vec<String> = second
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}/{}/{}/{} {} {}",
+                    e.rule_id,
+                    e.account_id,
+                    e.region,
+                    e.resource_type,
+                    e.resource_id,
+                    e.compliance,
+                    e.annotation
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "C a//AWS::::Account/a ERROR no",
+                "R a/r/T/x NON_COMPLIANT no",
+                "R a/r/T/y COMPLIANT ",
+            ]
+        );
+        // The stored resource is now referred to by its row; the others by name.
+        let rows: Vec<Option<i64>> = store
+            .conn
+            .prepare("SELECT resource FROM scan_evaluations WHERE scan_id = 2 ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<std::result::Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [Some(5), None, None]);
         let counts = store.compliance_counts(1).unwrap();
         assert_eq!(counts, vec![("R".to_string(), "COMPLIANT".to_string(), 1)]);
     }

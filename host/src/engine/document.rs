@@ -1,0 +1,807 @@
+//! The documents rules read (ABI v1, "Documents"), looked up by JSON Pointer without building a
+//! tree.
+//!
+//! A scan reads every item of a snapshot, and a rule looks at three or four of an item's fields.
+//! Parsing each item into a `serde_json::Value` cost about 10 µs (an allocation per node, and as
+//! many frees); indexing its stored text once costs about 1 µs, and a lookup then walks an array
+//! of offsets. So an item is kept as the canonical JSON text the store holds plus one [`Node`]
+//! per value, and the identity and capture fields that the store keeps beside the body are
+//! answered from their columns.
+//!
+//! Semantics are those of `conform_sdk::json_pointer` over the document `conform show` prints,
+//! which rule authors' native tests use; a unit test checks the two agree.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// The kind of a JSON value, with ABI v1's codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    Null = 1,
+    Bool = 2,
+    Number = 3,
+    String = 4,
+    Array = 5,
+    Object = 6,
+}
+
+/// One value of an indexed text. An object's members follow it as key, value, key, value; an
+/// array's elements follow it in order; `next` skips a whole subtree.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    kind: Kind,
+    /// For strings: whether the text holds backslash escapes (then it is decoded to be read).
+    escaped: bool,
+    /// Byte range of the value in the text (strings with their quotes).
+    start: u32,
+    end: u32,
+    /// Members of an object or elements of an array.
+    len: u32,
+    /// Index of the node after this value and everything inside it.
+    next: u32,
+}
+
+/// Text that is not JSON, at a byte offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed JSON at byte {0}")]
+pub struct Malformed(pub usize);
+
+/// A JSON text and its index.
+#[derive(Debug, Clone)]
+pub struct JsonText {
+    text: Vec<u8>,
+    nodes: Vec<Node>,
+}
+
+impl JsonText {
+    /// Indexes `text`. It must be one JSON value; numbers and literals are checked for shape,
+    /// not for every rule of RFC 8259 (the store's bodies were validated when ingested).
+    pub fn parse(text: Vec<u8>) -> Result<JsonText, Malformed> {
+        if simdutf8::basic::from_utf8(&text).is_err() || text.len() >= u32::MAX as usize {
+            return Err(Malformed(0));
+        }
+        let nodes = index(&text)?;
+        Ok(JsonText { text, nodes })
+    }
+
+    /// A value as a text, keys sorted (serde_json's `Value` sorts them).
+    pub fn from_value(value: &Value) -> JsonText {
+        let text = serde_json::to_vec(value).expect("a Value always serialises");
+        JsonText::parse(text).expect("serde_json writes JSON")
+    }
+
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    pub fn root(&self) -> Found<'_> {
+        Found::Node(self, 0)
+    }
+
+    fn raw(&self, node: &Node) -> &[u8] {
+        &self.text[node.start as usize..node.end as usize]
+    }
+
+    /// The content of string node `at`, decoded if it holds escapes.
+    fn string(&self, at: usize) -> Cow<'_, str> {
+        let node = &self.nodes[at];
+        let inner = &self.text[node.start as usize + 1..node.end as usize - 1];
+        // The text was checked to be UTF-8 and a string's quotes are ASCII.
+        let inner = std::str::from_utf8(inner).unwrap_or_default();
+        if !node.escaped {
+            return Cow::Borrowed(inner);
+        }
+        match serde_json::from_slice::<String>(self.raw(node)) {
+            Ok(decoded) => Cow::Owned(decoded),
+            Err(_) => Cow::Borrowed(inner),
+        }
+    }
+
+    fn key_matches(&self, at: usize, token: &str) -> bool {
+        let node = &self.nodes[at];
+        if node.escaped {
+            self.string(at) == token
+        } else {
+            &self.text[node.start as usize + 1..node.end as usize - 1] == token.as_bytes()
+        }
+    }
+
+    /// The value of member `key` of object node `at`, or element `key` of array node `at`.
+    fn child(&self, at: usize, token: &str) -> Option<usize> {
+        let node = self.nodes[at];
+        match node.kind {
+            Kind::Object => {
+                let mut key = at + 1;
+                let mut found = None;
+                for _ in 0..node.len {
+                    // The last of duplicate keys wins, as when a parser builds a map.
+                    if self.key_matches(key, token) {
+                        found = Some(key + 1);
+                    }
+                    key = self.nodes[key + 1].next as usize;
+                }
+                found
+            }
+            Kind::Array => {
+                let n: usize = token.parse().ok()?;
+                if n >= node.len as usize {
+                    return None;
+                }
+                let mut element = at + 1;
+                for _ in 0..n {
+                    element = self.nodes[element].next as usize;
+                }
+                Some(element)
+            }
+            _ => None,
+        }
+    }
+
+    /// The keys of object node `at`, in sorted order (by code point), as ABI v1's `key_at` gives
+    /// them.
+    fn keys(&self, at: usize) -> Vec<Cow<'_, str>> {
+        let node = self.nodes[at];
+        let mut keys = Vec::with_capacity(node.len as usize);
+        let mut key = at + 1;
+        for _ in 0..node.len {
+            keys.push(self.string(key));
+            key = self.nodes[key + 1].next as usize;
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// Key `index` of object node `at`: the text's own order when it is canonical (sorted, no
+    /// escapes, no duplicates), which is the common case and costs no allocation.
+    fn key_at(&self, at: usize, index: usize) -> Option<Cow<'_, str>> {
+        let node = self.nodes[at];
+        let mut key = at + 1;
+        let mut previous: Option<&[u8]> = None;
+        let mut canonical = true;
+        let mut wanted = None;
+        for i in 0..node.len as usize {
+            let k = &self.nodes[key];
+            let bytes = &self.text[k.start as usize + 1..k.end as usize - 1];
+            if k.escaped || previous.is_some_and(|p| p >= bytes) {
+                canonical = false;
+                break;
+            }
+            if i == index {
+                wanted = Some(key);
+            }
+            previous = Some(bytes);
+            key = self.nodes[key + 1].next as usize;
+        }
+        if canonical {
+            wanted.map(|k| self.string(k))
+        } else {
+            self.keys(at).into_iter().nth(index)
+        }
+    }
+
+    /// The number of distinct members (duplicates count once, as in a map).
+    fn members(&self, at: usize) -> usize {
+        let node = self.nodes[at];
+        let mut key = at + 1;
+        let mut previous: Option<&[u8]> = None;
+        for _ in 0..node.len {
+            let k = &self.nodes[key];
+            let bytes = &self.text[k.start as usize + 1..k.end as usize - 1];
+            if k.escaped || previous.is_some_and(|p| p >= bytes) {
+                return self.keys(at).len();
+            }
+            previous = Some(bytes);
+            key = self.nodes[key + 1].next as usize;
+        }
+        node.len as usize
+    }
+}
+
+/// A value found in a document.
+#[derive(Debug, Clone, Copy)]
+pub enum Found<'a> {
+    /// A value of an indexed text.
+    Node(&'a JsonText, usize),
+    /// An identity or capture field of an item (always a string).
+    Field(&'a str),
+    /// A content field the item does not have, as `show` fills it in: `{}`, `[]` or null.
+    Default(Kind),
+    /// The item itself.
+    Item(&'a ItemDocument),
+}
+
+impl<'a> Found<'a> {
+    pub fn kind(&self) -> Kind {
+        match *self {
+            Found::Node(text, at) => text.nodes[at].kind,
+            Found::Field(_) => Kind::String,
+            Found::Default(kind) => kind,
+            Found::Item(_) => Kind::Object,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match *self {
+            Found::Node(text, at) if text.nodes[at].kind == Kind::Bool => {
+                Some(text.text[text.nodes[at].start as usize] == b't')
+            }
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Found::Node(text, at) if text.nodes[at].kind == Kind::Number => {
+                std::str::from_utf8(text.raw(&text.nodes[at]))
+                    .ok()?
+                    .parse()
+                    .ok()
+            }
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<Cow<'a, str>> {
+        match *self {
+            Found::Node(text, at) if text.nodes[at].kind == Kind::String => Some(text.string(at)),
+            Found::Field(value) => Some(Cow::Borrowed(value)),
+            _ => None,
+        }
+    }
+
+    /// Elements of an array or members of an object.
+    pub fn len(&self) -> Option<usize> {
+        match *self {
+            Found::Node(text, at) => match text.nodes[at].kind {
+                Kind::Array => Some(text.nodes[at].len as usize),
+                Kind::Object => Some(text.members(at)),
+                _ => None,
+            },
+            Found::Default(Kind::Array | Kind::Object) => Some(0),
+            Found::Item(item) => Some(item.root_keys().len()),
+            _ => None,
+        }
+    }
+
+    /// An object's `index`-th key, in sorted order.
+    pub fn key_at(&self, index: usize) -> Option<Cow<'a, str>> {
+        match *self {
+            Found::Node(text, at) if text.nodes[at].kind == Kind::Object => {
+                text.key_at(at, index)
+            }
+            Found::Item(item) => item.root_keys().get(index).map(|k| Cow::Borrowed(k.as_str())),
+            _ => None,
+        }
+    }
+
+    /// The member or element named by one (decoded) pointer token, not looking inside strings.
+    pub fn member(&self, token: &str) -> Option<Found<'a>> {
+        match *self {
+            Found::Node(text, at) => text.child(at, token).map(|at| Found::Node(text, at)),
+            Found::Item(item) => item.member(token),
+            Found::Field(_) | Found::Default(_) => None,
+        }
+    }
+}
+
+/// A string that is not a JSON Pointer (non-empty and not starting with `/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAPointer;
+
+/// Resolves `pointer` from `root` and hands the value found (or `None`) to `f`. A string met
+/// with segments left is parsed as JSON and the pointer continues inside it (ABI v1).
+pub fn with_pointer<R>(
+    root: Found<'_>,
+    pointer: &str,
+    f: impl FnOnce(Option<Found<'_>>) -> R,
+) -> Result<R, NotAPointer> {
+    if pointer.is_empty() {
+        return Ok(f(Some(root)));
+    }
+    let Some(path) = pointer.strip_prefix('/') else {
+        return Err(NotAPointer);
+    };
+    Ok(walk(root, path, f))
+}
+
+fn unescape(token: &str) -> Cow<'_, str> {
+    if token.contains('~') {
+        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(token)
+    }
+}
+
+fn walk<R>(mut current: Found<'_>, path: &str, f: impl FnOnce(Option<Found<'_>>) -> R) -> R {
+    let mut remaining = Some(path);
+    while let Some(path) = remaining {
+        let (token, rest) = match path.split_once('/') {
+            Some((token, rest)) => (token, Some(rest)),
+            None => (path, None),
+        };
+        if current.kind() == Kind::String {
+            // A string with tokens left: read inside the JSON it holds.
+            let text = current.as_str().unwrap_or_default();
+            return match serde_json::from_str::<Value>(&text) {
+                Ok(inner) => {
+                    let inner = JsonText::from_value(&inner);
+                    walk(inner.root(), path, f)
+                }
+                Err(_) => f(None),
+            };
+        }
+        match current.member(&unescape(token)) {
+            Some(next) => current = next,
+            None => return f(None),
+        }
+        remaining = rest;
+    }
+    f(Some(current))
+}
+
+/// The content fields `show` always prints, and what it prints when the item has none.
+const CONTENT_DEFAULTS: [(&str, Kind); 4] = [
+    ("configuration", Kind::Null),
+    ("relationships", Kind::Array),
+    ("supplementaryConfiguration", Kind::Object),
+    ("tags", Kind::Object),
+];
+
+/// The identity and capture fields of an item, kept in the store beside its body. Keys of
+/// `ItemDocument::fields`, in sorted order.
+pub const FIELD_KEYS: [&str; 9] = [
+    "accountId",
+    "awsRegion",
+    "configurationItemCaptureTime",
+    "configurationItemMD5Hash",
+    "configurationItemStatus",
+    "configurationStateId",
+    "resourceId",
+    "resourceType",
+    "version",
+];
+
+/// A configuration item as rules read it: the document `conform show` prints.
+#[derive(Debug)]
+pub struct ItemDocument {
+    /// The stored body: the content fields, in canonical JSON (one object).
+    body: JsonText,
+    /// Values of [`FIELD_KEYS`], in the same order; `None` when the item has none.
+    fields: [Option<String>; 9],
+    /// Every root key, sorted; built when a rule first lists them.
+    root_keys: OnceLock<Vec<String>>,
+    /// The whole document as compact JSON; built when a rule first asks for it.
+    raw: OnceLock<Vec<u8>>,
+}
+
+impl ItemDocument {
+    /// Indexes a stored body (the content fields, one JSON object).
+    pub fn parse_body(body: Vec<u8>) -> Result<JsonText, Malformed> {
+        let body = JsonText::parse(body)?;
+        if body.nodes[0].kind != Kind::Object {
+            return Err(Malformed(0));
+        }
+        Ok(body)
+    }
+
+    /// An item from its body (from [`ItemDocument::parse_body`]) and its fields (values of
+    /// [`FIELD_KEYS`], in order).
+    pub fn new(body: JsonText, fields: [Option<String>; 9]) -> ItemDocument {
+        debug_assert_eq!(body.nodes[0].kind, Kind::Object);
+        ItemDocument {
+            body,
+            fields,
+            root_keys: OnceLock::new(),
+            raw: OnceLock::new(),
+        }
+    }
+
+    pub fn root(&self) -> Found<'_> {
+        Found::Item(self)
+    }
+
+    /// A field by its key in [`FIELD_KEYS`].
+    pub fn field(&self, key: &str) -> Option<&str> {
+        let index = FIELD_KEYS.iter().position(|k| *k == key)?;
+        self.fields[index].as_deref()
+    }
+
+    pub fn resource_type(&self) -> &str {
+        self.field("resourceType").unwrap_or_default()
+    }
+
+    pub fn resource_id(&self) -> &str {
+        self.field("resourceId").unwrap_or_default()
+    }
+
+    pub fn region(&self) -> &str {
+        self.field("awsRegion").unwrap_or_default()
+    }
+
+    fn member(&self, key: &str) -> Option<Found<'_>> {
+        if let Some(index) = FIELD_KEYS.iter().position(|k| *k == key) {
+            return self.fields[index].as_deref().map(Found::Field);
+        }
+        if let Some(at) = self.body.child(0, key) {
+            return Some(Found::Node(&self.body, at));
+        }
+        CONTENT_DEFAULTS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, kind)| Found::Default(*kind))
+    }
+
+    fn root_keys(&self) -> &[String] {
+        self.root_keys.get_or_init(|| {
+            let mut keys: Vec<String> = self
+                .body
+                .keys(0)
+                .into_iter()
+                .map(Cow::into_owned)
+                .filter(|k| !FIELD_KEYS.contains(&k.as_str()))
+                .collect();
+            for (key, value) in FIELD_KEYS.iter().zip(&self.fields) {
+                if value.is_some() {
+                    keys.push((*key).to_string());
+                }
+            }
+            for (key, _) in CONTENT_DEFAULTS {
+                if !keys.iter().any(|k| k == key) {
+                    keys.push(key.to_string());
+                }
+            }
+            keys.sort();
+            keys
+        })
+    }
+
+    /// The whole document as compact JSON, keys sorted: what ABI v1's `raw` returns.
+    pub fn raw(&self) -> &[u8] {
+        self.raw.get_or_init(|| {
+            let mut out = Vec::with_capacity(self.body.text.len() + 512);
+            out.push(b'{');
+            for (i, key) in self.root_keys().iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut out, key).expect("writing to a Vec");
+                out.push(b':');
+                match self.member(key) {
+                    Some(Found::Node(text, at)) => out.extend_from_slice(text.raw(&text.nodes[at])),
+                    Some(Found::Field(value)) => {
+                        serde_json::to_writer(&mut out, value).expect("writing to a Vec");
+                    }
+                    Some(Found::Default(Kind::Object)) => out.extend_from_slice(b"{}"),
+                    Some(Found::Default(Kind::Array)) => out.extend_from_slice(b"[]"),
+                    _ => out.extend_from_slice(b"null"),
+                }
+            }
+            out.push(b'}');
+            out
+        })
+    }
+}
+
+/// Indexes one JSON value; iterative, so deep nesting cannot overflow the stack.
+fn index(text: &[u8]) -> Result<Vec<Node>, Malformed> {
+    let mut nodes: Vec<Node> = Vec::with_capacity(text.len() / 12 + 4);
+    // Open containers, innermost last.
+    let mut open: Vec<u32> = Vec::new();
+    let push = |nodes: &mut Vec<Node>, kind, escaped, start: usize, end: usize| {
+        let next = nodes.len() as u32 + 1;
+        nodes.push(Node {
+            kind,
+            escaped,
+            start: start as u32,
+            end: end as u32,
+            len: 0,
+            next,
+        });
+    };
+    // Reads `"key":` at `pos`; returns where the member's value starts.
+    let key = |nodes: &mut Vec<Node>, pos: usize| -> Result<usize, Malformed> {
+        if text.get(pos) != Some(&b'"') {
+            return Err(Malformed(pos));
+        }
+        let (end, escaped) = string_end(text, pos)?;
+        push(nodes, Kind::String, escaped, pos, end);
+        let colon = skip_space(text, end);
+        if text.get(colon) != Some(&b':') {
+            return Err(Malformed(colon));
+        }
+        Ok(skip_space(text, colon + 1))
+    };
+    let mut pos = skip_space(text, 0);
+    loop {
+        // A value starts at `pos`.
+        let start = pos;
+        let Some(&first) = text.get(pos) else {
+            return Err(Malformed(pos));
+        };
+        match first {
+            b'{' | b'[' => {
+                let (kind, close) = if first == b'{' {
+                    (Kind::Object, b'}')
+                } else {
+                    (Kind::Array, b']')
+                };
+                let at = nodes.len() as u32;
+                push(&mut nodes, kind, false, start, start);
+                pos = skip_space(text, pos + 1);
+                if text.get(pos) == Some(&close) {
+                    pos += 1;
+                    let node = &mut nodes[at as usize];
+                    node.end = pos as u32;
+                } else {
+                    open.push(at);
+                    nodes[at as usize].len = 1;
+                    if kind == Kind::Object {
+                        pos = key(&mut nodes, pos)?;
+                    }
+                    continue;
+                }
+            }
+            b'"' => {
+                let (end, escaped) = string_end(text, pos)?;
+                push(&mut nodes, Kind::String, escaped, start, end);
+                pos = end;
+            }
+            b't' | b'f' | b'n' => {
+                let (word, kind): (&[u8], _) = match first {
+                    b't' => (b"true", Kind::Bool),
+                    b'f' => (b"false", Kind::Bool),
+                    _ => (b"null", Kind::Null),
+                };
+                if !text[pos..].starts_with(word) {
+                    return Err(Malformed(pos));
+                }
+                pos += word.len();
+                push(&mut nodes, kind, false, start, pos);
+            }
+            b'-' | b'0'..=b'9' => {
+                pos += 1;
+                while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = text.get(pos) {
+                    pos += 1;
+                }
+                push(&mut nodes, Kind::Number, false, start, pos);
+            }
+            _ => return Err(Malformed(pos)),
+        }
+        // After a value: close finished containers, or go on to the next member.
+        loop {
+            pos = skip_space(text, pos);
+            let Some(&container) = open.last() else {
+                return if pos == text.len() {
+                    Ok(nodes)
+                } else {
+                    Err(Malformed(pos))
+                };
+            };
+            let kind = nodes[container as usize].kind;
+            match (text.get(pos), kind) {
+                (Some(b','), _) => {
+                    pos = skip_space(text, pos + 1);
+                    nodes[container as usize].len += 1;
+                    if kind == Kind::Object {
+                        pos = key(&mut nodes, pos)?;
+                    }
+                    break;
+                }
+                (Some(b'}'), Kind::Object) | (Some(b']'), Kind::Array) => {
+                    pos += 1;
+                    open.pop();
+                    let next = nodes.len() as u32;
+                    let node = &mut nodes[container as usize];
+                    node.end = pos as u32;
+                    node.next = next;
+                }
+                _ => return Err(Malformed(pos)),
+            }
+        }
+    }
+}
+
+#[inline]
+fn skip_space(text: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = text.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+/// The end (one past the closing quote) of the string whose opening quote is at `pos`, and
+/// whether it holds escapes.
+#[inline]
+fn string_end(text: &[u8], pos: usize) -> Result<(usize, bool), Malformed> {
+    let mut at = pos + 1;
+    let mut escaped = false;
+    loop {
+        let Some(offset) = text.get(at..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+        else {
+            return Err(Malformed(pos));
+        };
+        at += offset;
+        if text[at] == b'"' {
+            return Ok((at + 1, escaped));
+        }
+        escaped = true;
+        at += 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::canonical::to_canonical_string;
+
+    /// The document `show` prints for a body and fields: what rule authors' native tests read.
+    fn as_shown(body: &Value, fields: &[Option<String>; 9]) -> Value {
+        let mut map = body.as_object().cloned().unwrap_or_default();
+        for (key, value) in FIELD_KEYS.iter().zip(fields) {
+            if let Some(value) = value {
+                map.insert((*key).to_string(), Value::String(value.clone()));
+            }
+        }
+        for (key, default) in [
+            ("tags", json!({})),
+            ("relationships", json!([])),
+            ("configuration", Value::Null),
+            ("supplementaryConfiguration", json!({})),
+        ] {
+            map.entry(key).or_insert(default);
+        }
+        Value::Object(map)
+    }
+
+    /// Every pointer to a value of `value`, plus a missing member and element under each.
+    fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+        out.push(at.clone());
+        out.push(format!("{at}/missing"));
+        out.push(format!("{at}/7"));
+        match value {
+            Value::Object(map) => {
+                for (key, member) in map {
+                    let token = key.replace('~', "~0").replace('/', "~1");
+                    pointers(member, format!("{at}/{token}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    pointers(item, format!("{at}/{i}"), out);
+                }
+            }
+            Value::String(text) => {
+                if let Ok(inner) = serde_json::from_str::<Value>(text) {
+                    pointers(&inner, at, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks every ABI read of every pointer against `conform_sdk::json_pointer`.
+    fn agree(body: Value, fields: [Option<String>; 9]) {
+        let canonical = to_canonical_string(&body);
+        let stored: Value = serde_json::from_str(&canonical).unwrap();
+        let expected = as_shown(&stored, &fields);
+        let item = ItemDocument::new(
+            ItemDocument::parse_body(canonical.into_bytes()).unwrap(),
+            fields,
+        );
+        assert_eq!(item.raw(), expected.to_string().as_bytes());
+        let mut all = Vec::new();
+        pointers(&expected, String::new(), &mut all);
+        for pointer in &all {
+            let want = conform_sdk::json_pointer::with_pointer(&expected, pointer, |v| {
+                v.map(|v| {
+                    let keys: Vec<String> = v
+                        .as_object()
+                        .map(|m| m.keys().cloned().collect())
+                        .unwrap_or_default();
+                    let len = v
+                        .as_array()
+                        .map(Vec::len)
+                        .or(v.as_object().map(|m| m.len()));
+                    (
+                        conform_sdk::json_pointer::kind_code(Some(v)),
+                        v.as_bool(),
+                        v.as_f64(),
+                        v.as_str().map(str::to_owned),
+                        len,
+                        keys,
+                    )
+                })
+            })
+            .unwrap();
+            let got = with_pointer(item.root(), pointer, |v| {
+                v.map(|v| {
+                    let keys: Vec<String> = (0..v.len().unwrap_or(0))
+                        .map_while(|i| v.key_at(i).map(Cow::into_owned))
+                        .collect();
+                    (
+                        v.kind() as i32,
+                        v.as_bool(),
+                        v.as_f64(),
+                        v.as_str().map(Cow::into_owned),
+                        v.len(),
+                        keys,
+                    )
+                })
+            })
+            .unwrap();
+            assert_eq!(got, want, "pointer {pointer:?}");
+        }
+    }
+
+    fn fields(resource_type: &str, id: &str) -> [Option<String>; 9] {
+        [
+            Some("123456789012".into()),
+            Some("eu-west-1".into()),
+            Some("2026-11-01T00:00:00.000Z".into()),
+            None,
+            Some("OK".into()),
+            Some("17".into()),
+            Some(id.into()),
+            Some(resource_type.into()),
+            Some("1.3".into()),
+        ]
+    }
+
+    #[test]
+    fn lookups_agree_with_the_sdk_on_every_pointer() {
+        let acl = json!({"grantList": [{"grantee": "AllUsers", "permission": "Read"}], "owner": {"id": "x"}})
+            .to_string();
+        agree(
+            json!({
+                "arn": "arn:aws:s3:::b",
+                "configuration": {
+                    "name": "b", "size": 8.0, "ratio": -1.5e-3, "big": 18446744073709551615u64,
+                    "flags": [true, false, null], "empty": {}, "none": [],
+                    "nested": [[1, [2, {"deep": "x"}]], {"k": "v"}],
+                    "escaped \"key\"\\": "tab\there \u{e9} \u{1F600} \"quoted\"",
+                    "a/b": {"~": 1, "~1": 2}, "é": "accent sorts after ASCII", "Z": 0
+                },
+                "supplementaryConfiguration": {"AccessControlList": acl, "NotJson": "{oops"},
+                "tags": {"env": "prod", "team": "x"}
+            }),
+            fields("AWS::S3::Bucket", "b"),
+        );
+        // No content fields at all: `show` fills in their defaults.
+        agree(json!({}), fields("AWS::IAM::User", "u"));
+    }
+
+    #[test]
+    fn parameters_read_as_documents() {
+        let params = json!({"blockedPort1": 20, "kmsId": "", "list": ["a", "b"]});
+        let text = JsonText::from_value(&params);
+        let get = |p: &str| with_pointer(text.root(), p, |v| v.map(|v| (v.kind(), v.as_f64())));
+        assert_eq!(get("/blockedPort1").unwrap(), Some((Kind::Number, Some(20.0))));
+        assert_eq!(get("/list/1").unwrap().map(|v| v.0), Some(Kind::String));
+        assert_eq!(get("/list/2").unwrap(), None);
+        assert!(get("no-slash").is_err());
+        assert_eq!(text.text(), params.to_string().as_bytes());
+    }
+
+    #[test]
+    fn malformed_text_is_refused_not_misread() {
+        for bad in [
+            "", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "\"open", "tru", "[1 2]", "{} {}", "]",
+            "{\"a\":[}", "nul", "[\"\\\"]",
+        ] {
+            assert!(
+                JsonText::parse(bad.as_bytes().to_vec()).is_err(),
+                "{bad:?} was accepted"
+            );
+        }
+        assert!(JsonText::parse(vec![b'"', 0xff, b'"']).is_err());
+        assert!(ItemDocument::parse_body(b"[1]".to_vec()).is_err());
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(JsonText::parse(deep.into_bytes()).is_ok());
+    }
+}
