@@ -20,26 +20,37 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let work = common::work_dir("scan-bench");
-    let _ = std::fs::remove_dir_all(&work);
-    let generated = generate(
-        &work.join("estate"),
-        &GenerateOptions {
-            items,
-            snapshots: 1,
-            seed: 11,
-            ..Default::default()
-        },
-    )
-    .expect("generate");
-    let mut store = Store::open(work.join("scan.db")).expect("store");
-    let report = conform::ingest(
-        &mut store,
-        &generated.snapshot_dirs[..1],
-        &IngestOptions::default(),
-        &NoProgress,
-    )
-    .expect("ingest");
-    let snapshot = report.snapshot.expect("a snapshot").id;
+    // CONFORM_BENCH_KEEP=1 keeps the store for the next run, which then skips the setup.
+    let keep = std::env::var_os("CONFORM_BENCH_KEEP").is_some();
+    let db = work.join("scan.db");
+    let reuse = keep && db.exists();
+    if !reuse {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    std::fs::create_dir_all(&work).expect("work directory");
+    let mut store = Store::open(&db).expect("store");
+    let snapshot = if reuse {
+        store.snapshot(conform::SnapshotSelector::Latest).expect("a snapshot").id
+    } else {
+        let generated = generate(
+            &work.join("estate"),
+            &GenerateOptions {
+                items,
+                snapshots: 1,
+                seed: 11,
+                ..Default::default()
+            },
+        )
+        .expect("generate");
+        let report = conform::ingest(
+            &mut store,
+            &generated.snapshot_dirs[..1],
+            &IngestOptions::default(),
+            &NoProgress,
+        )
+        .expect("ingest");
+        report.snapshot.expect("a snapshot").id
+    };
 
     let host = RuleHost::new(Limits::default()).expect("host");
     let started = Instant::now();
@@ -67,24 +78,36 @@ fn main() {
     );
 
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    // CONFORM_BENCH_JOBS=1,2 chooses the thread counts (default: 1 and every core).
+    let jobs_list: Vec<usize> = std::env::var("CONFORM_BENCH_JOBS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|j| j.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, cores]);
+    let rounds: usize = std::env::var("CONFORM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let mut per_jobs = Vec::new();
-    for jobs in [1, cores] {
+    for jobs in jobs_list {
         let mut best = f64::MAX;
-        for round in 0..3 {
+        for round in 0..rounds {
+            let cpu = common::cpu_seconds();
             let started = Instant::now();
             let scan =
                 conform::scan::scan_with_jobs(&store, &host, &rules, snapshot, jobs).expect("scan");
             let secs = started.elapsed().as_secs_f64();
+            let cpu = common::cpu_seconds() - cpu;
             let evaluations: u64 = scan
                 .rules
                 .iter()
                 .map(|r| r.compliant + r.non_compliant + r.not_applicable + r.error)
                 .sum();
             println!(
-                "scan, {jobs} worker(s), round {round}: {} items, {evaluations} evaluations in {secs:.2} s: {:.0} evaluations/s, {:.0} items/s",
+                "scan, {jobs} job(s), round {round}: {} items, {evaluations} evaluations in {secs:.2} s \
+                 ({cpu:.2} s of CPU): {:.0} evaluations/s, {:.0} per CPU-second",
                 scan.items,
                 evaluations as f64 / secs,
-                scan.items as f64 / secs
+                evaluations as f64 / cpu.max(0.01)
             );
             assert_eq!(scan.errors(), 0);
             best = best.min(secs);
@@ -92,10 +115,9 @@ fn main() {
         per_jobs.push((jobs, best));
     }
     if let [(_, one), (n, many)] = per_jobs[..] {
-        println!(
-            "scaling: {n} workers are {:.2}x one worker (best of 3 each)",
-            one / many
-        );
+        println!("scaling: {n} jobs are {:.2}x one job (best of {rounds} each)", one / many);
     }
-    let _ = std::fs::remove_dir_all(&work);
+    if !keep {
+        let _ = std::fs::remove_dir_all(&work);
+    }
 }

@@ -4,7 +4,7 @@
 //! Resource rules run as items stream by, on worker threads (one per core); estate rules run at
 //! the end, once per account, over the in-scope items gathered on the way.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, mpsc};
 
 use serde::Serialize;
@@ -61,12 +61,13 @@ pub fn scan(
 /// traffic is noise, small enough that every worker has work.
 const BATCH: usize = 256;
 
-/// As [`scan`], with `jobs` worker threads.
+/// As [`scan`], with `jobs` threads evaluating.
 ///
 /// The calling thread reads the snapshot from SQLite and stores evaluations (one connection,
-/// one transaction); `jobs` workers each own an evaluator (one instance per rule) and turn
-/// batches of stored items into documents and evaluations. Estate rules run at the end, on the
-/// calling thread, over the in-scope documents the workers sent back.
+/// one transaction). With one job it also evaluates, and no thread is started; with more,
+/// `jobs` workers each own an evaluator (one instance per rule) and turn batches of stored
+/// items into documents and evaluations. Estate rules run at the end, on the calling thread,
+/// over the in-scope documents gathered on the way.
 pub fn scan_with_jobs(
     store: &Store,
     host: &RuleHost,
@@ -84,24 +85,38 @@ pub fn scan_with_jobs(
             ..RuleSummary::default()
         })
         .collect();
+    // Types some rule may cover; `None`: a rule covers every type.
+    let covered: Option<HashSet<&str>> = rules
+        .iter()
+        .map(|r| {
+            let types = &r.manifest.scope.resource_types;
+            (!types.is_empty()).then(|| types.iter().map(String::as_str))
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(|types| types.into_iter().flatten().collect());
     std::thread::scope(|threads| {
         let (work_tx, work_rx) = mpsc::sync_channel::<Vec<StoredItem>>(jobs.max(1) * 4);
         let work_rx = Arc::new(Mutex::new(work_rx));
         let (done_tx, done_rx) = mpsc::channel::<Result<Done, StoreError>>();
-        for _ in 0..jobs.max(1) {
-            let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
-            threads.spawn(move || work(host, rules, &work_rx, &done_tx));
+        let inline = jobs <= 1;
+        if !inline {
+            for _ in 0..jobs {
+                let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
+                threads.spawn(move || work(host, rules, &work_rx, &done_tx));
+            }
         }
         drop(done_tx);
         let mut run = Run {
             rules,
+            covered,
             evaluator: host.evaluator(rules),
             summaries,
             items: 0,
             accounts: BTreeSet::new(),
             estate_items: HashMap::new(),
             batch: Vec::with_capacity(BATCH),
-            work: Some(work_tx),
+            inline,
+            work: (!inline).then_some(work_tx),
             done: done_rx,
         };
         let info = store.scan(snapshot, &recorded, &mut run);
@@ -163,32 +178,37 @@ fn evaluate_batch(
 ) -> Result<Done, StoreError> {
     let mut out = Done::default();
     for item in batch {
-        // An item no rule could cover is not even parsed.
-        if !rules
-            .iter()
-            .any(|r| r.manifest.scope.covers_type(&item.key.resource_type))
-        {
-            continue;
-        }
-        let resource = item.resource;
-        let document = Arc::new(item.into_document()?);
-        for (index, rule) in rules.iter().enumerate() {
-            if rule.manifest.kind == RuleKind::Estate {
-                if rule.manifest.scope.includes_item(&document) {
-                    out.estate.push(EstateItem {
-                        rule: index,
-                        resource,
-                        document: document.clone(),
-                    });
-                }
-                continue;
-            }
-            if let Some(verdict) = evaluator.evaluate(index, &document) {
-                out.evaluations.push((index, resource, verdict));
-            }
-        }
+        evaluate_item(evaluator, rules, item, &mut out)?;
     }
     Ok(out)
+}
+
+/// Turns one item into the document rules read and runs every rule on it (resource rules now,
+/// estate rules later: those get the document).
+fn evaluate_item(
+    evaluator: &mut Evaluator<'_>,
+    rules: &[Rule],
+    item: StoredItem,
+    out: &mut Done,
+) -> Result<(), StoreError> {
+    let resource = item.resource;
+    let document = Arc::new(item.into_document()?);
+    for (index, rule) in rules.iter().enumerate() {
+        if rule.manifest.kind == RuleKind::Estate {
+            if rule.manifest.scope.includes_item(&document) {
+                out.estate.push(EstateItem {
+                    rule: index,
+                    resource,
+                    document: document.clone(),
+                });
+            }
+            continue;
+        }
+        if let Some(verdict) = evaluator.evaluate(index, &document) {
+            out.evaluations.push((index, resource, verdict));
+        }
+    }
+    Ok(())
 }
 
 fn scan_rule(rule: &Rule) -> ScanRule {
@@ -210,6 +230,8 @@ fn scan_rule(rule: &Rule) -> ScanRule {
 /// The state of one scan as items stream through it, on the calling thread.
 struct Run<'r> {
     rules: &'r [Rule],
+    /// Resource types some rule may cover (`None`: all); items of others are only counted.
+    covered: Option<HashSet<&'r str>>,
     /// For estate rules, which run here at the end.
     evaluator: Evaluator<'r>,
     /// Per rule, in the order of `rules`.
@@ -221,7 +243,9 @@ struct Run<'r> {
     estate_items: HashMap<(usize, String), Vec<EstateItem>>,
     /// Items read and not yet sent to the workers.
     batch: Vec<StoredItem>,
-    /// To the workers; `None` once closed.
+    /// Whether this thread evaluates items itself (one job).
+    inline: bool,
+    /// To the workers; `None` once closed (or with one job).
     work: Option<mpsc::SyncSender<Vec<StoredItem>>>,
     done: mpsc::Receiver<Result<Done, StoreError>>,
 }
@@ -262,7 +286,7 @@ impl Run<'_> {
             )?;
         }
         for item in done.estate {
-            let account = item.document.field("accountId").unwrap_or_default();
+            let account = item.document.account_id();
             self.estate_items
                 .entry((item.rule, account.to_string()))
                 .or_default()
@@ -286,10 +310,21 @@ impl Run<'_> {
 }
 
 impl ScanVisitor for Run<'_> {
-    fn item(&mut self, item: StoredItem, sink: &mut EvaluationSink<'_>) -> Result<(), StoreError> {
+    fn wants(&mut self, resource_type: &str, account: &str) -> bool {
         self.items += 1;
-        if !self.accounts.contains(&item.key.account_id) {
-            self.accounts.insert(item.key.account_id.clone());
+        if !self.accounts.contains(account) {
+            self.accounts.insert(account.to_string());
+        }
+        self.covered
+            .as_ref()
+            .is_none_or(|types| types.contains(resource_type))
+    }
+
+    fn item(&mut self, item: StoredItem, sink: &mut EvaluationSink<'_>) -> Result<(), StoreError> {
+        if self.inline {
+            let mut done = Done::default();
+            evaluate_item(&mut self.evaluator, self.rules, item, &mut done)?;
+            return self.absorb(done, sink);
         }
         self.batch.push(item);
         if self.batch.len() >= BATCH {
@@ -303,7 +338,9 @@ impl ScanVisitor for Run<'_> {
     }
 
     fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<(), StoreError> {
-        self.send_batch()?;
+        if !self.inline {
+            self.send_batch()?;
+        }
         self.work = None; // the workers finish their queue, then stop
         while let Ok(done) = self.done.recv() {
             self.absorb(done?, sink)?;

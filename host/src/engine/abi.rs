@@ -277,7 +277,7 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         "length",
         |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
             Ok(lookup(&caller, doc, ptr, len, |v| {
-                v.and_then(|v| v.len())
+                v.and_then(|v| v.length())
                     .map_or(-1, |n| i32::try_from(n).unwrap_or(i32::MAX))
             })?
             .unwrap_or(-1))

@@ -12,7 +12,7 @@
 //! which rule authors' native tests use; a unit test checks the two agree.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -65,6 +65,13 @@ impl JsonText {
         }
         let nodes = index(&text)?;
         Ok(JsonText { text, nodes })
+    }
+
+    /// The JSON held in a string (an S3 bucket's ACL), if it is JSON by every rule of RFC 8259:
+    /// a string that is not behaves as absent.
+    fn parse_embedded(text: &str) -> Option<JsonText> {
+        serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+        JsonText::parse(text.as_bytes().to_vec()).ok()
     }
 
     /// A value as a text, keys sorted (serde_json's `Value` sorts them).
@@ -254,7 +261,7 @@ impl<'a> Found<'a> {
     }
 
     /// Elements of an array or members of an object.
-    pub fn len(&self) -> Option<usize> {
+    pub fn length(&self) -> Option<usize> {
         match *self {
             Found::Node(text, at) => match text.nodes[at].kind {
                 Kind::Array => Some(text.nodes[at].len as usize),
@@ -309,7 +316,7 @@ pub fn with_pointer<R>(
 }
 
 fn unescape(token: &str) -> Cow<'_, str> {
-    if token.contains('~') {
+    if token.as_bytes().contains(&b'~') {
         Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
     } else {
         Cow::Borrowed(token)
@@ -317,21 +324,28 @@ fn unescape(token: &str) -> Cow<'_, str> {
 }
 
 fn walk<R>(mut current: Found<'_>, path: &str, f: impl FnOnce(Option<Found<'_>>) -> R) -> R {
+    // Strings of the item's body that hold JSON are parsed once per item, not once per lookup.
+    let item = match current {
+        Found::Item(item) => Some(item),
+        _ => None,
+    };
     let mut remaining = Some(path);
     while let Some(path) = remaining {
-        let (token, rest) = match path.split_once('/') {
-            Some((token, rest)) => (token, Some(rest)),
+        let (token, rest) = match memchr::memchr(b'/', path.as_bytes()) {
+            Some(slash) => (&path[..slash], Some(&path[slash + 1..])),
             None => (path, None),
         };
         if current.kind() == Kind::String {
             // A string with tokens left: read inside the JSON it holds.
-            let text = current.as_str().unwrap_or_default();
-            return match serde_json::from_str::<Value>(&text) {
-                Ok(inner) => {
-                    let inner = JsonText::from_value(&inner);
-                    walk(inner.root(), path, f)
+            let inner = match (current, item) {
+                (Found::Node(text, at), Some(item)) if std::ptr::eq(text, &item.body) => {
+                    item.embedded(at)
                 }
-                Err(_) => f(None),
+                _ => JsonText::parse_embedded(&current.as_str().unwrap_or_default()).map(Arc::new),
+            };
+            return match inner {
+                Some(inner) => walk(inner.root(), path, f),
+                None => f(None),
             };
         }
         match current.member(&unescape(token)) {
@@ -365,17 +379,65 @@ pub const FIELD_KEYS: [&str; 9] = [
     "version",
 ];
 
+/// The values of [`FIELD_KEYS`] of one item, packed in one string: a scan reads every item of a
+/// snapshot, and one allocation per item is cheaper than nine.
+#[derive(Debug, Clone, Default)]
+pub struct Fields {
+    text: String,
+    spans: [Option<(u32, u32)>; 9],
+}
+
+impl Fields {
+    pub fn with_capacity(bytes: usize) -> Fields {
+        Fields {
+            text: String::with_capacity(bytes),
+            spans: [None; 9],
+        }
+    }
+
+    /// Sets the value of `FIELD_KEYS[index]`.
+    pub fn set(&mut self, index: usize, value: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(value);
+        self.spans[index] = Some((start, self.text.len() as u32));
+    }
+
+    /// The value of `FIELD_KEYS[index]`, if the item has one.
+    pub fn get(&self, index: usize) -> Option<&str> {
+        self.spans[index].map(|(start, end)| &self.text[start as usize..end as usize])
+    }
+
+    /// The value of the field named `key`.
+    pub fn by_key(&self, key: &str) -> Option<&str> {
+        self.get(FIELD_KEYS.iter().position(|k| *k == key)?)
+    }
+}
+
+/// Indexes into [`FIELD_KEYS`].
+pub mod field {
+    pub const ACCOUNT_ID: usize = 0;
+    pub const REGION: usize = 1;
+    pub const CAPTURE_TIME: usize = 2;
+    pub const MD5_HASH: usize = 3;
+    pub const STATUS: usize = 4;
+    pub const STATE_ID: usize = 5;
+    pub const RESOURCE_ID: usize = 6;
+    pub const RESOURCE_TYPE: usize = 7;
+    pub const VERSION: usize = 8;
+}
+
 /// A configuration item as rules read it: the document `conform show` prints.
 #[derive(Debug)]
 pub struct ItemDocument {
     /// The stored body: the content fields, in canonical JSON (one object).
     body: JsonText,
-    /// Values of [`FIELD_KEYS`], in the same order; `None` when the item has none.
-    fields: [Option<String>; 9],
+    fields: Fields,
     /// Every root key, sorted; built when a rule first lists them.
     root_keys: OnceLock<Vec<String>>,
     /// The whole document as compact JSON; built when a rule first asks for it.
     raw: OnceLock<Vec<u8>>,
+    /// JSON held in strings of the body, by string node, parsed when first read into.
+    embedded: Mutex<Vec<(usize, Option<Arc<JsonText>>)>>,
 }
 
 impl ItemDocument {
@@ -390,14 +452,26 @@ impl ItemDocument {
 
     /// An item from its body (from [`ItemDocument::parse_body`]) and its fields (values of
     /// [`FIELD_KEYS`], in order).
-    pub fn new(body: JsonText, fields: [Option<String>; 9]) -> ItemDocument {
+    pub fn new(body: JsonText, fields: Fields) -> ItemDocument {
         debug_assert_eq!(body.nodes[0].kind, Kind::Object);
         ItemDocument {
             body,
             fields,
             root_keys: OnceLock::new(),
             raw: OnceLock::new(),
+            embedded: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The JSON held in string node `at` of the body, parsed once.
+    fn embedded(&self, at: usize) -> Option<Arc<JsonText>> {
+        let mut cache = self.embedded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, parsed)) = cache.iter().find(|(node, _)| *node == at) {
+            return parsed.clone();
+        }
+        let parsed = JsonText::parse_embedded(&self.body.string(at)).map(Arc::new);
+        cache.push((at, parsed.clone()));
+        parsed
     }
 
     pub fn root(&self) -> Found<'_> {
@@ -406,25 +480,28 @@ impl ItemDocument {
 
     /// A field by its key in [`FIELD_KEYS`].
     pub fn field(&self, key: &str) -> Option<&str> {
-        let index = FIELD_KEYS.iter().position(|k| *k == key)?;
-        self.fields[index].as_deref()
+        self.fields.by_key(key)
+    }
+
+    pub fn account_id(&self) -> &str {
+        self.fields.get(field::ACCOUNT_ID).unwrap_or_default()
     }
 
     pub fn resource_type(&self) -> &str {
-        self.field("resourceType").unwrap_or_default()
+        self.fields.get(field::RESOURCE_TYPE).unwrap_or_default()
     }
 
     pub fn resource_id(&self) -> &str {
-        self.field("resourceId").unwrap_or_default()
+        self.fields.get(field::RESOURCE_ID).unwrap_or_default()
     }
 
     pub fn region(&self) -> &str {
-        self.field("awsRegion").unwrap_or_default()
+        self.fields.get(field::REGION).unwrap_or_default()
     }
 
     fn member(&self, key: &str) -> Option<Found<'_>> {
         if let Some(index) = FIELD_KEYS.iter().position(|k| *k == key) {
-            return self.fields[index].as_deref().map(Found::Field);
+            return self.fields.get(index).map(Found::Field);
         }
         if let Some(at) = self.body.child(0, key) {
             return Some(Found::Node(&self.body, at));
@@ -444,8 +521,8 @@ impl ItemDocument {
                 .map(Cow::into_owned)
                 .filter(|k| !FIELD_KEYS.contains(&k.as_str()))
                 .collect();
-            for (key, value) in FIELD_KEYS.iter().zip(&self.fields) {
-                if value.is_some() {
+            for (index, key) in FIELD_KEYS.iter().enumerate() {
+                if self.fields.get(index).is_some() {
                     keys.push((*key).to_string());
                 }
             }
@@ -690,9 +767,15 @@ mod tests {
         let canonical = to_canonical_string(&body);
         let stored: Value = serde_json::from_str(&canonical).unwrap();
         let expected = as_shown(&stored, &fields);
+        let mut packed = Fields::default();
+        for (index, value) in fields.iter().enumerate() {
+            if let Some(value) = value {
+                packed.set(index, value);
+            }
+        }
         let item = ItemDocument::new(
             ItemDocument::parse_body(canonical.into_bytes()).unwrap(),
-            fields,
+            packed,
         );
         assert_eq!(item.raw(), expected.to_string().as_bytes());
         let mut all = Vec::new();
@@ -721,7 +804,7 @@ mod tests {
             .unwrap();
             let got = with_pointer(item.root(), pointer, |v| {
                 v.map(|v| {
-                    let keys: Vec<String> = (0..v.len().unwrap_or(0))
+                    let keys: Vec<String> = (0..v.length().unwrap_or(0))
                         .map_while(|i| v.key_at(i).map(Cow::into_owned))
                         .collect();
                     (
@@ -729,7 +812,7 @@ mod tests {
                         v.as_bool(),
                         v.as_f64(),
                         v.as_str().map(Cow::into_owned),
-                        v.len(),
+                        v.length(),
                         keys,
                     )
                 })
@@ -767,7 +850,13 @@ mod tests {
                     "escaped \"key\"\\": "tab\there \u{e9} \u{1F600} \"quoted\"",
                     "a/b": {"~": 1, "~1": 2}, "é": "accent sorts after ASCII", "Z": 0
                 },
-                "supplementaryConfiguration": {"AccessControlList": acl, "NotJson": "{oops"},
+                "supplementaryConfiguration": {
+                    "AccessControlList": acl,
+                    "NotJson": "{oops",
+                    "Lenient": "[01, 1.2.3]",
+                    // As AWS writes it: not sorted, spaced, and here with a duplicate key.
+                    "Policy": "{ \"b\": 1, \"a\": [ 1 , {\"z\": null, \"y\": \"\\u00e9\"} ], \"b\": 3 }"
+                },
                 "tags": {"env": "prod", "team": "x"}
             }),
             fields("AWS::S3::Bucket", "b"),

@@ -106,10 +106,14 @@ pub struct EvaluationFilter {
     pub compliance: Option<String>,
 }
 
-/// What a scan does with the items of a snapshot: `item` for each live item, then `finish`
-/// (estate rules, which need every item first), both storing through the sink.
+/// What a scan does with the items of a snapshot: `wants` for each live item, `item` for each
+/// one it wants, then `finish` (estate rules, which need every item first), storing through
+/// the sink.
 pub trait ScanVisitor {
-    /// One live item, as stored (parsing it is the visitor's business, on any thread).
+    /// Whether the scan reads items of this type whole; the others are only counted.
+    fn wants(&mut self, resource_type: &str, account: &str) -> bool;
+    /// A live item the scan wants, as stored (parsing it is the visitor's business, on any
+    /// thread).
     fn item(&mut self, item: super::StoredItem, sink: &mut EvaluationSink<'_>) -> Result<()>;
     fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<()>;
 }
@@ -292,12 +296,13 @@ impl Store {
             first: None,
             last: None,
         };
-        self.for_each_stored(snapshot, |item| {
-            if item.is_deleted() {
-                return Ok(());
-            }
-            visitor.item(item, &mut sink)
-        })?;
+        // Both callbacks reach the visitor, one after the other for each item.
+        let shared = std::cell::RefCell::new(&mut *visitor);
+        self.for_each_stored(
+            snapshot,
+            |resource_type, account| shared.borrow_mut().wants(resource_type, account),
+            |item| shared.borrow_mut().item(item, &mut sink),
+        )?;
         visitor.finish(&mut sink)?;
         sink.flush()?;
         let finished_at = now();
