@@ -8,7 +8,7 @@ use std::sync::Arc;
 use wasmtime::{Caller, Linker, Memory, StoreLimits};
 
 use super::Compliance;
-use super::document::{Found, ItemDocument, JsonText, with_pointer};
+use super::document::{Cursor, Found, ItemDocument, JsonText, with_pointer_cached};
 
 /// Longest annotation AWS Config accepts, in characters.
 pub const MAX_ANNOTATION_CHARS: usize = 256;
@@ -29,6 +29,10 @@ pub struct HostState {
     pub limits: StoreLimits,
     /// For estate rules: the account evaluated and its in-scope items.
     pub estate: Option<Estate>,
+    /// Where the last lookups in the item and in the parameters went.
+    item_cursor: Cursor,
+    cursor_item: Option<Arc<ItemDocument>>,
+    params_cursor: Cursor,
 }
 
 /// What an estate rule walks: one account's in-scope items of a snapshot.
@@ -58,13 +62,35 @@ impl HostState {
             memory: None,
             limits,
             estate: None,
+            item_cursor: Cursor::default(),
+            cursor_item: None,
+            params_cursor: Cursor::default(),
         }
     }
 
-    fn document(&self, doc: i32) -> Option<Found<'_>> {
+    /// Looks `pointer` up in document `doc` and applies `f`; `None` when the document or the
+    /// pointer is bad. Each document's cursor lets a lookup resume where the last one went.
+    fn lookup<R>(
+        &mut self,
+        doc: i32,
+        pointer: &str,
+        f: impl FnOnce(Option<Found<'_>>) -> R,
+    ) -> Option<R> {
         match doc {
-            0 => self.item.as_deref().map(ItemDocument::root),
-            1 => Some(self.params.root()),
+            0 => {
+                let item = self.item.as_ref()?;
+                // The cursor holds the item it was made in, so it can never point into another.
+                if !self
+                    .cursor_item
+                    .as_ref()
+                    .is_some_and(|of| Arc::ptr_eq(of, item))
+                {
+                    self.item_cursor.reset();
+                    self.cursor_item = Some(item.clone());
+                }
+                with_pointer_cached(item.root(), pointer, &mut self.item_cursor, f).ok()
+            }
+            1 => with_pointer_cached(self.params.root(), pointer, &mut self.params_cursor, f).ok(),
             _ => None,
         }
     }
@@ -165,26 +191,25 @@ fn copy_out(
     let Ok(pointer) = std::str::from_utf8(pointer) else {
         return Ok(-1);
     };
-    let Some(root) = state.document(doc) else {
-        return Ok(-1);
-    };
-    with_pointer(root, pointer, |v| match v.and_then(text) {
-        Some(found) => copy_into(data, found.as_bytes(), out, cap),
-        None => Ok(-1),
-    })
-    .unwrap_or(Ok(-1))
+    state
+        .lookup(doc, pointer, |v| match v.and_then(text) {
+            Some(found) => copy_into(data, found.as_bytes(), out, cap),
+            None => Ok(-1),
+        })
+        .unwrap_or(Ok(-1))
 }
 
 /// Looks up `(doc, ptr, len)` and applies `f`; `None` when the pointer or document is bad.
 /// The pointer is read in place in guest memory: lookups are the hot path of every rule.
 fn lookup<R>(
-    caller: &Caller<'_, HostState>,
+    caller: &mut Caller<'_, HostState>,
     doc: i32,
     ptr: i32,
     len: i32,
     f: impl FnOnce(Option<Found<'_>>) -> R,
 ) -> Result<Option<R>, Trap> {
-    let data = memory(caller)?.data(caller);
+    let memory = memory(caller)?;
+    let (data, state) = memory.data_and_store_mut(&mut *caller);
     let (start, len) = (ptr as u32 as usize, len as u32 as usize);
     let bytes = data.get(start..start.saturating_add(len)).ok_or_else(|| {
         wasmtime::Error::msg(format!("range {start}+{len} is outside the rule's memory"))
@@ -192,10 +217,7 @@ fn lookup<R>(
     let Ok(pointer) = std::str::from_utf8(bytes) else {
         return Ok(None);
     };
-    let Some(root) = caller.data().document(doc) else {
-        return Ok(None);
-    };
-    Ok(with_pointer(root, pointer, f).ok())
+    Ok(state.lookup(doc, pointer, f))
 }
 
 /// ABI v1's kind codes; 0 is absent.
@@ -241,15 +263,15 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         M,
         "kind",
-        |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
-            Ok(lookup(&caller, doc, ptr, len, kind_code)?.unwrap_or(-1))
+        |mut caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
+            Ok(lookup(&mut caller, doc, ptr, len, kind_code)?.unwrap_or(-1))
         },
     )?;
     linker.func_wrap(
         M,
         "get_bool",
-        |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
-            Ok(lookup(&caller, doc, ptr, len, |v| {
+        |mut caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
+            Ok(lookup(&mut caller, doc, ptr, len, |v| {
                 v.and_then(|v| v.as_bool()).map_or(-1, i32::from)
             })?
             .unwrap_or(-1))
@@ -258,8 +280,8 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         M,
         "get_number",
-        |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
-            Ok(lookup(&caller, doc, ptr, len, |v| {
+        |mut caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
+            Ok(lookup(&mut caller, doc, ptr, len, |v| {
                 v.and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
             })?
             .unwrap_or(f64::NAN))
@@ -275,8 +297,8 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         M,
         "length",
-        |caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
-            Ok(lookup(&caller, doc, ptr, len, |v| {
+        |mut caller: Caller<'_, HostState>, doc: i32, ptr: i32, len: i32| {
+            Ok(lookup(&mut caller, doc, ptr, len, |v| {
                 v.and_then(|v| v.length())
                     .map_or(-1, |n| i32::try_from(n).unwrap_or(i32::MAX))
             })?

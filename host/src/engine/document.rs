@@ -54,6 +54,19 @@ pub struct Malformed(pub usize);
 pub struct JsonText {
     text: Vec<u8>,
     nodes: Vec<Node>,
+    keys: KeyOrder,
+}
+
+/// What is known of the keys of every object in a text, which lets a lookup stop early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyOrder {
+    /// Anything JSON allows, duplicates included (the last one counts).
+    Any,
+    /// No duplicates (a serialised map).
+    Unique,
+    /// No duplicates, and in order of their bytes as written: conform's canonical form, which
+    /// stored bodies are in.
+    Sorted,
 }
 
 impl JsonText {
@@ -64,7 +77,11 @@ impl JsonText {
             return Err(Malformed(0));
         }
         let nodes = index(&text)?;
-        Ok(JsonText { text, nodes })
+        Ok(JsonText {
+            text,
+            nodes,
+            keys: KeyOrder::Any,
+        })
     }
 
     /// The JSON held in a string (an S3 bucket's ACL), if it is JSON by every rule of RFC 8259:
@@ -77,7 +94,9 @@ impl JsonText {
     /// A value as a text, keys sorted (serde_json's `Value` sorts them).
     pub fn from_value(value: &Value) -> JsonText {
         let text = serde_json::to_vec(value).expect("a Value always serialises");
-        JsonText::parse(text).expect("serde_json writes JSON")
+        let mut text = JsonText::parse(text).expect("serde_json writes JSON");
+        text.keys = KeyOrder::Unique;
+        text
     }
 
     pub fn text(&self) -> &[u8] {
@@ -107,27 +126,41 @@ impl JsonText {
         }
     }
 
-    fn key_matches(&self, at: usize, token: &str) -> bool {
-        let node = &self.nodes[at];
-        if node.escaped {
-            self.string(at) == token
-        } else {
-            &self.text[node.start as usize + 1..node.end as usize - 1] == token.as_bytes()
-        }
-    }
-
     /// The value of member `key` of object node `at`, or element `key` of array node `at`.
     fn child(&self, at: usize, token: &str) -> Option<usize> {
         let node = self.nodes[at];
         match node.kind {
             Kind::Object => {
+                let wanted = token.as_bytes();
+                // A key with an escape sorts by its escaped bytes, so a sorted object may be
+                // left early only for a token that needs none (decided when first needed).
+                let mut plain: Option<bool> = None;
                 let mut key = at + 1;
                 let mut found = None;
                 for _ in 0..node.len {
-                    // The last of duplicate keys wins, as when a parser builds a map.
-                    if self.key_matches(key, token) {
-                        found = Some(key + 1);
+                    let k = &self.nodes[key];
+                    if k.escaped {
+                        if self.string(key) == token {
+                            found = Some(key + 1);
+                        }
+                    } else {
+                        let raw = &self.text[k.start as usize + 1..k.end as usize - 1];
+                        if raw == wanted {
+                            found = Some(key + 1);
+                            if self.keys != KeyOrder::Any {
+                                break;
+                            }
+                        } else if self.keys == KeyOrder::Sorted
+                            && raw.first() > wanted.first()
+                            && *plain.get_or_insert_with(|| {
+                                !wanted.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                            })
+                        {
+                            // Past a greater key, a sorted object cannot hold `token`.
+                            break;
+                        }
                     }
+                    // Otherwise the last of duplicate keys wins, as when a parser builds a map.
                     key = self.nodes[key + 1].next as usize;
                 }
                 found
@@ -306,35 +339,106 @@ pub fn with_pointer<R>(
     pointer: &str,
     f: impl FnOnce(Option<Found<'_>>) -> R,
 ) -> Result<R, NotAPointer> {
+    with_pointer_cached(root, pointer, &mut Cursor::default(), f)
+}
+
+/// Where the previous lookup in a document went. Rules look up runs of pointers with a common
+/// prefix (`/configuration/ipPermissions/0/fromPort`, then `.../toPort`); a lookup resumes
+/// from the longest prefix the previous one resolved instead of walking from the root. Reset
+/// it (or use a new one) when the document changes.
+#[derive(Debug, Default)]
+pub struct Cursor {
+    /// The previous pointer.
+    path: String,
+    /// Its prefixes that ended on a value of the root's text: (byte length, node).
+    stops: Vec<(usize, usize)>,
+}
+
+impl Cursor {
+    pub fn reset(&mut self) {
+        self.path.clear();
+        self.stops.clear();
+    }
+}
+
+/// As [`with_pointer`], resuming from what `cursor` remembers of the previous lookup from the
+/// same `root`, and remembering this one.
+pub fn with_pointer_cached<R>(
+    root: Found<'_>,
+    pointer: &str,
+    cursor: &mut Cursor,
+    f: impl FnOnce(Option<Found<'_>>) -> R,
+) -> Result<R, NotAPointer> {
     if pointer.is_empty() {
         return Ok(f(Some(root)));
     }
-    let Some(path) = pointer.strip_prefix('/') else {
+    if !pointer.starts_with('/') {
         return Err(NotAPointer);
+    }
+    let (text, item) = match root {
+        Found::Item(item) => (Some(&item.body), Some(item)),
+        Found::Node(text, 0) => (Some(text), None),
+        _ => (None, None),
     };
-    Ok(walk(root, path, f))
+    let Some(text) = text else {
+        return Ok(walk(root, pointer, 0, item, None, f));
+    };
+    // The longest remembered prefix that this pointer shares, ending at a token boundary.
+    let common = pointer
+        .bytes()
+        .zip(cursor.path.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let at_boundary = |len: usize| len == pointer.len() || pointer.as_bytes()[len] == b'/';
+    let keep = cursor
+        .stops
+        .iter()
+        .take_while(|(len, _)| *len <= common && at_boundary(*len))
+        .count();
+    cursor.stops.truncate(keep);
+    cursor.path.clear();
+    cursor.path.push_str(pointer);
+    let (start, resolved) = match cursor.stops.last() {
+        Some(&(len, node)) => (Found::Node(text, node), len),
+        None => (root, 0),
+    };
+    let stops = Some((text, &mut cursor.stops));
+    Ok(walk(start, pointer, resolved, item, stops, f))
 }
 
 fn unescape(token: &str) -> Cow<'_, str> {
-    if token.as_bytes().contains(&b'~') {
-        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
-    } else {
-        Cow::Borrowed(token)
-    }
+    Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
 }
 
-fn walk<R>(mut current: Found<'_>, path: &str, f: impl FnOnce(Option<Found<'_>>) -> R) -> R {
-    // Strings of the item's body that hold JSON are parsed once per item, not once per lookup.
-    let item = match current {
-        Found::Item(item) => Some(item),
-        _ => None,
-    };
-    let mut remaining = Some(path);
+/// The first token of `path` (a pointer without its leading `/`), whether it holds a `~`
+/// escape, and the rest of the path after its `/`. One pass over bytes: pointers are short,
+/// and every rule looks up several per item.
+fn next_token(path: &str) -> (&str, bool, Option<&str>) {
+    let bytes = path.as_bytes();
+    let mut tilde = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'/' {
+            return (&path[..i], tilde, Some(&path[i + 1..]));
+        }
+        tilde |= b == b'~';
+    }
+    (path, tilde, None)
+}
+
+/// Follows `pointer` from byte `resolved` (a token boundary, where `current` was found).
+/// `item` is the item whose body strings' JSON is parsed once; each value reached in the
+/// cursor's text is remembered in `stops`.
+fn walk<R>(
+    mut current: Found<'_>,
+    pointer: &str,
+    resolved: usize,
+    item: Option<&ItemDocument>,
+    mut stops: Option<(&JsonText, &mut Vec<(usize, usize)>)>,
+    f: impl FnOnce(Option<Found<'_>>) -> R,
+) -> R {
+    let mut remaining = (resolved < pointer.len()).then(|| &pointer[resolved + 1..]);
     while let Some(path) = remaining {
-        let (token, rest) = match memchr::memchr(b'/', path.as_bytes()) {
-            Some(slash) => (&path[..slash], Some(&path[slash + 1..])),
-            None => (path, None),
-        };
+        let (token, tilde, rest) = next_token(path);
         if current.kind() == Kind::String {
             // A string with tokens left: read inside the JSON it holds.
             let inner = match (current, item) {
@@ -343,14 +447,26 @@ fn walk<R>(mut current: Found<'_>, path: &str, f: impl FnOnce(Option<Found<'_>>)
                 }
                 _ => JsonText::parse_embedded(&current.as_str().unwrap_or_default()).map(Arc::new),
             };
+            let from = pointer.len() - path.len() - 1;
             return match inner {
-                Some(inner) => walk(inner.root(), path, f),
+                Some(inner) => walk(inner.root(), pointer, from, None, None, f),
                 None => f(None),
             };
         }
-        match current.member(&unescape(token)) {
+        let next = if tilde {
+            current.member(&unescape(token))
+        } else {
+            current.member(token)
+        };
+        match next {
             Some(next) => current = next,
             None => return f(None),
+        }
+        if let (Some((text, stops)), Found::Node(found_in, at)) = (&mut stops, current) {
+            if std::ptr::eq(*text, found_in) {
+                let end = pointer.len() - rest.map_or(0, |r| r.len() + 1);
+                stops.push((end, at));
+            }
         }
         remaining = rest;
     }
@@ -443,10 +559,12 @@ pub struct ItemDocument {
 impl ItemDocument {
     /// Indexes a stored body (the content fields, one JSON object).
     pub fn parse_body(body: Vec<u8>) -> Result<JsonText, Malformed> {
-        let body = JsonText::parse(body)?;
+        let mut body = JsonText::parse(body)?;
         if body.nodes[0].kind != Kind::Object {
             return Err(Malformed(0));
         }
+        // Ingest wrote it in canonical form.
+        body.keys = KeyOrder::Sorted;
         Ok(body)
     }
 
@@ -780,6 +898,17 @@ mod tests {
         assert_eq!(item.raw(), expected.to_string().as_bytes());
         let mut all = Vec::new();
         pointers(&expected, String::new(), &mut all);
+        let mut forward = Cursor::default();
+        let mut backward = Cursor::default();
+        let mut previous = String::new();
+        for pointer in all.iter().rev() {
+            let kind = |v: Option<Found<'_>>| v.map(|v| (v.kind(), v.as_str().map(Cow::into_owned)));
+            assert_eq!(
+                with_pointer_cached(item.root(), pointer, &mut backward, kind).unwrap(),
+                with_pointer(item.root(), pointer, kind).unwrap(),
+                "pointer {pointer:?}, looked up backwards"
+            );
+        }
         for pointer in &all {
             let want = conform_sdk::json_pointer::with_pointer(&expected, pointer, |v| {
                 v.map(|v| {
@@ -802,7 +931,7 @@ mod tests {
                 })
             })
             .unwrap();
-            let got = with_pointer(item.root(), pointer, |v| {
+            let read = |v: Option<Found<'_>>| {
                 v.map(|v| {
                     let keys: Vec<String> = (0..v.length().unwrap_or(0))
                         .map_while(|i| v.key_at(i).map(Cow::into_owned))
@@ -816,8 +945,12 @@ mod tests {
                         keys,
                     )
                 })
-            })
-            .unwrap();
+            };
+            let got = with_pointer(item.root(), pointer, read).unwrap();
+            // Lookups that resume from the previous one, in either order, find the same.
+            let cached = with_pointer_cached(item.root(), pointer, &mut forward, read).unwrap();
+            assert_eq!(cached, got, "pointer {pointer:?} after {previous:?}");
+            previous = pointer.clone();
             assert_eq!(got, want, "pointer {pointer:?}");
         }
     }
