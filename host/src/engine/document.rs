@@ -462,11 +462,11 @@ fn walk<R>(
             Some(next) => current = next,
             None => return f(None),
         }
-        if let (Some((text, stops)), Found::Node(found_in, at)) = (&mut stops, current) {
-            if std::ptr::eq(*text, found_in) {
-                let end = pointer.len() - rest.map_or(0, |r| r.len() + 1);
-                stops.push((end, at));
-            }
+        if let (Some((text, stops)), Found::Node(found_in, at)) = (&mut stops, current)
+            && std::ptr::eq(*text, found_in)
+        {
+            let end = pointer.len() - rest.map_or(0, |r| r.len() + 1);
+            stops.push((end, at));
         }
         remaining = rest;
     }
