@@ -45,20 +45,35 @@ impl Permission {
 }
 
 /// The permissions under `pointer` (`/configuration/ipPermissions` or `.../ipPermissionsEgress`).
+///
+/// A security group has many permissions and ranges, and this reads each of their fields: the
+/// pointers are built in one reused string rather than one allocation each.
 pub fn permissions(item: &Document, pointer: &str) -> Vec<Permission> {
     let count = item.len(pointer).unwrap_or(0);
+    let mut at = String::with_capacity(pointer.len() + 48);
+    // `at` becomes `{pointer}/{i}/{rest}`; returns it for a lookup.
+    fn set<'a>(at: &'a mut String, base: usize, rest: core::fmt::Arguments<'_>) -> &'a str {
+        use core::fmt::Write;
+        at.truncate(base);
+        let _ = at.write_fmt(rest);
+        at
+    }
     (0..count)
         .map(|i| {
-            let at = |field: &str| format!("{pointer}/{i}/{field}");
+            at.clear();
+            at.push_str(pointer);
+            let _ = core::fmt::Write::write_fmt(&mut at, format_args!("/{i}"));
+            let base = at.len();
             let protocol = item
-                .string(&at("ipProtocol"))
-                .or_else(|| {
-                    item.number(&at("ipProtocol"))
-                        .map(|n| (n as i64).to_string())
-                })
+                .string(set(&mut at, base, format_args!("/ipProtocol")))
+                .or_else(|| item.number(&at).map(|n| (n as i64).to_string()))
                 .unwrap_or_else(|| "-1".to_string());
-            let from = item.number(&at("fromPort")).map(|n| n as i64);
-            let to = item.number(&at("toPort")).map(|n| n as i64);
+            let from = item
+                .number(set(&mut at, base, format_args!("/fromPort")))
+                .map(|n| n as i64);
+            let to = item
+                .number(set(&mut at, base, format_args!("/toPort")))
+                .map(|n| n as i64);
             // All traffic, or a port of -1, or no ports at all, covers every port.
             let ports = match (protocol.as_str(), from, to) {
                 ("-1", _, _) => None,
@@ -66,21 +81,23 @@ pub fn permissions(item: &Document, pointer: &str) -> Vec<Permission> {
                 _ => None,
             };
             let mut cidrs: Vec<String> = Vec::new();
-            for n in 0..item.len(&at("ipRanges")).unwrap_or(0) {
-                let range = format!("{}/{n}", at("ipRanges"));
-                // Older items list plain strings, newer ones objects with cidrIp.
-                if let Some(cidr) = item
-                    .string(&range)
-                    .or_else(|| item.string(&format!("{range}/cidrIp")))
-                {
-                    cidrs.push(cidr);
-                }
-            }
-            for (list, field) in [("ipv4Ranges", "cidrIp"), ("ipv6Ranges", "cidrIpv6")] {
-                for n in 0..item.len(&at(list)).unwrap_or(0) {
-                    if let Some(cidr) = item.string(&format!("{}/{n}/{field}", at(list))) {
-                        cidrs.push(cidr);
-                    }
+            // Older items list plain strings in `ipRanges`, newer ones objects with `cidrIp`.
+            for (list, field) in [
+                ("ipRanges", "cidrIp"),
+                ("ipv4Ranges", "cidrIp"),
+                ("ipv6Ranges", "cidrIpv6"),
+            ] {
+                let ranges = item
+                    .len(set(&mut at, base, format_args!("/{list}")))
+                    .unwrap_or(0);
+                for n in 0..ranges {
+                    // A string, or an object holding one: one lookup for the string form.
+                    let cidr = item
+                        .string(set(&mut at, base, format_args!("/{list}/{n}")))
+                        .or_else(|| {
+                            item.string(set(&mut at, base, format_args!("/{list}/{n}/{field}")))
+                        });
+                    cidrs.extend(cidr);
                 }
             }
             Permission {

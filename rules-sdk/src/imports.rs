@@ -65,19 +65,28 @@ mod wasm {
         unsafe { sys::length(doc, pointer.as_ptr(), pointer.len() as i32) }
     }
 
-    /// Calls an output import with a small buffer, and again with one of the size it reports.
+    thread_local! {
+        /// Where output imports write: reused, so reading a string allocates only the string.
+        static OUT: core::cell::RefCell<Vec<u8>> = core::cell::RefCell::new(vec![0u8; 256]);
+    }
+
+    /// Calls an output import with the shared buffer, and again with a bigger one if the value
+    /// did not fit.
     fn read_out(call: impl Fn(*mut u8, i32) -> i32) -> Option<String> {
-        let mut buf = vec![0u8; 256];
-        let n = call(buf.as_mut_ptr(), buf.len() as i32);
-        if n < 0 {
-            return None;
-        }
-        if n as usize > buf.len() {
-            buf = vec![0u8; n as usize];
-            call(buf.as_mut_ptr(), buf.len() as i32);
-        }
-        buf.truncate(n as usize);
-        String::from_utf8(buf).ok()
+        OUT.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let n = call(buf.as_mut_ptr(), buf.len() as i32);
+            if n < 0 {
+                return None;
+            }
+            if n as usize > buf.len() {
+                buf.resize(n as usize, 0);
+                call(buf.as_mut_ptr(), buf.len() as i32);
+            }
+            core::str::from_utf8(&buf[..n as usize])
+                .ok()
+                .map(str::to_owned)
+        })
     }
 
     pub fn get_string(doc: i32, pointer: &str) -> Option<String> {
