@@ -8,7 +8,6 @@
 //! - the estate timeline over every snapshot, and one resource's timeline;
 //! - peak resident memory.
 
-
 use std::time::Instant;
 
 use conform::drift::{DriftOptions, IgnoreRules, StateRef};

@@ -4,7 +4,6 @@
 //! evaluations per second for the whole scan (reading the snapshot from the store, turning each
 //! item into the document rules read, calling every in-scope rule, storing every evaluation).
 
-
 use std::time::Instant;
 
 use conform::engine::{Limits, RuleHost};
@@ -30,7 +29,10 @@ fn main() {
     std::fs::create_dir_all(&work).expect("work directory");
     let mut store = Store::open(&db).expect("store");
     let snapshot = if reuse {
-        store.snapshot(conform::SnapshotSelector::Latest).expect("a snapshot").id
+        store
+            .snapshot(conform::SnapshotSelector::Latest)
+            .expect("a snapshot")
+            .id
     } else {
         let generated = generate(
             &work.join("estate"),
@@ -115,7 +117,10 @@ fn main() {
         per_jobs.push((jobs, best));
     }
     if let [(_, one), (n, many)] = per_jobs[..] {
-        println!("scaling: {n} jobs are {:.2}x one job (best of {rounds} each)", one / many);
+        println!(
+            "scaling: {n} jobs are {:.2}x one job (best of {rounds} each)",
+            one / many
+        );
     }
     if !keep {
         let _ = std::fs::remove_dir_all(&work);

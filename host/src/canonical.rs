@@ -113,7 +113,7 @@ pub fn write_canonical_value(value: &serde_json::Value, out: &mut Vec<u8>, scrat
         from_text: false,
     }
     .deserialize(value)
-        .expect("a serde_json::Value always deserializes");
+    .expect("a serde_json::Value always deserializes");
 }
 
 /// Canonical JSON text of a value, as a `String`.

@@ -1,11 +1,12 @@
 //! A scan: every rule over every live item of a snapshot, each evaluation stored.
 //!
-//! Each item is turned into the JSON document rules read once, and shared by every rule.
-//! Resource rules run as items stream by, on worker threads (one per core); estate rules run at
-//! the end, once per account, over the in-scope items gathered on the way.
+//! Each item is turned into the document rules read once, and shared by every rule. Resource
+//! rules run as items are read: with several jobs, each job reads its own part of the snapshot
+//! on its own connection and evaluates it, and the calling thread stores what they send back.
+//! Estate rules run at the end, once per account, over the in-scope items gathered on the way.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 
 use serde::Serialize;
 
@@ -13,8 +14,8 @@ use crate::engine::document::ItemDocument;
 use crate::engine::{Compliance, Evaluator, Rule, RuleHost, RuleKind, Verdict};
 use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
-    Evaluated, EvaluationSink, NewEvaluation, ScanInfo, ScanRule, ScanVisitor, Store, StoreError,
-    StoredItem,
+    Evaluated, EvaluationSink, NewEvaluation, ScanInfo, ScanRule, SnapshotRole, SnapshotSelector,
+    Store, StoreError, StoredItem,
 };
 
 /// Counts per rule, for the summary a scan prints.
@@ -57,17 +58,18 @@ pub fn scan(
     scan_with_jobs(store, host, rules, snapshot, jobs)
 }
 
-/// Items per message between the reading thread and the workers: large enough that channel
-/// traffic is noise, small enough that every worker has work.
+/// Items a job evaluates before it sends what it found: large enough that channel traffic is
+/// noise, small enough that evaluations do not pile up in memory.
 const BATCH: usize = 256;
 
-/// As [`scan`], with `jobs` threads evaluating.
+/// As [`scan`], with `jobs` threads reading and evaluating.
 ///
-/// The calling thread reads the snapshot from SQLite and stores evaluations (one connection,
-/// one transaction). With one job it also evaluates, and no thread is started; with more,
-/// `jobs` workers each own an evaluator (one instance per rule) and turn batches of stored
-/// items into documents and evaluations. Estate rules run at the end, on the calling thread,
-/// over the in-scope documents gathered on the way.
+/// With one job (or an in-memory store, which has one connection, or a desired state, which is
+/// read through an index) the calling thread reads, evaluates and stores. With more, each job
+/// opens its own read-only connection, reads its range of the versions table, and evaluates
+/// what it reads with its own evaluator (one instance per rule); the calling thread stores
+/// what they send back in the scan's transaction. Estate rules run at the end, on the calling
+/// thread.
 pub fn scan_with_jobs(
     store: &Store,
     host: &RuleHost,
@@ -76,70 +78,119 @@ pub fn scan_with_jobs(
     jobs: usize,
 ) -> Result<ScanReport, StoreError> {
     let recorded: Vec<ScanRule> = rules.iter().map(scan_rule).collect();
-    let summaries = recorded
-        .iter()
-        .map(|r| RuleSummary {
-            rule_id: r.rule_id.clone(),
-            version: r.rule_version.clone(),
-            severity: r.severity.clone(),
-            ..RuleSummary::default()
-        })
-        .collect();
-    // Types some rule may cover; `None`: a rule covers every type.
-    let covered: Option<HashSet<&str>> = rules
-        .iter()
-        .map(|r| {
-            let types = &r.manifest.scope.resource_types;
-            (!types.is_empty()).then(|| types.iter().map(String::as_str))
-        })
-        .collect::<Option<Vec<_>>>()
-        .map(|types| types.into_iter().flatten().collect());
-    std::thread::scope(|threads| {
-        let (work_tx, work_rx) = mpsc::sync_channel::<Vec<StoredItem>>(jobs.max(1) * 4);
-        let work_rx = Arc::new(Mutex::new(work_rx));
-        let (done_tx, done_rx) = mpsc::channel::<Result<Done, StoreError>>();
-        let inline = jobs <= 1;
-        if !inline {
-            for _ in 0..jobs {
-                let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
-                threads.spawn(move || work(host, rules, &work_rx, &done_tx));
+    let mut run = Run {
+        rules,
+        evaluator: host.evaluator(rules),
+        summaries: recorded
+            .iter()
+            .map(|r| RuleSummary {
+                rule_id: r.rule_id.clone(),
+                version: r.rule_version.clone(),
+                severity: r.severity.clone(),
+                ..RuleSummary::default()
+            })
+            .collect(),
+        seen: Seen::default(),
+        estate_items: HashMap::new(),
+    };
+    let covered = covered_types(rules);
+    let readers = if jobs > 1
+        && store.snapshot(SnapshotSelector::Id(snapshot))?.role == SnapshotRole::Observed
+    {
+        (0..jobs)
+            .map(|_| store.reader())
+            .collect::<Result<Option<Vec<Store>>, _>>()?
+    } else {
+        None
+    };
+    let info = store.scan(snapshot, &recorded, |sink| {
+        match readers {
+            Some(readers) => {
+                let ranges = store.version_ranges(readers.len())?;
+                run.in_parallel(host, readers, ranges, snapshot, covered.as_ref(), sink)?;
+            }
+            None => {
+                let mut done = Done::default();
+                let mut seen = Seen::default();
+                store.for_each_stored(
+                    snapshot,
+                    None,
+                    |resource_type, account| seen.wants(&covered, resource_type, account),
+                    |item| {
+                        evaluate_item(&mut run.evaluator, rules, item, &mut done)?;
+                        if done.evaluations.len() >= BATCH {
+                            run.absorb(std::mem::take(&mut done), sink)?;
+                        }
+                        Ok(())
+                    },
+                )?;
+                done.seen = seen;
+                run.absorb(done, sink)?;
             }
         }
-        drop(done_tx);
-        let mut run = Run {
-            rules,
-            covered,
-            evaluator: host.evaluator(rules),
-            summaries,
-            items: 0,
-            accounts: BTreeSet::new(),
-            estate_items: HashMap::new(),
-            batch: Vec::with_capacity(BATCH),
-            inline,
-            work: (!inline).then_some(work_tx),
-            done: done_rx,
-        };
-        let info = store.scan(snapshot, &recorded, &mut run);
-        // On an error the work channel closes with `run`, and the workers end.
-        let items = run.items;
-        let mut summaries = std::mem::take(&mut run.summaries);
-        drop(run);
-        summaries.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
-        Ok(ScanReport {
-            scan: info?,
-            items,
-            rules: summaries,
-        })
+        run.finish(sink)
+    })?;
+    let mut summaries = run.summaries;
+    summaries.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+    Ok(ScanReport {
+        scan: info,
+        items: run.seen.items,
+        rules: summaries,
     })
 }
 
-/// What a worker sends back for a batch.
+/// Resource types some rule may cover; `None` when a rule covers every type.
+fn covered_types(rules: &[Rule]) -> Option<HashSet<String>> {
+    rules
+        .iter()
+        .map(|r| {
+            let types = &r.manifest.scope.resource_types;
+            (!types.is_empty()).then(|| types.iter().cloned())
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(|types| types.into_iter().flatten().collect())
+}
+
+/// What reading counted: every live item, and every account (estate rules evaluate each, even
+/// one with no in-scope resource).
+#[derive(Debug, Default)]
+struct Seen {
+    items: u64,
+    accounts: BTreeSet<String>,
+}
+
+impl Seen {
+    /// Counts an item and says whether it is read whole: items of types no rule covers are
+    /// not even parsed.
+    fn wants(
+        &mut self,
+        covered: &Option<HashSet<String>>,
+        resource_type: &str,
+        account: &str,
+    ) -> bool {
+        self.items += 1;
+        if !self.accounts.contains(account) {
+            self.accounts.insert(account.to_string());
+        }
+        covered
+            .as_ref()
+            .is_none_or(|types| types.contains(resource_type))
+    }
+
+    fn merge(&mut self, other: Seen) {
+        self.items += other.items;
+        self.accounts.extend(other.accounts);
+    }
+}
+
+/// What evaluating a run of items found.
 #[derive(Default)]
 struct Done {
     /// (rule index, resource row, verdict)
     evaluations: Vec<(usize, i64, Verdict)>,
     /// In-scope items for estate rules.
     estate: Vec<EstateItem>,
+    seen: Seen,
 }
 
 /// An item an estate rule will see.
@@ -148,39 +199,6 @@ struct EstateItem {
     /// Its row in `resources`.
     resource: i64,
     document: Arc<ItemDocument>,
-}
-
-/// A worker: batches of stored items in, evaluations out, until the work channel closes.
-fn work(
-    host: &RuleHost,
-    rules: &[Rule],
-    work: &Mutex<mpsc::Receiver<Vec<StoredItem>>>,
-    done: &mpsc::Sender<Result<Done, StoreError>>,
-) {
-    let mut evaluator = host.evaluator(rules);
-    loop {
-        let batch = match work.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
-        };
-        let Ok(batch) = batch else { return };
-        let result = evaluate_batch(&mut evaluator, rules, batch);
-        if done.send(result).is_err() {
-            return;
-        }
-    }
-}
-
-fn evaluate_batch(
-    evaluator: &mut Evaluator<'_>,
-    rules: &[Rule],
-    batch: Vec<StoredItem>,
-) -> Result<Done, StoreError> {
-    let mut out = Done::default();
-    for item in batch {
-        evaluate_item(evaluator, rules, item, &mut out)?;
-    }
-    Ok(out)
 }
 
 /// Turns one item into the document rules read and runs every rule on it (resource rules now,
@@ -211,6 +229,38 @@ fn evaluate_item(
     Ok(())
 }
 
+/// One job of a parallel scan: reads rows `range` of the snapshot on its own connection and
+/// evaluates them, sending what it finds in batches.
+fn job(
+    host: &RuleHost,
+    rules: &[Rule],
+    reader: Store,
+    range: (i64, i64),
+    snapshot: SnapshotId,
+    covered: Option<&HashSet<String>>,
+    done: &mpsc::SyncSender<Result<Done, StoreError>>,
+) {
+    let mut evaluator = host.evaluator(rules);
+    let covered = covered.cloned();
+    let mut found = Done::default();
+    let mut seen = Seen::default();
+    let read = reader.for_each_stored(
+        snapshot,
+        Some(range),
+        |resource_type, account| seen.wants(&covered, resource_type, account),
+        |item| {
+            evaluate_item(&mut evaluator, rules, item, &mut found)?;
+            if found.evaluations.len() >= BATCH {
+                done.send(Ok(std::mem::take(&mut found)))
+                    .map_err(|_| StoreError::Corrupt("the scan stopped".to_string()))?;
+            }
+            Ok(())
+        },
+    );
+    found.seen = seen;
+    let _ = done.send(read.map(|()| found));
+}
+
 fn scan_rule(rule: &Rule) -> ScanRule {
     ScanRule {
         rule_id: rule.manifest.id.clone(),
@@ -227,30 +277,47 @@ fn scan_rule(rule: &Rule) -> ScanRule {
     }
 }
 
-/// The state of one scan as items stream through it, on the calling thread.
+/// The state of one scan on the calling thread: summaries, and what estate rules will need.
 struct Run<'r> {
     rules: &'r [Rule],
-    /// Resource types some rule may cover (`None`: all); items of others are only counted.
-    covered: Option<HashSet<&'r str>>,
     /// For estate rules, which run here at the end.
     evaluator: Evaluator<'r>,
     /// Per rule, in the order of `rules`.
     summaries: Vec<RuleSummary>,
-    items: u64,
-    /// Every account seen: estate rules evaluate each, even one with no in-scope resource.
-    accounts: BTreeSet<String>,
+    seen: Seen,
     /// In-scope items per (estate rule, account).
     estate_items: HashMap<(usize, String), Vec<EstateItem>>,
-    /// Items read and not yet sent to the workers.
-    batch: Vec<StoredItem>,
-    /// Whether this thread evaluates items itself (one job).
-    inline: bool,
-    /// To the workers; `None` once closed (or with one job).
-    work: Option<mpsc::SyncSender<Vec<StoredItem>>>,
-    done: mpsc::Receiver<Result<Done, StoreError>>,
 }
 
 impl Run<'_> {
+    /// Runs `readers.len()` jobs over `ranges` and stores what they find as it comes.
+    fn in_parallel(
+        &mut self,
+        host: &RuleHost,
+        readers: Vec<Store>,
+        ranges: Vec<(i64, i64)>,
+        snapshot: SnapshotId,
+        covered: Option<&HashSet<String>>,
+        sink: &mut EvaluationSink<'_>,
+    ) -> Result<(), StoreError> {
+        let rules = self.rules;
+        std::thread::scope(|threads| {
+            let (done_tx, done_rx) =
+                mpsc::sync_channel::<Result<Done, StoreError>>(readers.len() * 4);
+            for (reader, range) in readers.into_iter().zip(ranges) {
+                let done_tx = done_tx.clone();
+                threads.spawn(move || job(host, rules, reader, range, snapshot, covered, &done_tx));
+            }
+            drop(done_tx);
+            // On an error the channel closes as this returns, and the jobs stop at their next
+            // send.
+            while let Ok(done) = done_rx.recv() {
+                self.absorb(done?, sink)?;
+            }
+            Ok(())
+        })
+    }
+
     fn record(
         &mut self,
         rule: usize,
@@ -274,7 +341,7 @@ impl Run<'_> {
         })
     }
 
-    /// Stores what a worker sent back.
+    /// Stores what evaluating found.
     fn absorb(&mut self, done: Done, sink: &mut EvaluationSink<'_>) -> Result<(), StoreError> {
         for (rule, resource, verdict) in done.evaluations {
             self.record(
@@ -292,60 +359,13 @@ impl Run<'_> {
                 .or_default()
                 .push(item);
         }
+        self.seen.merge(done.seen);
         Ok(())
     }
 
-    fn send_batch(&mut self) -> Result<(), StoreError> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        let work = self
-            .work
-            .as_ref()
-            .expect("the work channel is open while reading");
-        work.send(batch)
-            .map_err(|_| StoreError::Corrupt("every scan worker has stopped".to_string()))
-    }
-}
-
-impl ScanVisitor for Run<'_> {
-    fn wants(&mut self, resource_type: &str, account: &str) -> bool {
-        self.items += 1;
-        if !self.accounts.contains(account) {
-            self.accounts.insert(account.to_string());
-        }
-        self.covered
-            .as_ref()
-            .is_none_or(|types| types.contains(resource_type))
-    }
-
-    fn item(&mut self, item: StoredItem, sink: &mut EvaluationSink<'_>) -> Result<(), StoreError> {
-        if self.inline {
-            let mut done = Done::default();
-            evaluate_item(&mut self.evaluator, self.rules, item, &mut done)?;
-            return self.absorb(done, sink);
-        }
-        self.batch.push(item);
-        if self.batch.len() >= BATCH {
-            self.send_batch()?;
-        }
-        // Store what is ready without waiting for it.
-        while let Ok(done) = self.done.try_recv() {
-            self.absorb(done?, sink)?;
-        }
-        Ok(())
-    }
-
+    /// Runs the estate rules, once per account, and stores what they emit.
     fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<(), StoreError> {
-        if !self.inline {
-            self.send_batch()?;
-        }
-        self.work = None; // the workers finish their queue, then stop
-        while let Ok(done) = self.done.recv() {
-            self.absorb(done?, sink)?;
-        }
-        // Workers send documents in whatever order they finish; estate rules see them in a
+        // Jobs send documents in whatever order they finish; estate rules see them in a
         // stable order.
         for items in self.estate_items.values_mut() {
             items.sort_by(|a, b| {
@@ -357,7 +377,7 @@ impl ScanVisitor for Run<'_> {
                 ))
             });
         }
-        let accounts: Vec<String> = self.accounts.iter().cloned().collect();
+        let accounts: Vec<String> = self.seen.accounts.iter().cloned().collect();
         for index in 0..self.rules.len() {
             if self.rules[index].manifest.kind != RuleKind::Estate {
                 continue;

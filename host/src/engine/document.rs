@@ -310,10 +310,11 @@ impl<'a> Found<'a> {
     /// An object's `index`-th key, in sorted order.
     pub fn key_at(&self, index: usize) -> Option<Cow<'a, str>> {
         match *self {
-            Found::Node(text, at) if text.nodes[at].kind == Kind::Object => {
-                text.key_at(at, index)
-            }
-            Found::Item(item) => item.root_keys().get(index).map(|k| Cow::Borrowed(k.as_str())),
+            Found::Node(text, at) if text.nodes[at].kind == Kind::Object => text.key_at(at, index),
+            Found::Item(item) => item
+                .root_keys()
+                .get(index)
+                .map(|k| Cow::Borrowed(k.as_str())),
             _ => None,
         }
     }
@@ -815,7 +816,9 @@ fn string_end(text: &[u8], pos: usize) -> Result<(usize, bool), Malformed> {
     let mut at = pos + 1;
     let mut escaped = false;
     loop {
-        let Some(offset) = text.get(at..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+        let Some(offset) = text
+            .get(at..)
+            .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
         else {
             return Err(Malformed(pos));
         };
@@ -902,7 +905,8 @@ mod tests {
         let mut backward = Cursor::default();
         let mut previous = String::new();
         for pointer in all.iter().rev() {
-            let kind = |v: Option<Found<'_>>| v.map(|v| (v.kind(), v.as_str().map(Cow::into_owned)));
+            let kind =
+                |v: Option<Found<'_>>| v.map(|v| (v.kind(), v.as_str().map(Cow::into_owned)));
             assert_eq!(
                 with_pointer_cached(item.root(), pointer, &mut backward, kind).unwrap(),
                 with_pointer(item.root(), pointer, kind).unwrap(),
@@ -1003,7 +1007,10 @@ mod tests {
         let params = json!({"blockedPort1": 20, "kmsId": "", "list": ["a", "b"]});
         let text = JsonText::from_value(&params);
         let get = |p: &str| with_pointer(text.root(), p, |v| v.map(|v| (v.kind(), v.as_f64())));
-        assert_eq!(get("/blockedPort1").unwrap(), Some((Kind::Number, Some(20.0))));
+        assert_eq!(
+            get("/blockedPort1").unwrap(),
+            Some((Kind::Number, Some(20.0)))
+        );
         assert_eq!(get("/list/1").unwrap().map(|v| v.0), Some(Kind::String));
         assert_eq!(get("/list/2").unwrap(), None);
         assert!(get("no-slash").is_err());
@@ -1013,8 +1020,19 @@ mod tests {
     #[test]
     fn malformed_text_is_refused_not_misread() {
         for bad in [
-            "", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "\"open", "tru", "[1 2]", "{} {}", "]",
-            "{\"a\":[}", "nul", "[\"\\\"]",
+            "",
+            "{",
+            "[1,]",
+            "{\"a\" 1}",
+            "{\"a\":1,}",
+            "\"open",
+            "tru",
+            "[1 2]",
+            "{} {}",
+            "]",
+            "{\"a\":[}",
+            "nul",
+            "[\"\\\"]",
         ] {
             assert!(
                 JsonText::parse(bad.as_bytes().to_vec()).is_err(),

@@ -26,8 +26,8 @@ pub use baselines::{Baseline, check_baseline_name};
 
 pub use compare::{StateDifference, VersionRef, resource_identity};
 pub use scans::{
-    Evaluated, EvaluationFilter, EvaluationRef, EvaluationSink, NewEvaluation, ScanInfo,
-    ScanRule, ScanVisitor, StoredEvaluation, evaluation_identity,
+    Evaluated, EvaluationFilter, EvaluationRef, EvaluationSink, NewEvaluation, ScanInfo, ScanRule,
+    StoredEvaluation, evaluation_identity,
 };
 pub use writer::{
     Head, NewVersion, ResourceKeyRef, SnapshotCounts, SnapshotWriter, Target, VersionMeta,
@@ -236,6 +236,51 @@ impl Store {
             source,
         })?;
         Store::setup(conn, path)
+    }
+
+    /// Another connection to the same database, read-only, for reading on another thread (a
+    /// scan reads a snapshot on every core). `None` for an in-memory store, which has one
+    /// connection only.
+    pub fn reader(&self) -> Result<Option<Store>> {
+        if self.path == Path::new(":memory:") {
+            return Ok(None);
+        }
+        let open_err = |source| StoreError::Open {
+            path: self.path.clone(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        conn.pragma_update(None, "mmap_size", 1i64 << 40)
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        Ok(Some(Store {
+            conn,
+            path: self.path.clone(),
+        }))
+    }
+
+    /// The rowids of `versions`, split into `parts` contiguous ranges of about equal size, for
+    /// reading a snapshot in parallel ([`Store::for_each_stored`]).
+    pub fn version_ranges(&self, parts: usize) -> Result<Vec<(i64, i64)>> {
+        let (first, last): (Option<i64>, Option<i64>) =
+            self.conn
+                .query_row("SELECT min(rowid), max(rowid) FROM versions", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(Vec::new());
+        };
+        let parts = parts.max(1) as i64;
+        let size = (last - first + parts) / parts;
+        Ok((0..parts)
+            .map(|p| (first + p * size, (first + (p + 1) * size - 1).min(last)))
+            .filter(|(from, to)| from <= to)
+            .collect())
     }
 
     /// An in-memory store, for tests.
@@ -546,28 +591,46 @@ impl Store {
         snapshot: SnapshotId,
         mut each: impl FnMut(ItemDocument) -> Result<()>,
     ) -> Result<()> {
-        self.for_each_stored(snapshot, |_, _| true, |item| each(item.into_document()?))
+        self.for_each_stored(
+            snapshot,
+            None,
+            |_, _| true,
+            |item| each(item.into_document()?),
+        )
     }
 
-    /// Every live item of a snapshot, unparsed, in storage order. `wanted(resource_type,
+    /// Every live item of a snapshot, unparsed, in storage order; with `rows`, only the
+    /// versions of that range of rowids (see [`Store::version_ranges`]). `wanted(resource_type,
     /// account)` chooses the items read whole; the others cost only a look at two columns.
     pub fn for_each_stored(
         &self,
         snapshot: SnapshotId,
+        rows: Option<(i64, i64)>,
         mut wanted: impl FnMut(&str, &str) -> bool,
         mut each: impl FnMut(StoredItem) -> Result<()>,
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare(&format!(
+        // A range is read in table order, not through an index: reading a part of a snapshot
+        // on each core, every core reads its own pages.
+        let (table, range) = match rows {
+            Some(_) => ("versions v NOT INDEXED", "v.rowid BETWEEN ?2 AND ?3 AND"),
+            None => ("versions v", ""),
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT r.account_id, r.region, r.resource_type, r.resource_id,
                     v.status, v.capture_time, v.state_id, v.md5_hash, v.item_version, v.body, r.id
-             FROM versions v JOIN resources r ON r.id = v.resource
-             WHERE {}",
+             FROM {table} JOIN resources r ON r.id = v.resource
+             WHERE {range} {}",
             self.state_of(snapshot)?
         ))?;
-        let mut rows = stmt.query([snapshot.0])?;
+        let mut rows = match rows {
+            Some((from, to)) => stmt.query(params![snapshot.0, from, to])?,
+            None => stmt.query([snapshot.0])?,
+        };
         while let Some(r) = rows.next()? {
             let text = |i: usize| -> Result<Option<&str>> {
-                Ok(r.get_ref(i)?.as_str_or_null().map_err(rusqlite::Error::from)?)
+                Ok(r.get_ref(i)?
+                    .as_str_or_null()
+                    .map_err(rusqlite::Error::from)?)
             };
             let status = parse_status(text(4)?.unwrap_or_default())?;
             if status.is_deleted() {

@@ -106,18 +106,6 @@ pub struct EvaluationFilter {
     pub compliance: Option<String>,
 }
 
-/// What a scan does with the items of a snapshot: `wants` for each live item, `item` for each
-/// one it wants, then `finish` (estate rules, which need every item first), storing through
-/// the sink.
-pub trait ScanVisitor {
-    /// Whether the scan reads items of this type whole; the others are only counted.
-    fn wants(&mut self, resource_type: &str, account: &str) -> bool;
-    /// A live item the scan wants, as stored (parsing it is the visitor's business, on any
-    /// thread).
-    fn item(&mut self, item: super::StoredItem, sink: &mut EvaluationSink<'_>) -> Result<()>;
-    fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<()>;
-}
-
 /// What an evaluation is about.
 #[derive(Debug, Clone)]
 pub enum Evaluated {
@@ -252,13 +240,15 @@ impl EvaluationSink<'_> {
 }
 
 impl Store {
-    /// Runs `visitor` over every live item of `snapshot` and stores what it records, all in one
-    /// transaction: a scan is stored whole or not at all.
+    /// Records a scan of `snapshot` by `rules` and stores what `evaluate` records through the
+    /// sink, all in one transaction: a scan is stored whole or not at all. `evaluate` reads the
+    /// snapshot as it likes: on this connection (reading inside the transaction is allowed) or
+    /// on [`Store::reader`]s in other threads.
     pub fn scan(
         &self,
         snapshot: SnapshotId,
         rules: &[ScanRule],
-        visitor: &mut dyn ScanVisitor,
+        evaluate: impl FnOnce(&mut EvaluationSink<'_>) -> Result<()>,
     ) -> Result<ScanInfo> {
         let started_at = now();
         // Reading the snapshot and writing evaluations share one connection and transaction.
@@ -296,14 +286,7 @@ impl Store {
             first: None,
             last: None,
         };
-        // Both callbacks reach the visitor, one after the other for each item.
-        let shared = std::cell::RefCell::new(&mut *visitor);
-        self.for_each_stored(
-            snapshot,
-            |resource_type, account| shared.borrow_mut().wants(resource_type, account),
-            |item| shared.borrow_mut().item(item, &mut sink),
-        )?;
-        visitor.finish(&mut sink)?;
+        evaluate(&mut sink)?;
         sink.flush()?;
         let finished_at = now();
         tx.execute(
@@ -416,7 +399,12 @@ impl Store {
                    AND account_id = ?3 AND region = ?4",
             )?
             .query_row(
-                params![key.resource_id, key.resource_type, key.account_id, key.region],
+                params![
+                    key.resource_id,
+                    key.resource_type,
+                    key.account_id,
+                    key.region
+                ],
                 |r| r.get(0),
             )
             .optional()?;
