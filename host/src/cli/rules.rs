@@ -292,7 +292,7 @@ fn run_scan(
 pub fn check(args: CheckArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let host = host(&args.rules)?;
     let rules = load_rules(&host, &args.rules)?;
-    let mut store = conform::store::Store::open_in_memory()?;
+    let mut store = conform::store::Store::open_scratch()?;
     let options = conform::ingest::IngestOptions {
         partial: true,
         ..Default::default()

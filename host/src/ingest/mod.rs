@@ -24,7 +24,7 @@ use crate::canonical::{ContentHasher, Scratch};
 use crate::model::{ItemStatus, ResourceKey, ResourceRowId, VersionId};
 use crate::store::{
     Head, NewVersion, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotRole, SnapshotWriter,
-    SourceInfo, Store, StoreError, Target, VersionMeta,
+    SourceInfo, Store, StoreError, Target, VersionMeta, VersionSink,
 };
 use document::{Document, DocumentError, Field, Form, ItemEvent, ItemFields};
 use item::{Checker, Item, ItemProblem};
@@ -188,57 +188,15 @@ pub fn ingest(
     let files =
         source::expand(inputs).map_err(|(path, source)| IngestError::Io { path, source })?;
     let mut writer = store.begin_snapshot(options.role)?;
-    let mut engine = Engine::new(&mut writer, &checker, options, progress)?;
-    let mut reports = Vec::new();
-    let mut notes = Vec::new();
-    let mut change_records = Vec::new();
-    let mut inventories = Vec::new();
-    let mut snapshot_ids = Vec::new();
-    for (index, path) in files.iter().enumerate() {
-        progress.file(path);
-        engine.begin_file(index, path);
-        let outcome = source::read_file(path, &mut |event, text| engine.on_item(event, text));
-        let display = path.display().to_string();
-        match outcome {
-            Ok(doc) => {
-                let form = describe_form(&doc, path);
-                if let Form::ConfigurationItemsFile {
-                    snapshot_id: Some(id),
-                } = &doc.form
-                {
-                    snapshot_ids.push(id.clone());
-                }
-                if let Form::NoItems { message_type, note } = &doc.form {
-                    let mut text = format!(
-                        "{display}: skipped: it is a {message_type}, which carries no configuration item"
-                    );
-                    if let Some(note) = note {
-                        text.push_str(&format!("; {note}"));
-                    }
-                    tracing::info!("{text}");
-                    notes.push(text);
-                } else if is_change_record(&doc, path) {
-                    change_records.push(display.clone());
-                } else {
-                    inventories.push(display.clone());
-                }
-                reports.push(FileReport {
-                    path: display,
-                    form,
-                    items: doc.items as u64,
-                });
-            }
-            Err(error) => engine.file_problem(error),
-        }
-    }
-    if let Some(error) = engine.store_error.take() {
-        return Err(IngestError::Store(error));
-    }
-    if !engine.fatal.is_empty() || (!engine.problems.is_empty() && !options.skip_invalid) {
-        let mut all = std::mem::take(&mut engine.fatal);
-        all.append(&mut engine.problems);
-        return Err(IngestError::Invalid { problems: all });
-    }
+    let heads = load_heads(&writer)?;
+    let mut engine = Engine::new(&mut writer, heads, &checker, options, progress);
+    let Read {
+        reports,
+        notes,
+        change_records,
+        inventories,
+        mut snapshot_ids,
+    } = read_files(&mut engine, &files, progress)?;
     let skipped_items = engine.invalid_items;
     if change_records.is_empty() && inventories.is_empty() {
         // Nothing but messages without items: there is no snapshot to make.
@@ -346,6 +304,104 @@ pub fn ingest(
 }
 
 /// History files share the snapshot envelope; AWS names them `..._ConfigHistory_...`.
+/// What reading the input files found, besides the items.
+struct Read {
+    reports: Vec<FileReport>,
+    notes: Vec<String>,
+    /// Files that record changes (history files, notifications).
+    change_records: Vec<String>,
+    /// Files that are whole inventories (snapshot files, native arrays).
+    inventories: Vec<String>,
+    /// AWS's ids of the snapshot files read.
+    snapshot_ids: Vec<String>,
+}
+
+/// Reads every file through `engine`. Fails, with every problem of every file, if a file is
+/// unreadable or an item invalid (unless `--skip-invalid`, for items).
+fn read_files(
+    engine: &mut Engine<'_>,
+    files: &[PathBuf],
+    progress: &dyn Progress,
+) -> Result<Read, IngestError> {
+    let mut read = Read {
+        reports: Vec::new(),
+        notes: Vec::new(),
+        change_records: Vec::new(),
+        inventories: Vec::new(),
+        snapshot_ids: Vec::new(),
+    };
+    for (index, path) in files.iter().enumerate() {
+        progress.file(path);
+        engine.begin_file(index, path);
+        let outcome = source::read_file(path, &mut |event, text| engine.on_item(event, text));
+        let display = path.display().to_string();
+        match outcome {
+            Ok(doc) => {
+                let form = describe_form(&doc, path);
+                if let Form::ConfigurationItemsFile {
+                    snapshot_id: Some(id),
+                } = &doc.form
+                {
+                    read.snapshot_ids.push(id.clone());
+                }
+                if let Form::NoItems { message_type, note } = &doc.form {
+                    let mut text = format!(
+                        "{display}: skipped: it is a {message_type}, which carries no configuration item"
+                    );
+                    if let Some(note) = note {
+                        text.push_str(&format!("; {note}"));
+                    }
+                    tracing::info!("{text}");
+                    read.notes.push(text);
+                } else if is_change_record(&doc, path) {
+                    read.change_records.push(display.clone());
+                } else {
+                    read.inventories.push(display.clone());
+                }
+                read.reports.push(FileReport {
+                    path: display,
+                    form,
+                    items: doc.items as u64,
+                });
+            }
+            Err(error) => engine.file_problem(error),
+        }
+    }
+    if let Some(error) = engine.store_error.take() {
+        return Err(IngestError::Store(error));
+    }
+    if !engine.fatal.is_empty() || (!engine.problems.is_empty() && !engine.options.skip_invalid) {
+        let mut all = std::mem::take(&mut engine.fatal);
+        all.append(&mut engine.problems);
+        return Err(IngestError::Invalid { problems: all });
+    }
+    Ok(read)
+}
+
+/// The latest version of every stored resource, which each item is compared with.
+fn load_heads(writer: &SnapshotWriter<'_>) -> Result<EntryMap, StoreError> {
+    let mut entries =
+        EntryMap::with_capacity_and_hasher(writer.resource_count()?, Default::default());
+    writer.for_each_head(|key, resource, head| {
+        entries.insert(
+            identity(
+                key.account_id,
+                key.region,
+                key.resource_type,
+                key.resource_id,
+            ),
+            Entry {
+                resource: Some(resource),
+                head,
+                before: head,
+                seen: None,
+            },
+        );
+    })?;
+    tracing::debug!(resources = entries.len(), "loaded latest versions");
+    Ok(entries)
+}
+
 fn is_change_record(doc: &Document, path: &Path) -> bool {
     doc.form.is_change_record()
         || (matches!(doc.form, Form::ConfigurationItemsFile { snapshot_id: None })
@@ -437,8 +493,8 @@ enum Outcome {
 /// content hashes; see ARCHITECTURE.md, "Hashes".)
 type EntryMap = HashMap<u128, Entry, foldhash::fast::RandomState>;
 
-struct Engine<'e, 'c> {
-    writer: &'e mut SnapshotWriter<'c>,
+struct Engine<'e> {
+    writer: &'e mut dyn VersionSink,
     checker: &'e Checker,
     options: &'e IngestOptions,
     progress: &'e dyn Progress,
@@ -458,33 +514,15 @@ struct Engine<'e, 'c> {
     file_items: usize,
 }
 
-impl<'e, 'c> Engine<'e, 'c> {
+impl<'e> Engine<'e> {
     fn new(
-        writer: &'e mut SnapshotWriter<'c>,
+        writer: &'e mut dyn VersionSink,
+        entries: EntryMap,
         checker: &'e Checker,
         options: &'e IngestOptions,
         progress: &'e dyn Progress,
-    ) -> Result<Self, StoreError> {
-        let mut entries =
-            EntryMap::with_capacity_and_hasher(writer.resource_count()?, Default::default());
-        writer.for_each_head(|key, resource, head| {
-            entries.insert(
-                identity(
-                    key.account_id,
-                    key.region,
-                    key.resource_type,
-                    key.resource_id,
-                ),
-                Entry {
-                    resource: Some(resource),
-                    head,
-                    before: head,
-                    seen: None,
-                },
-            );
-        })?;
-        tracing::debug!(resources = entries.len(), "loaded latest versions");
-        Ok(Engine {
+    ) -> Self {
+        Engine {
             writer,
             checker,
             options,
@@ -501,7 +539,7 @@ impl<'e, 'c> Engine<'e, 'c> {
             file_index: 0,
             file: String::new(),
             file_items: 0,
-        })
+        }
     }
 
     fn begin_file(&mut self, index: usize, path: &Path) {

@@ -98,6 +98,34 @@ pub struct SnapshotCounts {
     pub live: u64,
 }
 
+/// Where ingest puts the versions it decides on: a snapshot being written to the store
+/// ([`SnapshotWriter`]), or, for `conform check`, items kept in memory.
+pub trait VersionSink {
+    fn add_version(&mut self, target: Target<'_>, version: &NewVersion<'_>) -> Result<Head>;
+    /// Takes back a version added in this ingest (a duplicate whose later capture wins).
+    fn undo_version(
+        &mut self,
+        resource: ResourceRowId,
+        version: VersionId,
+        previous: Option<VersionId>,
+    ) -> Result<()>;
+}
+
+impl VersionSink for SnapshotWriter<'_> {
+    fn add_version(&mut self, target: Target<'_>, version: &NewVersion<'_>) -> Result<Head> {
+        SnapshotWriter::add_version(self, target, version)
+    }
+
+    fn undo_version(
+        &mut self,
+        resource: ResourceRowId,
+        version: VersionId,
+        previous: Option<VersionId>,
+    ) -> Result<()> {
+        SnapshotWriter::undo_version(self, resource, version, previous)
+    }
+}
+
 /// An open snapshot: a write transaction with the snapshot's row already reserved.
 #[derive(Debug)]
 pub struct SnapshotWriter<'c> {
