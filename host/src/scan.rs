@@ -10,12 +10,12 @@ use std::sync::{Arc, mpsc};
 
 use serde::Serialize;
 
-use crate::engine::document::ItemDocument;
+use crate::engine::document::{ItemDocument, field};
 use crate::engine::{Compliance, Evaluator, Rule, RuleHost, RuleKind, Verdict};
 use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
     Evaluated, EvaluationSink, NewEvaluation, ScanInfo, ScanRule, SnapshotRole, SnapshotSelector,
-    Store, StoreError, StoredItem,
+    Store, StoreError, StoredEvaluation, StoredItem,
 };
 
 /// Counts per rule, for the summary a scan prints.
@@ -58,6 +58,17 @@ pub fn scan(
     scan_with_jobs(store, host, rules, snapshot, jobs)
 }
 
+/// Where evaluations go: the store's sink (a scan), or memory (`conform check`).
+trait Recorder {
+    fn record(&mut self, evaluation: NewEvaluation<'_>) -> Result<(), StoreError>;
+}
+
+impl Recorder for EvaluationSink<'_> {
+    fn record(&mut self, evaluation: NewEvaluation<'_>) -> Result<(), StoreError> {
+        EvaluationSink::record(self, evaluation)
+    }
+}
+
 /// Items a job evaluates before it sends what it found: large enough that channel traffic is
 /// noise, small enough that evaluations do not pile up in memory.
 const BATCH: usize = 256;
@@ -78,21 +89,7 @@ pub fn scan_with_jobs(
     jobs: usize,
 ) -> Result<ScanReport, StoreError> {
     let recorded: Vec<ScanRule> = rules.iter().map(scan_rule).collect();
-    let mut run = Run {
-        rules,
-        evaluator: host.evaluator(rules),
-        summaries: recorded
-            .iter()
-            .map(|r| RuleSummary {
-                rule_id: r.rule_id.clone(),
-                version: r.rule_version.clone(),
-                severity: r.severity.clone(),
-                ..RuleSummary::default()
-            })
-            .collect(),
-        seen: Seen::default(),
-        estate_items: HashMap::new(),
-    };
+    let mut run = Run::new(host, rules, &recorded);
     let covered = covered_types(rules);
     let readers = if jobs > 1
         && store.snapshot(SnapshotSelector::Id(snapshot))?.role == SnapshotRole::Observed
@@ -210,7 +207,24 @@ fn evaluate_item(
     out: &mut Done,
 ) -> Result<(), StoreError> {
     let resource = item.resource;
-    let document = Arc::new(item.into_document()?);
+    evaluate_document(
+        evaluator,
+        rules,
+        resource,
+        Arc::new(item.into_document()?),
+        out,
+    );
+    Ok(())
+}
+
+/// Runs every rule on one document; `resource` is how evaluations will name it.
+fn evaluate_document(
+    evaluator: &mut Evaluator<'_>,
+    rules: &[Rule],
+    resource: i64,
+    document: Arc<ItemDocument>,
+    out: &mut Done,
+) {
     for (index, rule) in rules.iter().enumerate() {
         if rule.manifest.kind == RuleKind::Estate {
             if rule.manifest.scope.includes_item(&document) {
@@ -226,7 +240,6 @@ fn evaluate_item(
             out.evaluations.push((index, resource, verdict));
         }
     }
-    Ok(())
 }
 
 /// One job of a parallel scan: reads rows `range` of the snapshot on its own connection and
@@ -289,7 +302,25 @@ struct Run<'r> {
     estate_items: HashMap<(usize, String), Vec<EstateItem>>,
 }
 
-impl Run<'_> {
+impl<'r> Run<'r> {
+    fn new(host: &RuleHost, rules: &'r [Rule], recorded: &[ScanRule]) -> Run<'r> {
+        Run {
+            rules,
+            evaluator: host.evaluator(rules),
+            summaries: recorded
+                .iter()
+                .map(|r| RuleSummary {
+                    rule_id: r.rule_id.clone(),
+                    version: r.rule_version.clone(),
+                    severity: r.severity.clone(),
+                    ..RuleSummary::default()
+                })
+                .collect(),
+            seen: Seen::default(),
+            estate_items: HashMap::new(),
+        }
+    }
+
     /// Runs `readers.len()` jobs over `ranges` and stores what they find as it comes.
     fn in_parallel(
         &mut self,
@@ -298,7 +329,7 @@ impl Run<'_> {
         ranges: Vec<(i64, i64)>,
         snapshot: SnapshotId,
         covered: Option<&HashSet<String>>,
-        sink: &mut EvaluationSink<'_>,
+        sink: &mut dyn Recorder,
     ) -> Result<(), StoreError> {
         let rules = self.rules;
         std::thread::scope(|threads| {
@@ -324,7 +355,7 @@ impl Run<'_> {
         resource: Evaluated,
         compliance: Compliance,
         annotation: &str,
-        sink: &mut EvaluationSink<'_>,
+        sink: &mut dyn Recorder,
     ) -> Result<(), StoreError> {
         let summary = &mut self.summaries[rule];
         match compliance {
@@ -342,7 +373,7 @@ impl Run<'_> {
     }
 
     /// Stores what evaluating found.
-    fn absorb(&mut self, done: Done, sink: &mut EvaluationSink<'_>) -> Result<(), StoreError> {
+    fn absorb(&mut self, done: Done, sink: &mut dyn Recorder) -> Result<(), StoreError> {
         for (rule, resource, verdict) in done.evaluations {
             self.record(
                 rule,
@@ -364,7 +395,7 @@ impl Run<'_> {
     }
 
     /// Runs the estate rules, once per account, and stores what they emit.
-    fn finish(&mut self, sink: &mut EvaluationSink<'_>) -> Result<(), StoreError> {
+    fn finish(&mut self, sink: &mut dyn Recorder) -> Result<(), StoreError> {
         // Jobs send documents in whatever order they finish; estate rules see them in a
         // stable order.
         for items in self.estate_items.values_mut() {
@@ -418,6 +449,136 @@ impl Run<'_> {
                 }
             }
         }
+        Ok(())
+    }
+}
+
+/// What `conform check` found: a scan's summary, and its findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub items: u64,
+    pub rules: Vec<RuleSummary>,
+    /// NON_COMPLIANT and ERROR evaluations, by rule then resource.
+    pub findings: Vec<StoredEvaluation>,
+}
+
+/// Evaluates `rules` over items read from files (`ingest::collect`, each named by its
+/// position), on `jobs` threads, with nothing stored: AWS Config's proactive mode.
+pub fn check(
+    host: &RuleHost,
+    rules: &[Rule],
+    mut items: Vec<StoredItem>,
+    jobs: usize,
+) -> Result<CheckReport, StoreError> {
+    let recorded: Vec<ScanRule> = rules.iter().map(scan_rule).collect();
+    let mut run = Run::new(host, rules, &recorded);
+    let covered = covered_types(rules);
+    // Each job takes a contiguous share, and parses what it evaluates.
+    let share = items.len().div_ceil(jobs.max(1)).max(1);
+    let evaluate = |evaluator: &mut Evaluator<'_>, part: &mut [StoredItem]| {
+        let mut done = Done::default();
+        for item in part {
+            if done
+                .seen
+                .wants(&covered, item.resource_type(), item.account_id())
+            {
+                let document = Arc::new(item.take_document()?);
+                evaluate_document(evaluator, rules, item.resource, document, &mut done);
+            }
+        }
+        Ok::<Done, StoreError>(done)
+    };
+    let parts: Vec<Result<Done, StoreError>> = if jobs <= 1 || items.len() <= share {
+        vec![evaluate(&mut run.evaluator, &mut items)]
+    } else {
+        std::thread::scope(|threads| {
+            let handles: Vec<_> = items
+                .chunks_mut(share)
+                .map(|part| {
+                    let evaluate = &evaluate;
+                    threads.spawn(move || evaluate(&mut host.evaluator(rules), part))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a check job panicked"))
+                .collect()
+        })
+    };
+    let mut findings = Findings {
+        items: &items,
+        rules,
+        found: Vec::new(),
+    };
+    for done in parts {
+        run.absorb(done?, &mut findings)?;
+    }
+    run.finish(&mut findings)?;
+    let mut found = findings.found;
+    found.sort_by(|a, b| {
+        (
+            &a.rule_id,
+            &a.account_id,
+            &a.region,
+            &a.resource_type,
+            &a.resource_id,
+        )
+            .cmp(&(
+                &b.rule_id,
+                &b.account_id,
+                &b.region,
+                &b.resource_type,
+                &b.resource_id,
+            ))
+    });
+    let mut summaries = run.summaries;
+    summaries.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+    Ok(CheckReport {
+        items: run.seen.items,
+        rules: summaries,
+        findings: found,
+    })
+}
+
+/// Keeps the findings of a check: its resources are positions in `items`.
+struct Findings<'i> {
+    items: &'i [StoredItem],
+    rules: &'i [Rule],
+    found: Vec<StoredEvaluation>,
+}
+
+impl Recorder for Findings<'_> {
+    fn record(&mut self, e: NewEvaluation<'_>) -> Result<(), StoreError> {
+        if !matches!(e.compliance, Compliance::NonCompliant | Compliance::Error) {
+            return Ok(());
+        }
+        let (account_id, region, resource_type, resource_id) = match &e.resource {
+            Evaluated::Stored(position) => {
+                let item = &self.items[*position as usize];
+                let text = |index| item.field(index).to_string();
+                (
+                    text(field::ACCOUNT_ID),
+                    text(field::REGION),
+                    text(field::RESOURCE_TYPE),
+                    text(field::RESOURCE_ID),
+                )
+            }
+            Evaluated::Named(key) => (
+                key.account_id.clone(),
+                key.region.clone(),
+                key.resource_type.clone(),
+                key.resource_id.clone(),
+            ),
+        };
+        self.found.push(StoredEvaluation {
+            rule_id: self.rules[e.rule].manifest.id.clone(),
+            account_id,
+            region,
+            resource_type,
+            resource_id,
+            compliance: e.compliance.as_str().to_string(),
+            annotation: e.annotation.to_string(),
+        });
         Ok(())
     }
 }

@@ -694,3 +694,49 @@ fn a_scan_on_several_threads_stores_what_one_thread_does() {
     );
     assert_eq!(stored[0], stored[1]);
 }
+
+#[test]
+fn check_finds_what_ingest_and_scan_find() {
+    let s = Scratch::new();
+    let week = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/2026-11-16");
+    let week = week.to_str().unwrap();
+    s.conform(&["ingest", "-q", "--partial", week]).ok();
+    s.conform(&["scan", "-q"]).ok();
+    let scanned = |compliance: &str| -> Vec<Value> {
+        let mut found = s
+            .conform(&["results", "--compliance", compliance, "--format", "json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .clone();
+        found.sort_by_key(|e| e.to_string());
+        found
+    };
+    let stored = scanned("NON_COMPLIANT");
+    assert!(stored.len() > 20, "the sample has findings: {stored:?}");
+    let summary = s.conform(&["scan", "--format", "json"]).ok().json();
+    let estate = summary["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule_id"] == "CLOUD_TRAIL_ENABLED")
+        .expect("the estate rule ran");
+    assert!(estate["compliant"].as_u64().unwrap() > 0, "{estate}");
+    for jobs in ["1", "3"] {
+        let run = s.conform(&["check", week, "--jobs", jobs, "--format", "json"]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let report = run.json();
+        let mut found = report["nonCompliant"].as_array().unwrap().clone();
+        found.sort_by_key(|e| e.to_string());
+        assert_eq!(found, stored, "check --jobs {jobs} finds what scan stored");
+        assert_eq!(report["items"], summary["items"]);
+        assert_eq!(report["rules"], summary["rules"]);
+        assert_eq!(report["errors"], json!([]));
+    }
+    // Bad input is refused as ingest refuses it, naming the file.
+    let broken = s.write("broken.json", "{\"configurationItems\": [");
+    let run = s.conform(&["check", as_str(&broken)]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("broken.json"), "{}", run.stderr);
+}

@@ -44,3 +44,7 @@ pub fn cpu_seconds() -> f64 {
     // 100 on Linux.
     (ticks(11) + ticks(12)) / 100.0
 }
+
+/// The allocator the `conform` binary uses, so that the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

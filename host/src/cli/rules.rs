@@ -292,35 +292,24 @@ fn run_scan(
 pub fn check(args: CheckArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let host = host(&args.rules)?;
     let rules = load_rules(&host, &args.rules)?;
-    let mut store = conform::store::Store::open_scratch()?;
     let options = conform::ingest::IngestOptions {
         partial: true,
         ..Default::default()
     };
-    let ingested = conform::ingest(
-        &mut store,
-        &args.inputs,
-        &options,
-        &conform::ingest::NoProgress,
-    )?;
-    let Some(snapshot) = ingested.snapshot else {
+    let Some(collected) =
+        conform::ingest::collect(&args.inputs, &options, &conform::ingest::NoProgress)?
+    else {
         anyhow::bail!("the input holds no configuration item to check");
     };
-    let report = run_scan(&store, &host, &rules, snapshot.id, &args.rules)?;
-    let findings = store.evaluations(
-        report.scan.id,
-        &EvaluationFilter {
-            compliance: Some(Compliance::NonCompliant.as_str().into()),
-            ..Default::default()
-        },
-    )?;
-    let errors = store.evaluations(
-        report.scan.id,
-        &EvaluationFilter {
-            compliance: Some(Compliance::Error.as_str().into()),
-            ..Default::default()
-        },
-    )?;
+    let jobs = args.rules.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        usize::from,
+    );
+    let report = conform::scan::check(&host, &rules, collected.items, jobs)?;
+    let (errors, findings): (Vec<_>, Vec<_>) = report
+        .findings
+        .into_iter()
+        .partition(|e| e.compliance == Compliance::Error.as_str());
     let value = serde_json::json!({"items": report.items, "rules": report.rules, "nonCompliant": findings, "errors": errors});
     out.emit(&value, |w| {
         for e in findings.iter().chain(&errors) {

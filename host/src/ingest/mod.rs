@@ -10,6 +10,7 @@
 //! Every problem of every file is collected before anything is decided; if there is any (and
 //! `--skip-invalid` was not given), the transaction is dropped and the store is untouched.
 
+mod collect;
 mod document;
 mod item;
 mod source;
@@ -26,6 +27,7 @@ use crate::store::{
     Head, NewVersion, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotRole, SnapshotWriter,
     SourceInfo, Store, StoreError, Target, VersionMeta, VersionSink,
 };
+pub use collect::{Collected, collect};
 use document::{Document, DocumentError, Field, Form, ItemEvent, ItemFields};
 use item::{Checker, Item, ItemProblem};
 pub use item::{ENVELOPE_SCHEMA, SchemaFileError};

@@ -284,20 +284,6 @@ impl Store {
             .collect())
     }
 
-    /// An in-memory store for one ingest and one scan (`conform check`). The indexes that
-    /// serve history, drift and ARN look-ups are dropped: nothing here reads them, and keeping
-    /// them up was a third of the cost of writing the items.
-    pub fn open_scratch() -> Result<Store> {
-        let store = Store::open_in_memory()?;
-        store.conn.execute_batch(
-            "DROP INDEX resources_by_arn;
-             DROP INDEX versions_by_resource;
-             DROP INDEX versions_by_first_snapshot;
-             DROP INDEX versions_by_until_snapshot;",
-        )?;
-        Ok(store)
-    }
-
     /// An in-memory store, for tests.
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
@@ -798,6 +784,26 @@ pub struct StoredItem {
 }
 
 impl StoredItem {
+    /// An item read from elsewhere than the store (`conform check`), named by `resource`.
+    pub fn new(resource: i64, fields: Fields, body: Vec<u8>) -> StoredItem {
+        StoredItem {
+            resource,
+            fields,
+            body,
+        }
+    }
+
+    /// The value of a field (an index of `engine::document::field`).
+    pub fn field(&self, index: usize) -> &str {
+        self.fields.get(index).unwrap_or_default()
+    }
+
+    /// The item as a document, its body moved out; the item keeps its fields.
+    pub fn take_document(&mut self) -> Result<ItemDocument> {
+        let body = std::mem::take(&mut self.body);
+        StoredItem::new(self.resource, self.fields.clone(), body).into_document()
+    }
+
     pub fn resource_type(&self) -> &str {
         self.fields.get(field::RESOURCE_TYPE).unwrap_or_default()
     }

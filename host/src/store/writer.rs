@@ -23,7 +23,7 @@ pub struct Head {
 
 impl Head {
     /// The head a resource has once `version`, written as `id`, is its latest.
-    fn of(resource: ResourceRowId, id: VersionId, version: &NewVersion<'_>) -> Head {
+    pub(crate) fn of(resource: ResourceRowId, id: VersionId, version: &NewVersion<'_>) -> Head {
         Head {
             resource,
             version: id,
