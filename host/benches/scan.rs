@@ -2,7 +2,11 @@
 //!
 //! `cargo bench -p conform --bench scan` (CONFORM_BENCH_ITEMS, default 100,000). Reports
 //! evaluations per second for the whole scan (reading the snapshot from the store, turning each
-//! item into the document rules read, calling every in-scope rule, storing every evaluation).
+//! item into the document rules read, calling every in-scope rule, storing every evaluation),
+//! per second of wall time and per CPU-second (every thread's time counted: the per-core figure
+//! whatever the number of threads). CONFORM_BENCH_JOBS (default `1,<cores>`),
+//! CONFORM_BENCH_ROUNDS (3), CONFORM_BENCH_KEEP=1 (keep the store for the next run) and
+//! CONFORM_BENCH_DIR (where the files go) tune it.
 
 use std::time::Instant;
 
