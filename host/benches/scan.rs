@@ -5,8 +5,9 @@
 //! item into the document rules read, calling every in-scope rule, storing every evaluation),
 //! per second of wall time and per CPU-second (every thread's time counted: the per-core figure
 //! whatever the number of threads). CONFORM_BENCH_JOBS (default `1,<cores>`),
-//! CONFORM_BENCH_ROUNDS (3), CONFORM_BENCH_KEEP=1 (keep the store for the next run) and
-//! CONFORM_BENCH_DIR (where the files go) tune it.
+//! CONFORM_BENCH_ROUNDS (3), CONFORM_BENCH_RULES (ids of the built-ins to run; all by default),
+//! CONFORM_BENCH_KEEP=1 (keep the store for the next run) and CONFORM_BENCH_DIR (where the files
+//! go) tune it.
 
 use std::time::Instant;
 
@@ -60,7 +61,12 @@ fn main() {
 
     let host = RuleHost::new(Limits::default()).expect("host");
     let started = Instant::now();
-    let (rules, skipped) = host.load_builtins(&|_| None).expect("built-ins load");
+    let (mut rules, skipped) = host.load_builtins(&|_| None).expect("built-ins load");
+    // CONFORM_BENCH_RULES=ID,ID keeps only those rules (say, the plain field checks).
+    if let Ok(only) = std::env::var("CONFORM_BENCH_RULES") {
+        let only: Vec<&str> = only.split(',').map(str::trim).collect();
+        rules.retain(|r| only.contains(&r.manifest.id.as_str()));
+    }
     println!(
         "loaded {} built-in rules in {:.2?} ({} skipped for want of parameters)",
         rules.len(),
