@@ -6,6 +6,7 @@
 //! Estate rules run at the end, once per account, over the in-scope items gathered on the way.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
 use serde::Serialize;
@@ -76,11 +77,11 @@ const BATCH: usize = 256;
 /// As [`scan`], with `jobs` threads reading and evaluating.
 ///
 /// With one job (or an in-memory store, which has one connection, or a desired state, which is
-/// read through an index) the calling thread reads, evaluates and stores. With more, each job
-/// opens its own read-only connection, reads its range of the versions table, and evaluates
-/// what it reads with its own evaluator (one instance per rule); the calling thread stores
-/// what they send back in the scan's transaction. Estate rules run at the end, on the calling
-/// thread.
+/// read through an index) the calling thread reads, evaluates and stores. With more, the
+/// versions table is cut into parts that the jobs take in turn: each job but this thread's
+/// reads on its own read-only connection and evaluates with its own evaluator (one instance
+/// per rule); this thread is a job too, and between its own items it stores what the others
+/// send, in the scan's transaction. Estate rules run at the end, on the calling thread.
 pub fn scan_with_jobs(
     store: &Store,
     host: &RuleHost,
@@ -94,7 +95,8 @@ pub fn scan_with_jobs(
     let readers = if jobs > 1
         && store.snapshot(SnapshotSelector::Id(snapshot))?.role == SnapshotRole::Observed
     {
-        (0..jobs)
+        // This thread is one of the jobs.
+        (1..jobs)
             .map(|_| store.reader())
             .collect::<Result<Option<Vec<Store>>, _>>()?
     } else {
@@ -103,8 +105,16 @@ pub fn scan_with_jobs(
     let info = store.scan(snapshot, &recorded, |sink| {
         match readers {
             Some(readers) => {
-                let ranges = store.version_ranges(readers.len())?;
-                run.in_parallel(host, readers, ranges, snapshot, covered.as_ref(), sink)?;
+                let parts = store.version_ranges(jobs * PARTS_PER_JOB)?;
+                run.in_parallel(
+                    host,
+                    store,
+                    readers,
+                    &parts,
+                    snapshot,
+                    covered.as_ref(),
+                    sink,
+                )?;
             }
             None => {
                 let mut done = Done::default();
@@ -112,7 +122,7 @@ pub fn scan_with_jobs(
                 store.for_each_stored(
                     snapshot,
                     None,
-                    |resource_type, account| seen.wants(&covered, resource_type, account),
+                    |resource_type, account| seen.wants(covered.as_ref(), resource_type, account),
                     |item| {
                         evaluate_item(&mut run.evaluator, rules, item, &mut done)?;
                         if done.evaluations.len() >= BATCH {
@@ -161,7 +171,7 @@ impl Seen {
     /// not even parsed.
     fn wants(
         &mut self,
-        covered: &Option<HashSet<String>>,
+        covered: Option<&HashSet<String>>,
         resource_type: &str,
         account: &str,
     ) -> bool {
@@ -242,34 +252,55 @@ fn evaluate_document(
     }
 }
 
-/// One job of a parallel scan: reads rows `range` of the snapshot on its own connection and
-/// evaluates them, sending what it finds in batches.
+/// Parts of the versions table per job of a parallel scan. Jobs take parts in turn until none
+/// is left, so they finish together although the calling thread also stores everything; a
+/// part's query costs next to nothing.
+const PARTS_PER_JOB: usize = 16;
+
+/// Hands out the parts of a parallel scan, each once.
+struct Parts<'p> {
+    ranges: &'p [(i64, i64)],
+    next: AtomicUsize,
+}
+
+impl Parts<'_> {
+    fn take(&self) -> Option<(i64, i64)> {
+        self.ranges
+            .get(self.next.fetch_add(1, Ordering::Relaxed))
+            .copied()
+    }
+}
+
+/// A job of a parallel scan, on its own thread and connection: takes parts of the snapshot,
+/// reads and evaluates them, and sends what it finds in batches.
 fn job(
     host: &RuleHost,
     rules: &[Rule],
     reader: Store,
-    range: (i64, i64),
+    parts: &Parts<'_>,
     snapshot: SnapshotId,
     covered: Option<&HashSet<String>>,
     done: &mpsc::SyncSender<Result<Done, StoreError>>,
 ) {
     let mut evaluator = host.evaluator(rules);
-    let covered = covered.cloned();
     let mut found = Done::default();
     let mut seen = Seen::default();
-    let read = reader.for_each_stored(
-        snapshot,
-        Some(range),
-        |resource_type, account| seen.wants(&covered, resource_type, account),
-        |item| {
-            evaluate_item(&mut evaluator, rules, item, &mut found)?;
-            if found.evaluations.len() >= BATCH {
-                done.send(Ok(std::mem::take(&mut found)))
-                    .map_err(|_| StoreError::Corrupt("the scan stopped".to_string()))?;
-            }
-            Ok(())
-        },
-    );
+    let mut read = Ok(());
+    while let (Ok(()), Some(range)) = (&read, parts.take()) {
+        read = reader.for_each_stored(
+            snapshot,
+            Some(range),
+            |resource_type, account| seen.wants(covered, resource_type, account),
+            |item| {
+                evaluate_item(&mut evaluator, rules, item, &mut found)?;
+                if found.evaluations.len() >= BATCH {
+                    done.send(Ok(std::mem::take(&mut found)))
+                        .map_err(|_| StoreError::Corrupt("the scan stopped".to_string()))?;
+                }
+                Ok(())
+            },
+        );
+    }
     found.seen = seen;
     let _ = done.send(read.map(|()| found));
 }
@@ -321,27 +352,56 @@ impl<'r> Run<'r> {
         }
     }
 
-    /// Runs `readers.len()` jobs over `ranges` and stores what they find as it comes.
+    /// Runs a job on each reader and one on this thread over the parts of the snapshot, and
+    /// stores what they all find as it comes: between its own items, this thread stores what
+    /// the others sent.
+    #[allow(clippy::too_many_arguments)]
     fn in_parallel(
         &mut self,
         host: &RuleHost,
+        store: &Store,
         readers: Vec<Store>,
-        ranges: Vec<(i64, i64)>,
+        ranges: &[(i64, i64)],
         snapshot: SnapshotId,
         covered: Option<&HashSet<String>>,
         sink: &mut dyn Recorder,
     ) -> Result<(), StoreError> {
         let rules = self.rules;
+        let parts = Parts {
+            ranges,
+            next: AtomicUsize::new(0),
+        };
         std::thread::scope(|threads| {
             let (done_tx, done_rx) =
                 mpsc::sync_channel::<Result<Done, StoreError>>(readers.len() * 4);
-            for (reader, range) in readers.into_iter().zip(ranges) {
-                let done_tx = done_tx.clone();
-                threads.spawn(move || job(host, rules, reader, range, snapshot, covered, &done_tx));
+            for reader in readers {
+                let (done_tx, parts) = (done_tx.clone(), &parts);
+                threads.spawn(move || job(host, rules, reader, parts, snapshot, covered, &done_tx));
             }
             drop(done_tx);
             // On an error the channel closes as this returns, and the jobs stop at their next
             // send.
+            while let Some(range) = parts.take() {
+                let mut own = Done::default();
+                let mut seen = Seen::default();
+                store.for_each_stored(
+                    snapshot,
+                    Some(range),
+                    |resource_type, account| seen.wants(covered, resource_type, account),
+                    |item| {
+                        evaluate_item(&mut self.evaluator, rules, item, &mut own)?;
+                        if own.evaluations.len() >= BATCH {
+                            self.absorb(std::mem::take(&mut own), sink)?;
+                            while let Ok(done) = done_rx.try_recv() {
+                                self.absorb(done?, sink)?;
+                            }
+                        }
+                        Ok(())
+                    },
+                )?;
+                own.seen = seen;
+                self.absorb(own, sink)?;
+            }
             while let Ok(done) = done_rx.recv() {
                 self.absorb(done?, sink)?;
             }
@@ -480,7 +540,7 @@ pub fn check(
         for item in part {
             if done
                 .seen
-                .wants(&covered, item.resource_type(), item.account_id())
+                .wants(covered.as_ref(), item.resource_type(), item.account_id())
             {
                 let document = Arc::new(item.take_document()?);
                 evaluate_document(evaluator, rules, item.resource, document, &mut done);
