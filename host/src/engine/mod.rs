@@ -455,10 +455,13 @@ impl Evaluator<'_> {
         index: usize,
         item: &Arc<ItemDocument>,
     ) -> Result<(Compliance, String), String> {
-        let (reported, broken) = self.call(index, Some(item.clone()), None)?;
+        let (mut reported, broken) = self.call(index, Some(item.clone()), None)?;
         match (broken, reported.as_slice()) {
             (Some(problem), _) => Err(problem),
-            (None, [one]) if one.resource.is_none() => Ok((one.compliance, one.annotation.clone())),
+            (None, [one]) if one.resource.is_none() => {
+                let one = reported.pop().expect("one result");
+                Ok((one.compliance, one.annotation))
+            }
             (None, []) => Err("returned without reporting a result".to_string()),
             (None, many) => Err(format!("reported {} results for one item", many.len())),
         }
