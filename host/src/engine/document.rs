@@ -523,11 +523,6 @@ impl Fields {
     pub fn get(&self, index: usize) -> Option<&str> {
         self.spans[index].map(|(start, end)| &self.text[start as usize..end as usize])
     }
-
-    /// The value of the field named `key`.
-    pub fn by_key(&self, key: &str) -> Option<&str> {
-        self.get(FIELD_KEYS.iter().position(|k| *k == key)?)
-    }
 }
 
 /// Indexes into [`FIELD_KEYS`].
@@ -595,11 +590,6 @@ impl ItemDocument {
 
     pub fn root(&self) -> Found<'_> {
         Found::Item(self)
-    }
-
-    /// A field by its key in [`FIELD_KEYS`].
-    pub fn field(&self, key: &str) -> Option<&str> {
-        self.fields.by_key(key)
     }
 
     pub fn account_id(&self) -> &str {
