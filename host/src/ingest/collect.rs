@@ -11,8 +11,8 @@ use super::{
     read_files, source,
 };
 use crate::engine::document::{Fields, field};
-use crate::model::{ItemStatus, ResourceKey, ResourceRowId, VersionId};
-use crate::store::{Head, NewVersion, StoreError, StoredItem, Target, VersionMeta, VersionSink};
+use crate::model::{ItemStatus, ResourceRowId, VersionId};
+use crate::store::{Head, NewVersion, StoreError, StoredItem, Target, VersionSink};
 
 /// What [`collect`] read.
 #[derive(Debug)]
@@ -58,18 +58,21 @@ pub fn collect(
     }))
 }
 
-/// A version sink that keeps each resource's item in memory. Its "resource rows" are positions
-/// in `resources`, counted from 1.
+/// A version sink that keeps each resource's item in memory, as a scan reads it from the store:
+/// its fields packed in one string, and its body. Its "resource rows" are positions in
+/// `resources`, counted from 1.
 #[derive(Default)]
 struct Kept {
-    resources: Vec<(ResourceKey, Option<KeptItem>)>,
+    resources: Vec<Option<KeptItem>>,
     next_version: i64,
 }
 
 struct KeptItem {
     status: ItemStatus,
-    meta: VersionMeta,
+    fields: Fields,
     body: Vec<u8>,
+    /// Taken back (a duplicate whose later capture wins replaces it, if that capture is valid).
+    undone: bool,
 }
 
 impl VersionSink for Kept {
@@ -78,21 +81,50 @@ impl VersionSink for Kept {
         target: Target<'_>,
         version: &NewVersion<'_>,
     ) -> Result<Head, StoreError> {
-        let resource = match target {
+        let (resource, key) = match target {
             Target::New(key) => {
-                self.resources.push((key.clone(), None));
-                ResourceRowId(self.resources.len() as i64)
+                self.resources.push(None);
+                (ResourceRowId(self.resources.len() as i64), Some(key))
             }
-            Target::Existing { resource, .. } => resource,
+            Target::Existing { resource, .. } => (resource, None),
         };
         let slot = self
             .resources
             .get_mut(resource.0 as usize - 1)
             .ok_or_else(|| StoreError::Corrupt(format!("no kept resource {}", resource.0)))?;
-        slot.1 = Some(KeptItem {
+        // A later capture that replaces an earlier one keeps its identity.
+        let mut fields = Fields::with_capacity(160);
+        let identity = |index| match (key, slot.as_ref()) {
+            (Some(key), _) => Some(match index {
+                field::ACCOUNT_ID => key.account_id.clone(),
+                field::REGION => key.region.clone(),
+                field::RESOURCE_ID => key.resource_id.clone(),
+                _ => key.resource_type.clone(),
+            }),
+            (None, Some(kept)) => kept.fields.get(index).map(str::to_owned),
+            (None, None) => None,
+        };
+        let meta = version.meta;
+        for (index, value) in [
+            (field::ACCOUNT_ID, identity(field::ACCOUNT_ID)),
+            (field::REGION, identity(field::REGION)),
+            (field::CAPTURE_TIME, meta.capture_time.clone()),
+            (field::MD5_HASH, meta.md5_hash.clone()),
+            (field::STATUS, Some(version.status.as_str().to_string())),
+            (field::STATE_ID, meta.state_id.clone()),
+            (field::RESOURCE_ID, identity(field::RESOURCE_ID)),
+            (field::RESOURCE_TYPE, identity(field::RESOURCE_TYPE)),
+            (field::VERSION, meta.item_version.clone()),
+        ] {
+            if let Some(value) = value {
+                fields.set(index, &value);
+            }
+        }
+        *slot = Some(KeptItem {
             status: version.status,
-            meta: version.meta.clone(),
+            fields,
             body: version.body.to_vec(),
+            undone: false,
         });
         self.next_version += 1;
         Ok(Head::of(resource, VersionId(self.next_version), version))
@@ -104,40 +136,23 @@ impl VersionSink for Kept {
         _version: VersionId,
         _previous: Option<VersionId>,
     ) -> Result<(), StoreError> {
-        // Nothing was kept before this read, so taking a version back leaves nothing.
-        if let Some(slot) = self.resources.get_mut(resource.0 as usize - 1) {
-            slot.1 = None;
+        // Nothing was kept before this read, so taking a version back leaves nothing; the slot
+        // keeps the identity for the capture that replaces it.
+        if let Some(Some(kept)) = self.resources.get_mut(resource.0 as usize - 1) {
+            kept.undone = true;
         }
         Ok(())
     }
 }
 
 impl Kept {
-    /// The live items, with the fields `show` prints beside their bodies; each is named by its
-    /// position.
+    /// The live items; each is named by its position.
     fn into_items(self) -> Vec<StoredItem> {
         let mut items = Vec::with_capacity(self.resources.len());
-        for (key, item) in self.resources {
-            let Some(item) = item.filter(|i| !i.status.is_deleted()) else {
-                continue;
-            };
-            let mut fields = Fields::with_capacity(160);
-            for (index, value) in [
-                (field::ACCOUNT_ID, Some(key.account_id.as_str())),
-                (field::REGION, Some(key.region.as_str())),
-                (field::CAPTURE_TIME, item.meta.capture_time.as_deref()),
-                (field::MD5_HASH, item.meta.md5_hash.as_deref()),
-                (field::STATUS, Some(item.status.as_str())),
-                (field::STATE_ID, item.meta.state_id.as_deref()),
-                (field::RESOURCE_ID, Some(key.resource_id.as_str())),
-                (field::RESOURCE_TYPE, Some(key.resource_type.as_str())),
-                (field::VERSION, item.meta.item_version.as_deref()),
-            ] {
-                if let Some(value) = value {
-                    fields.set(index, value);
-                }
+        for item in self.resources.into_iter().flatten() {
+            if !item.undone && !item.status.is_deleted() {
+                items.push(StoredItem::new(items.len() as i64, item.fields, item.body));
             }
-            items.push(StoredItem::new(items.len() as i64, fields, item.body));
         }
         items
     }
