@@ -103,38 +103,22 @@ pub fn scan_with_jobs(
         None
     };
     let info = store.scan(snapshot, &recorded, |sink| {
-        match readers {
+        let (readers, parts) = match readers {
             Some(readers) => {
-                let parts = store.version_ranges(jobs * PARTS_PER_JOB)?;
-                run.in_parallel(
-                    host,
-                    store,
-                    readers,
-                    &parts,
-                    snapshot,
-                    covered.as_ref(),
-                    sink,
-                )?;
+                let ranges = store.version_ranges(jobs * PARTS_PER_JOB)?;
+                (readers, ranges.into_iter().map(Some).collect())
             }
-            None => {
-                let mut done = Done::default();
-                let mut seen = Seen::default();
-                store.for_each_stored(
-                    snapshot,
-                    None,
-                    |resource_type, account| seen.wants(covered.as_ref(), resource_type, account),
-                    |item| {
-                        evaluate_item(&mut run.evaluator, rules, item, &mut done)?;
-                        if done.evaluations.len() >= BATCH {
-                            run.absorb(std::mem::take(&mut done), sink)?;
-                        }
-                        Ok(())
-                    },
-                )?;
-                done.seen = seen;
-                run.absorb(done, sink)?;
-            }
-        }
+            None => (Vec::new(), vec![None]),
+        };
+        run.evaluate_parts(
+            host,
+            store,
+            readers,
+            &parts,
+            snapshot,
+            covered.as_ref(),
+            sink,
+        )?;
         run.finish(sink)
     })?;
     let mut summaries = run.summaries;
@@ -257,15 +241,18 @@ fn evaluate_document(
 /// part's query costs next to nothing.
 const PARTS_PER_JOB: usize = 16;
 
-/// Hands out the parts of a parallel scan, each once.
+/// A part of a snapshot: a range of rowids of `versions`, or (`None`) all of it.
+type Part = Option<(i64, i64)>;
+
+/// Hands out the parts of a scan, each once.
 struct Parts<'p> {
-    ranges: &'p [(i64, i64)],
+    parts: &'p [Part],
     next: AtomicUsize,
 }
 
 impl Parts<'_> {
-    fn take(&self) -> Option<(i64, i64)> {
-        self.ranges
+    fn take(&self) -> Option<Part> {
+        self.parts
             .get(self.next.fetch_add(1, Ordering::Relaxed))
             .copied()
     }
@@ -286,10 +273,10 @@ fn job(
     let mut found = Done::default();
     let mut seen = Seen::default();
     let mut read = Ok(());
-    while let (Ok(()), Some(range)) = (&read, parts.take()) {
+    while let (Ok(()), Some(part)) = (&read, parts.take()) {
         read = reader.for_each_stored(
             snapshot,
-            Some(range),
+            part,
             |resource_type, account| seen.wants(covered, resource_type, account),
             |item| {
                 evaluate_item(&mut evaluator, rules, item, &mut found)?;
@@ -354,26 +341,26 @@ impl<'r> Run<'r> {
 
     /// Runs a job on each reader and one on this thread over the parts of the snapshot, and
     /// stores what they all find as it comes: between its own items, this thread stores what
-    /// the others sent.
+    /// the others sent. With no reader, this thread does it all.
     #[allow(clippy::too_many_arguments)]
-    fn in_parallel(
+    fn evaluate_parts(
         &mut self,
         host: &RuleHost,
         store: &Store,
         readers: Vec<Store>,
-        ranges: &[(i64, i64)],
+        parts: &[Part],
         snapshot: SnapshotId,
         covered: Option<&HashSet<String>>,
         sink: &mut dyn Recorder,
     ) -> Result<(), StoreError> {
         let rules = self.rules;
         let parts = Parts {
-            ranges,
+            parts,
             next: AtomicUsize::new(0),
         };
         std::thread::scope(|threads| {
             let (done_tx, done_rx) =
-                mpsc::sync_channel::<Result<Done, StoreError>>(readers.len() * 4);
+                mpsc::sync_channel::<Result<Done, StoreError>>(readers.len() * 4 + 1);
             for reader in readers {
                 let (done_tx, parts) = (done_tx.clone(), &parts);
                 threads.spawn(move || job(host, rules, reader, parts, snapshot, covered, &done_tx));
@@ -381,12 +368,12 @@ impl<'r> Run<'r> {
             drop(done_tx);
             // On an error the channel closes as this returns, and the jobs stop at their next
             // send.
-            while let Some(range) = parts.take() {
+            while let Some(part) = parts.take() {
                 let mut own = Done::default();
                 let mut seen = Seen::default();
                 store.for_each_stored(
                     snapshot,
-                    Some(range),
+                    part,
                     |resource_type, account| seen.wants(covered, resource_type, account),
                     |item| {
                         evaluate_item(&mut self.evaluator, rules, item, &mut own)?;
