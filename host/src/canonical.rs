@@ -49,6 +49,18 @@ impl Serialize for ContentHash {
     }
 }
 
+/// A 128-bit XXH3 of text parts, each ended by a NUL (which no identity part holds): keys for
+/// in-memory maps of identities (a resource, a rule and resource) that should not own a string
+/// per entry.
+pub fn identity_hash(parts: &[&str]) -> u128 {
+    let mut h = Xxh3::new();
+    for part in parts {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.digest128()
+}
+
 /// An incremental hasher for content made of several labelled parts.
 #[derive(Clone)]
 pub struct ContentHasher(Xxh3);

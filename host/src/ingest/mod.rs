@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::canonical::{ContentHasher, Scratch};
+use crate::canonical::Scratch;
 use crate::model::{ItemStatus, ResourceKey, ResourceRowId, VersionId};
 use crate::store::{
     Head, NewVersion, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotRole, SnapshotWriter,
-    SourceInfo, Store, StoreError, Target, VersionMeta, VersionSink,
+    SourceInfo, Store, StoreError, Target, VersionMeta, VersionSink, resource_identity,
 };
 pub use collect::{Collected, collect};
 use document::{Document, DocumentError, Field, Form, ItemEvent, ItemFields};
@@ -386,7 +386,7 @@ fn load_heads(writer: &SnapshotWriter<'_>) -> Result<EntryMap, StoreError> {
         EntryMap::with_capacity_and_hasher(writer.resource_count()?, Default::default());
     writer.for_each_head(|key, resource, head| {
         entries.insert(
-            identity(
+            resource_identity(
                 key.account_id,
                 key.region,
                 key.resource_type,
@@ -625,7 +625,7 @@ impl<'e> Engine<'e> {
         let (Some(kind), Some(id)) = (text(Field::ResourceType), text(Field::ResourceId)) else {
             return;
         };
-        let key = identity(
+        let key = resource_identity(
             &text(Field::AccountId).unwrap_or_default(),
             &text(Field::Region).unwrap_or_default(),
             &kind,
@@ -648,7 +648,7 @@ impl<'e> Engine<'e> {
         if let Some(t) = item.capture_time {
             self.latest_capture = Some(self.latest_capture.map_or(t, |l| l.max(t)));
         }
-        let key = identity(
+        let key = resource_identity(
             &item.account_id,
             &item.region,
             &item.resource_type,
@@ -911,13 +911,4 @@ fn item_key(item: &Item<'_>) -> ResourceKey {
         resource_type: item.resource_type.to_string(),
         resource_id: item.resource_id.to_string(),
     }
-}
-
-/// The hash of a resource's identity, the key of the in-memory map of latest versions.
-fn identity(account: &str, region: &str, kind: &str, id: &str) -> u128 {
-    let mut hasher = ContentHasher::new();
-    for (label, part) in [account, region, kind, id].into_iter().enumerate() {
-        hasher.part(label as u8, Some(part.as_bytes()));
-    }
-    hasher.finish().0
 }

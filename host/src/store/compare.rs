@@ -212,12 +212,7 @@ pub fn resource_identity(
     resource_type: &str,
     resource_id: &str,
 ) -> u128 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for part in [account_id, region, resource_type, resource_id] {
-        h.update(part.as_bytes());
-        h.update(&[0]);
-    }
-    h.digest128()
+    crate::canonical::identity_hash(&[account_id, region, resource_type, resource_id])
 }
 
 impl Store {

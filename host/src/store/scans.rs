@@ -80,12 +80,7 @@ pub fn evaluation_identity(
     resource_type: &str,
     resource_id: &str,
 ) -> u128 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for part in [rule_id, account_id, region, resource_type, resource_id] {
-        h.update(part.as_bytes());
-        h.update(&[0]);
-    }
-    h.digest128()
+    crate::canonical::identity_hash(&[rule_id, account_id, region, resource_type, resource_id])
 }
 
 /// A scan, as listed.
