@@ -14,6 +14,7 @@ pub mod engine;
 pub mod gate;
 pub mod generate;
 pub mod ingest;
+pub mod json;
 pub mod model;
 pub mod report;
 pub mod scan;

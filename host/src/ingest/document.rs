@@ -9,7 +9,6 @@
 //! arrives through a reader (a `.gz` stream).
 
 use std::fmt;
-use std::ops::Deref;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -232,6 +231,8 @@ pub enum DocumentError {
     Syntax(serde_json::Error),
     /// Valid JSON but no recognised form; says what it found.
     Unrecognised(String),
+    /// Not JSON from this position on, where serde_json had no more to say.
+    Invalid { line: usize, column: usize },
 }
 
 impl From<serde_json::Error> for DocumentError {
@@ -242,20 +243,21 @@ impl From<serde_json::Error> for DocumentError {
 
 type Sink<'s> = dyn FnMut(ItemEvent<'_>) + 's;
 
-/// Reads a document held whole in memory (borrowed raw values, no copies).
+mod text;
+
+/// Reads a document held whole in memory (fields are slices of it, no copies).
 pub fn read_str(text: &str, sink: &mut Sink<'_>) -> Result<Document, DocumentError> {
     let trimmed = text.trim_start_matches('\u{feff}');
     let first = trimmed.bytes().find(|b| !b.is_ascii_whitespace());
     if !matches!(first, Some(b'{' | b'[') | None) {
         // An SNS e-mail subscription delivers the notification as text with a JSON body.
         if let Some(body) = email_json_body(trimmed) {
-            let mut doc =
-                read_top::<_, &RawValue>(serde_json::Deserializer::from_str(body), sink, false)?;
+            let mut doc = text::read(body, sink, false)?;
             doc.wrappers.insert(0, "e-mail body");
             return Ok(doc);
         }
     }
-    read_top::<_, &RawValue>(serde_json::Deserializer::from_str(trimmed), sink, true)
+    text::read(trimmed, sink, true)
 }
 
 /// Reads a document from a stream (owned raw values, one item in memory at a time).
@@ -278,8 +280,32 @@ fn email_json_body(text: &str) -> Option<&str> {
     None
 }
 
-/// How a raw JSON value is held while parsing: borrowed or boxed.
-trait RawHandle<'de>: Deserialize<'de> + Deref<Target = RawValue> {}
+/// A raw JSON value's text, however it is held: borrowed from a mapped file, or boxed by serde
+/// while streaming.
+trait RawText {
+    fn text(&self) -> &str;
+}
+
+impl RawText for &RawValue {
+    fn text(&self) -> &str {
+        self.get()
+    }
+}
+
+impl RawText for Box<RawValue> {
+    fn text(&self) -> &str {
+        self.get()
+    }
+}
+
+impl RawText for &str {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+/// How serde holds a raw JSON value while parsing: borrowed or boxed.
+trait RawHandle<'de>: Deserialize<'de> + RawText {}
 impl<'de> RawHandle<'de> for &'de RawValue {}
 impl<'de> RawHandle<'de> for Box<RawValue> {}
 
@@ -358,10 +384,10 @@ impl<H> RawItem<H> {
     /// Keeps the first non-null value when a key appears twice (say, in both dialects).
     fn set(&mut self, (field, key): (Field, &'static str), value: H)
     where
-        H: Deref<Target = RawValue>,
+        H: RawText,
     {
         let slot = &mut self.raw[field as usize];
-        if slot.as_ref().is_none_or(|v| v.get() == "null") {
+        if slot.as_ref().is_none_or(|v| v.text() == "null") {
             *slot = Some(value);
             self.keys[field as usize] = key;
         }
@@ -372,12 +398,12 @@ impl<H> RawItem<H> {
     }
 }
 
-impl<H: Deref<Target = RawValue>> RawItem<H> {
+impl<H: RawText> RawItem<H> {
     fn fields(&self) -> Result<ItemFields<'_>, &'static str> {
         match self.not_an_object {
             Some(kind) => Err(kind),
             None => Ok(ItemFields {
-                raw: std::array::from_fn(|i| self.raw[i].as_deref().map(RawValue::get)),
+                raw: std::array::from_fn(|i| self.raw[i].as_ref().map(RawText::text)),
                 keys: self.keys,
             }),
         }
@@ -458,6 +484,21 @@ enum TopKey {
     S3DeliverySummary,
 }
 
+impl TopKey {
+    fn classify(key: &str) -> Option<TopKey> {
+        match key {
+            "configurationItems" => Some(TopKey::ConfigurationItems),
+            "configurationItem" => Some(TopKey::ConfigurationItem),
+            "configSnapshotId" => Some(TopKey::ConfigSnapshotId),
+            "Message" => Some(TopKey::Message),
+            "invokingEvent" => Some(TopKey::InvokingEvent),
+            "messageType" => Some(TopKey::MessageType),
+            "s3DeliverySummary" => Some(TopKey::S3DeliverySummary),
+            other => Field::for_key(other).map(TopKey::Item),
+        }
+    }
+}
+
 /// A key, classified without allocating.
 struct KnownKey(Option<TopKey>);
 
@@ -470,16 +511,7 @@ impl<'de> Deserialize<'de> for KnownKey {
                 f.write_str("a key")
             }
             fn visit_str<E>(self, key: &str) -> Result<KnownKey, E> {
-                Ok(KnownKey(match key {
-                    "configurationItems" => Some(TopKey::ConfigurationItems),
-                    "configurationItem" => Some(TopKey::ConfigurationItem),
-                    "configSnapshotId" => Some(TopKey::ConfigSnapshotId),
-                    "Message" => Some(TopKey::Message),
-                    "invokingEvent" => Some(TopKey::InvokingEvent),
-                    "messageType" => Some(TopKey::MessageType),
-                    "s3DeliverySummary" => Some(TopKey::S3DeliverySummary),
-                    other => Field::for_key(other).map(TopKey::Item),
-                }))
+                Ok(KnownKey(TopKey::classify(key)))
             }
         }
         d.deserialize_str(V)
@@ -507,7 +539,21 @@ struct TopObject<H> {
     other_keys: usize,
 }
 
-impl<'de, H: RawHandle<'de>> TopObject<H> {
+impl<H: RawText> TopObject<H> {
+    fn new() -> TopObject<H> {
+        TopObject {
+            streamed: None,
+            snapshot_id: None,
+            item: None,
+            own: RawItem::new(),
+            message: None,
+            invoking_event: None,
+            message_type: None,
+            s3_delivery: None,
+            other_keys: 0,
+        }
+    }
+
     fn into_document(self, sink: &mut Sink<'_>) -> Result<Document, DocumentError> {
         if let Some(items) = self.streamed {
             return Ok(Document {
@@ -535,14 +581,14 @@ impl<'de, H: RawHandle<'de>> TopObject<H> {
             (&self.invoking_event, "Lambda event"),
         ] {
             if let Some(raw) = raw {
-                let mut doc = read_embedded(raw.get(), sink)?;
+                let mut doc = read_embedded(raw.text(), sink)?;
                 doc.wrappers.insert(0, wrapper);
                 return Ok(doc);
             }
         }
         if let Some(message_type) = self.message_type {
             let note = self.s3_delivery.as_ref().and_then(|raw| {
-                let summary: serde_json::Value = serde_json::from_str(raw.get()).ok()?;
+                let summary: serde_json::Value = serde_json::from_str(raw.text()).ok()?;
                 let location = summary.get("s3BucketLocation")?.as_str()?;
                 Some(format!("the full item was delivered to s3://{location}"))
             });
@@ -575,10 +621,10 @@ impl<'de, H: RawHandle<'de>> TopObject<H> {
 /// A document nested in a field: either a JSON object or a string holding one.
 fn read_embedded(raw: &str, sink: &mut Sink<'_>) -> Result<Document, DocumentError> {
     if raw.starts_with('"') {
-        let text: String = serde_json::from_str(raw)?;
-        read_top::<_, &RawValue>(serde_json::Deserializer::from_str(&text), sink, true)
+        let decoded: String = serde_json::from_str(raw)?;
+        text::read(&decoded, sink, true)
     } else {
-        read_top::<_, &RawValue>(serde_json::Deserializer::from_str(raw), sink, true)
+        text::read(raw, sink, true)
     }
 }
 
@@ -612,17 +658,7 @@ impl<'de, H: RawHandle<'de>> Visitor<'de> for TopSeed<'_, '_, H> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<H>, A::Error> {
-        let mut top = TopObject {
-            streamed: None,
-            snapshot_id: None,
-            item: None,
-            own: RawItem::new(),
-            message: None,
-            invoking_event: None,
-            message_type: None,
-            s3_delivery: None,
-            other_keys: 0,
-        };
+        let mut top = TopObject::new();
         while let Some(KnownKey(key)) = map.next_key()? {
             match key {
                 Some(TopKey::ConfigurationItems) => {
@@ -792,6 +828,85 @@ mod tests {
         );
         assert!(matches!(doc, Err(DocumentError::Syntax(_))));
         assert_eq!(items.len(), 1, "items before the damage are still seen");
+    }
+
+    /// Everything a reader reports of a text: each item event, then the outcome.
+    fn trace(read: impl FnOnce(&mut Sink<'_>) -> Result<Document, DocumentError>) -> Vec<String> {
+        let mut events = Vec::new();
+        let outcome = read(&mut |e: ItemEvent<'_>| {
+            let fields = e
+                .fields
+                .map(|f| Field::ALL.map(|k| (f.get(k), f.key_used(k))));
+            events.push(format!("{} {:?} {}", e.index, fields, e.in_lines));
+        });
+        events.push(match outcome {
+            Ok(doc) => format!("{:?} {} {:?}", doc.form, doc.items, doc.wrappers),
+            Err(e) => format!("{e:?}"),
+        });
+        events
+    }
+
+    /// The in-memory reader (the strict scanner) and serde's reader over the same text must
+    /// see the same items with the same fields, and end the same way, error messages and
+    /// positions included. (serde reading a stream places some errors one column later.)
+    fn readers_agree(text: &str) {
+        let scanned = trace(|sink| read_str(text, sink));
+        let parsed = trace(|sink| {
+            read_top::<_, &RawValue>(serde_json::Deserializer::from_str(text), sink, true)
+        });
+        assert_eq!(scanned, parsed, "{text}");
+        let streamed = trace(|sink| read_stream(text.as_bytes(), sink));
+        assert_eq!(scanned.len(), streamed.len(), "{text}");
+        assert_eq!(scanned[..scanned.len() - 1], streamed[..streamed.len() - 1]);
+    }
+
+    #[test]
+    fn both_readers_agree_on_every_form() {
+        let item = r#"{"resourceType":"T","resourceId":"a","awsAccountId":"1","ARN":"x","configuration":{"k":[1,2.5,"s\"q"]},"tags":null,"tags":{"a":"b"},"unknown":{"x":1}}"#;
+        let cases = [
+            format!(r#"{{"fileVersion":"1.0","configSnapshotId":"s-1","configurationItems":[{item},7,"x",null,[]]}}"#),
+            r#"{"configurationItems":[],"configSnapshotId":null}"#.to_string(),
+            format!(r#"[{item}, {item}]"#),
+            format!("{item}\n{item}\n\n{item}"),
+            format!(r#"{{"configurationItem":{item},"messageType":"ConfigurationItemChangeNotification"}}"#),
+            format!(r#"{{"Type":"Notification","Message":{}}}"#, serde_json::to_string(&format!(r#"{{"configurationItem":{item}}}"#)).unwrap()),
+            format!(r#"{{"invokingEvent":{{"configurationItem":{item}}}}}"#),
+            r#"{"messageType":"OversizedConfigurationItemChangeNotification","s3DeliverySummary":{"s3BucketLocation":"b/k"}}"#.to_string(),
+            r#"{"hello":"world"}"#.to_string(),
+            format!(r#"{{"configurationItems":[{item}]}} {item}"#),
+            r#"{"configurationItems":{"not":"an array"}}"#.to_string(),
+            r#"{"configSnapshotId":5,"configurationItems":[]}"#.to_string(),
+            r#"{"messageType":["x"]}"#.to_string(),
+            format!(r#"{{"configurationItems":[{item},{{"resourceType":"T","resourceId":"b""#),
+            r#"{"configurationItems":[{"resourceType":"T\ud800x","resourceId":"b"}]}"#.to_string(),
+            r#"{"configurationItems":[{"resource\u0054ype":"T","resourceId":"b"}]}"#.to_string(),
+            "42".to_string(),
+            "\"text\"".to_string(),
+            "{\"a\":1} x".to_string(),
+        ];
+        for case in &cases {
+            readers_agree(case);
+        }
+    }
+
+    #[test]
+    fn both_readers_agree_on_damaged_files() {
+        let text = r#"{"fileVersion":"1.0","configSnapshotId":"s","configurationItems":[{"resourceType":"AWS::EC2::Volume","resourceId":"vol-1","awsRegion":"eu-west-1","configuration":{"size":8,"encrypted":false,"attachments":[{"instanceId":"i-1","deleteOnTermination":true}]},"tags":{"Name":"a \"b\""},"configurationStateId":12},{"resourceType":"AWS::S3::Bucket","resourceId":"b","configuration":null,"relationships":[{"name":"Is associated with","resourceId":"x"}]}]}"#;
+        let alphabet = b"{}[]:,\"\\ -.0123456789etrfalsnu";
+        let mut rng = fastrand::Rng::with_seed(5);
+        for _ in 0..3000 {
+            let mut bytes = text.as_bytes().to_vec();
+            let at = rng.usize(1..bytes.len());
+            let byte = alphabet[rng.usize(..alphabet.len())];
+            match rng.u8(..3) {
+                0 => bytes[at] = byte,
+                1 => bytes.insert(at, byte),
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+            readers_agree(&String::from_utf8(bytes).unwrap());
+        }
     }
 
     #[test]

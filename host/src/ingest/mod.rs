@@ -800,6 +800,10 @@ impl<'e> Engine<'e> {
             FileError::Document(DocumentError::Unrecognised(what)) => {
                 (Location::File, format!("not a recognised form: {what}"))
             }
+            FileError::Document(DocumentError::Invalid { line, column }) => (
+                Location::Position { line, column },
+                "invalid JSON".to_string(),
+            ),
             FileError::Document(DocumentError::Syntax(e)) => {
                 let text = e.to_string();
                 let bare = text

@@ -1,0 +1,271 @@
+//! Reading a document held whole in memory (a mapped file) with the strict scanner of
+//! [`crate::json`]: items are found and split into their fields in one pass over the bytes,
+//! each field a slice of the file.
+//!
+//! It reads exactly the forms the serde reader does, into the same [`TopObject`] and
+//! [`RawItem`], and hands them to the same code to decide the form. Where the text is not
+//! JSON, or a value has a type the form does not allow, it stops and lets the serde reader read
+//! the text again, delivering nothing, for the error: so every message about bad input is worded
+//! by one parser, whichever read the good input.
+
+use serde_json::value::RawValue;
+
+use super::{
+    Document, DocumentError, Field, Form, ItemEvent, RawItem, Sink, Top, TopKey, TopObject,
+    read_top,
+};
+use crate::json::{self, NotJson};
+
+/// Why the fast reader stopped.
+enum Stop {
+    /// The text is not JSON, from this byte on.
+    NotJson(usize),
+    /// Valid JSON, but a value of a type the form does not allow: serde words that.
+    WrongType(usize),
+    /// Decided: the form is not recognised, or the like.
+    Document(DocumentError),
+}
+
+impl From<NotJson> for Stop {
+    fn from(e: NotJson) -> Stop {
+        Stop::NotJson(e.0)
+    }
+}
+
+/// Reads `text`, which holds one document (or, with `strict_end`, newline-delimited items).
+pub(super) fn read(
+    text: &str,
+    sink: &mut Sink<'_>,
+    strict_end: bool,
+) -> Result<Document, DocumentError> {
+    match read_document(text, sink, strict_end) {
+        Ok(doc) => Ok(doc),
+        Err(Stop::Document(e)) => Err(e),
+        Err(Stop::NotJson(at) | Stop::WrongType(at)) => Err(serde_verdict(text, strict_end, at)),
+    }
+}
+
+/// What the serde reader says of `text`, which the scanner found wrong at byte `at`.
+fn serde_verdict(text: &str, strict_end: bool, at: usize) -> DocumentError {
+    let dry_run = read_top::<_, &RawValue>(
+        serde_json::Deserializer::from_str(text),
+        &mut |_: ItemEvent<'_>| {},
+        strict_end,
+    );
+    match dry_run {
+        Err(e) => e,
+        // The two parsers disagree (neither should): say where the scanner stopped.
+        Ok(_) => {
+            let (line, column) = crate::ingest::source::line_column(&text.as_bytes()[..at]);
+            DocumentError::Invalid { line, column }
+        }
+    }
+}
+
+fn read_document(text: &str, sink: &mut Sink<'_>, strict_end: bool) -> Result<Document, Stop> {
+    let bytes = text.as_bytes();
+    let start = json::skip_space(bytes, 0);
+    let (top, mut pos) = match bytes.get(start) {
+        Some(b'[') => {
+            let (items, end) = items(text, start, sink)?;
+            (Top::Array(items), end)
+        }
+        Some(b'{') => {
+            let (object, end) = top_object(text, start, sink)?;
+            (Top::Object(Box::new(object)), end)
+        }
+        // Not a document conform reads (or not JSON): serde says which.
+        _ => return Err(Stop::WrongType(start)),
+    };
+    let mut doc = match top {
+        Top::Array(items) => Document {
+            form: Form::NativeArray,
+            items,
+            wrappers: vec![],
+        },
+        Top::Object(object) => object.into_document(sink).map_err(Stop::Document)?,
+    };
+    if !strict_end {
+        return Ok(doc);
+    }
+    pos = json::skip_space(bytes, pos);
+    if pos == bytes.len() {
+        return Ok(doc);
+    }
+    if doc.form != Form::NativeLines {
+        return Err(Stop::Document(DocumentError::Unrecognised(format!(
+            "more JSON follows the {}; only single items may be newline-delimited",
+            doc.form.name()
+        ))));
+    }
+    while pos < bytes.len() {
+        let (item, end) = item(text, pos)?;
+        sink(ItemEvent {
+            index: doc.items,
+            fields: item.fields(),
+            in_lines: true,
+        });
+        doc.items += 1;
+        pos = json::skip_space(bytes, end);
+    }
+    Ok(doc)
+}
+
+/// Reads the string at `pos` (known to be one): its text, decoded if it has escapes, and its end.
+fn string(text: &str, pos: usize) -> Result<(std::borrow::Cow<'_, str>, usize), Stop> {
+    let (end, escaped) = json::string_end(text.as_bytes(), pos)?;
+    if !escaped {
+        return Ok((text[pos + 1..end - 1].into(), end));
+    }
+    // Escapes checked for form may still be a lone surrogate, which is not text.
+    let decoded: String = serde_json::from_str(&text[pos..end]).map_err(|_| Stop::NotJson(pos))?;
+    Ok((decoded.into(), end))
+}
+
+/// Calls `each` with every member of the object at `pos` (`{`) as its key and the position
+/// of its value; `each` returns where the value ends. Returns where the object ends.
+fn members(
+    text: &str,
+    pos: usize,
+    mut each: impl FnMut(&str, usize) -> Result<usize, Stop>,
+) -> Result<usize, Stop> {
+    let bytes = text.as_bytes();
+    let mut pos = json::skip_space(bytes, pos + 1);
+    if bytes.get(pos) == Some(&b'}') {
+        return Ok(pos + 1);
+    }
+    loop {
+        if bytes.get(pos) != Some(&b'"') {
+            return Err(Stop::NotJson(pos.min(bytes.len())));
+        }
+        let (key, end) = string(text, pos)?;
+        pos = json::skip_space(bytes, end);
+        if bytes.get(pos) != Some(&b':') {
+            return Err(Stop::NotJson(pos.min(bytes.len())));
+        }
+        pos = json::skip_space(bytes, pos + 1);
+        pos = json::skip_space(bytes, each(&key, pos)?);
+        match bytes.get(pos) {
+            Some(b',') => pos = json::skip_space(bytes, pos + 1),
+            Some(b'}') => return Ok(pos + 1),
+            _ => return Err(Stop::NotJson(pos.min(bytes.len()))),
+        }
+    }
+}
+
+/// The raw text of the value at `pos`, and its end.
+fn raw(text: &str, pos: usize) -> Result<(&str, usize), Stop> {
+    let end = json::value_end(text.as_bytes(), pos)?;
+    Ok((&text[pos..end], end))
+}
+
+/// The item at `pos`, split into its fields (or the kind of value found instead).
+fn item(text: &str, pos: usize) -> Result<(RawItem<&str>, usize), Stop> {
+    let bytes = text.as_bytes();
+    if bytes.get(pos) != Some(&b'{') {
+        let (_, end) = raw(text, pos)?;
+        return Ok((RawItem::not_an_object(json::kind_in_words(bytes[pos])), end));
+    }
+    let mut item = RawItem::new();
+    let end = members(text, pos, |key, at| {
+        let (value, end) = raw(text, at)?;
+        if let Some(field) = Field::for_key(key) {
+            item.set(field, value);
+        }
+        Ok(end)
+    })?;
+    Ok((item, end))
+}
+
+/// Hands every element of the array at `pos` to the sink as an item; returns how many there
+/// were, and where the array ends.
+fn items(text: &str, pos: usize, sink: &mut Sink<'_>) -> Result<(usize, usize), Stop> {
+    let bytes = text.as_bytes();
+    let mut pos = json::skip_space(bytes, pos + 1);
+    if bytes.get(pos) == Some(&b']') {
+        return Ok((0, pos + 1));
+    }
+    let mut index = 0;
+    loop {
+        let (item, end) = item(text, pos)?;
+        sink(ItemEvent {
+            index,
+            fields: item.fields(),
+            in_lines: false,
+        });
+        index += 1;
+        pos = json::skip_space(bytes, end);
+        match bytes.get(pos) {
+            Some(b',') => pos = json::skip_space(bytes, pos + 1),
+            Some(b']') => return Ok((index, pos + 1)),
+            _ => return Err(Stop::NotJson(pos.min(bytes.len()))),
+        }
+    }
+}
+
+/// A string or null, as `Option<String>` deserialises.
+fn optional_string(text: &str, pos: usize) -> Result<(Option<String>, usize), Stop> {
+    match text.as_bytes()[pos] {
+        b'"' => {
+            let (s, end) = string(text, pos)?;
+            Ok((Some(s.into_owned()), end))
+        }
+        b'n' => Ok((None, raw(text, pos)?.1)),
+        _ => Err(Stop::WrongType(pos)),
+    }
+}
+
+/// The top-level object at `pos`, streaming the items of `configurationItems` as they come.
+fn top_object<'t>(
+    text: &'t str,
+    pos: usize,
+    sink: &mut Sink<'_>,
+) -> Result<(TopObject<&'t str>, usize), Stop> {
+    let mut top = TopObject::new();
+    let end = members(text, pos, |key, at| {
+        let Some(key) = TopKey::classify(key) else {
+            top.other_keys += 1;
+            return Ok(raw(text, at)?.1);
+        };
+        Ok(match key {
+            TopKey::ConfigurationItems => {
+                if text.as_bytes()[at] != b'[' {
+                    return Err(Stop::WrongType(at));
+                }
+                let (count, end) = items(text, at, sink)?;
+                top.streamed = Some(count);
+                end
+            }
+            TopKey::ConfigurationItem => {
+                let (item, end) = item(text, at)?;
+                top.item = Some(item);
+                end
+            }
+            TopKey::ConfigSnapshotId => {
+                let (id, end) = optional_string(text, at)?;
+                top.snapshot_id = id;
+                end
+            }
+            TopKey::MessageType => {
+                let (kind, end) = optional_string(text, at)?;
+                top.message_type = kind;
+                end
+            }
+            TopKey::Message | TopKey::InvokingEvent | TopKey::S3DeliverySummary => {
+                let (value, end) = raw(text, at)?;
+                match key {
+                    TopKey::Message => top.message = Some(value),
+                    TopKey::InvokingEvent => top.invoking_event = Some(value),
+                    _ => top.s3_delivery = Some(value),
+                }
+                end
+            }
+            TopKey::Item(field) => {
+                let (value, end) = raw(text, at)?;
+                top.own.set(field, value);
+                end
+            }
+        })
+    })?;
+    Ok((top, end))
+}

@@ -1,0 +1,455 @@
+//! Strict JSON scanning over bytes, without building values.
+//!
+//! Ingest reads every byte of every file, and most of what it reads it only has to find the end
+//! of: the item it belongs to, the field it belongs to. A general parser (serde's) costs about
+//! as much to skip a value as to read one, through layers made for turning text into types.
+//! These functions find where a value ends, checking it against RFC 8259 on the way, and
+//! nothing else. Where one finds the text is not JSON, it says at which byte; the caller turns
+//! that into a message (serde_json words the message, so that every syntax error reads alike).
+
+/// Where a text stops being JSON: the byte offset of the first byte that cannot be where it is
+/// (the text's length when it ends too soon).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotJson(pub usize);
+
+/// Skips JSON whitespace from `pos`.
+#[inline]
+pub fn skip_space(text: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = text.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit set in every byte of `word` that is zero, and in no other.
+#[inline]
+fn zero_bytes(word: u64) -> u64 {
+    !(((word & LOW7).wrapping_add(LOW7)) | word | LOW7)
+}
+
+/// The high bit set in every byte of `word` (eight bytes of text, first byte lowest) that a
+/// string scan must stop at: a quote, a backslash or a control character.
+#[inline]
+fn special_bytes(word: u64) -> u64 {
+    zero_bytes(word ^ (ONES * u64::from(b'"')))
+        | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+        | zero_bytes(word & (ONES * 0xe0))
+}
+
+#[inline]
+fn is_special(byte: u8) -> bool {
+    byte == b'"' || byte == b'\\' || byte < 0x20
+}
+
+/// The position of the first quote, backslash or control character at or after `at`.
+#[inline]
+fn next_special(text: &[u8], mut at: usize) -> Option<usize> {
+    // Sixteen bytes at a time past ordinary characters where SSE2 is at hand (every x86-64),
+    // eight at a time elsewhere; the last few one at a time.
+    #[cfg(target_arch = "x86_64")]
+    while let Some(chunk) = text.get(at..at + 16) {
+        let found = special_bytes_16(chunk.try_into().expect("sixteen bytes"));
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    while let Some(chunk) = text.get(at..at + 8) {
+        let found = special_bytes(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    text.get(at..)?
+        .iter()
+        .position(|b| is_special(*b))
+        .map(|i| at + i)
+}
+
+/// One bit per byte of `chunk` (first byte lowest) that a string scan must stop at.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[allow(unsafe_code)]
+fn special_bytes_16(chunk: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_set1_epi8,
+    };
+    let half = |i: usize| i64::from_le_bytes(chunk[i..i + 8].try_into().expect("eight bytes"));
+    // SAFETY: these intrinsics need SSE2, which every x86-64 processor has (it is part of the
+    // architecture's baseline, enabled for every x86_64 target); they touch no memory.
+    unsafe {
+        let v = _mm_set_epi64x(half(8), half(0));
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // A byte is at most 0x1f exactly when the larger of it and 0x1f is 0x1f.
+        let limit = _mm_set1_epi8(0x1f);
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+    }
+}
+
+/// The end (one past the closing quote) of the string whose opening quote is at `pos`, and
+/// whether it holds escape sequences. Escapes are checked for form (`\uXXXX` has four hex
+/// digits); control characters must be escaped. The text is known to be UTF-8.
+#[inline]
+pub fn string_end(text: &[u8], pos: usize) -> Result<(usize, bool), NotJson> {
+    let mut at = pos + 1;
+    let mut escaped = false;
+    loop {
+        let Some(special) = next_special(text, at) else {
+            return Err(NotJson(text.len()));
+        };
+        match text[special] {
+            b'"' => return Ok((special + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                at = escape_end(text, special)?;
+            }
+            _ => return Err(NotJson(special)),
+        }
+    }
+}
+
+/// The end of the escape sequence whose backslash is at `pos`.
+#[inline]
+fn escape_end(text: &[u8], pos: usize) -> Result<usize, NotJson> {
+    match text.get(pos + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(pos + 2),
+        Some(b'u') => {
+            for i in pos + 2..pos + 6 {
+                match text.get(i) {
+                    Some(b) if b.is_ascii_hexdigit() => {}
+                    Some(_) => return Err(NotJson(i)),
+                    None => return Err(NotJson(text.len())),
+                }
+            }
+            Ok(pos + 6)
+        }
+        Some(_) => Err(NotJson(pos + 1)),
+        None => Err(NotJson(text.len())),
+    }
+}
+
+/// The end of the number starting at `pos`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+#[inline]
+pub fn number_end(text: &[u8], pos: usize) -> Result<usize, NotJson> {
+    let digit = |i: usize| text.get(i).is_some_and(u8::is_ascii_digit);
+    let need_digit = |i: usize| {
+        if digit(i) {
+            Ok(())
+        } else {
+            Err(NotJson(i.min(text.len())))
+        }
+    };
+    let mut at = pos;
+    if text.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    need_digit(at)?;
+    if text[at] == b'0' {
+        at += 1;
+    } else {
+        while digit(at) {
+            at += 1;
+        }
+    }
+    if text.get(at) == Some(&b'.') {
+        at += 1;
+        need_digit(at)?;
+        while digit(at) {
+            at += 1;
+        }
+    }
+    if let Some(b'e' | b'E') = text.get(at) {
+        at += 1;
+        if let Some(b'+' | b'-') = text.get(at) {
+            at += 1;
+        }
+        need_digit(at)?;
+        while digit(at) {
+            at += 1;
+        }
+    }
+    Ok(at)
+}
+
+/// The end of `true`, `false` or `null` at `pos`.
+#[inline]
+fn literal_end(text: &[u8], pos: usize, word: &[u8]) -> Result<usize, NotJson> {
+    for (i, expected) in word.iter().enumerate() {
+        match text.get(pos + i) {
+            Some(b) if b == expected => {}
+            Some(_) => return Err(NotJson(pos + i)),
+            None => return Err(NotJson(text.len())),
+        }
+    }
+    Ok(pos + word.len())
+}
+
+/// Open containers, innermost last, as bits (1 for an object). The first 128 levels need no
+/// allocation; deeper ones, which no configuration item has, spill into a vector.
+struct Nesting {
+    bits: [u64; 2],
+    deeper: Vec<u64>,
+    depth: usize,
+}
+
+impl Nesting {
+    fn new() -> Nesting {
+        Nesting {
+            bits: [0; 2],
+            deeper: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    fn word(&mut self, index: usize) -> &mut u64 {
+        if index < 2 {
+            return &mut self.bits[index];
+        }
+        let index = index - 2;
+        if self.deeper.len() <= index {
+            self.deeper.resize(index + 1, 0);
+        }
+        &mut self.deeper[index]
+    }
+
+    fn push(&mut self, object: bool) {
+        let (index, bit) = (self.depth / 64, self.depth % 64);
+        let word = self.word(index);
+        if object {
+            *word |= 1 << bit;
+        } else {
+            *word &= !(1 << bit);
+        }
+        self.depth += 1;
+    }
+
+    /// Whether the innermost open container is an object; `None` when none is open.
+    fn innermost_is_object(&mut self) -> Option<bool> {
+        let d = self.depth.checked_sub(1)?;
+        Some(*self.word(d / 64) >> (d % 64) & 1 == 1)
+    }
+}
+
+/// Reads `"key"` and the colon after it at `pos`; returns where the member's value starts.
+#[inline]
+fn member_value_start(text: &[u8], pos: usize) -> Result<usize, NotJson> {
+    if text.get(pos) != Some(&b'"') {
+        return Err(NotJson(pos.min(text.len())));
+    }
+    let (end, _) = string_end(text, pos)?;
+    let colon = skip_space(text, end);
+    if text.get(colon) != Some(&b':') {
+        return Err(NotJson(colon.min(text.len())));
+    }
+    Ok(skip_space(text, colon + 1))
+}
+
+/// The end of the JSON value starting at `pos` (no whitespace before it). Iterative, so deep
+/// nesting cannot overflow the stack.
+pub fn value_end(text: &[u8], mut pos: usize) -> Result<usize, NotJson> {
+    let mut open = Nesting::new();
+    loop {
+        // A value starts at `pos`.
+        match text.get(pos) {
+            Some(&b @ (b'{' | b'[')) => {
+                let object = b == b'{';
+                open.push(object);
+                pos = skip_space(text, pos + 1);
+                let close = if object { b'}' } else { b']' };
+                if text.get(pos) == Some(&close) {
+                    open.depth -= 1;
+                    pos += 1;
+                } else {
+                    if object {
+                        pos = member_value_start(text, pos)?;
+                    }
+                    continue;
+                }
+            }
+            Some(b'"') => pos = string_end(text, pos)?.0,
+            Some(b'-' | b'0'..=b'9') => pos = number_end(text, pos)?,
+            Some(b't') => pos = literal_end(text, pos, b"true")?,
+            Some(b'f') => pos = literal_end(text, pos, b"false")?,
+            Some(b'n') => pos = literal_end(text, pos, b"null")?,
+            Some(_) => return Err(NotJson(pos)),
+            None => return Err(NotJson(text.len())),
+        }
+        // After a value: close what it ends, or go on to the next element or member.
+        loop {
+            let Some(object) = open.innermost_is_object() else {
+                return Ok(pos);
+            };
+            pos = skip_space(text, pos);
+            match text.get(pos) {
+                Some(b',') => {
+                    pos = skip_space(text, pos + 1);
+                    if object {
+                        pos = member_value_start(text, pos)?;
+                    }
+                    break;
+                }
+                Some(b'}') if object => {
+                    open.depth -= 1;
+                    pos += 1;
+                }
+                Some(b']') if !object => {
+                    open.depth -= 1;
+                    pos += 1;
+                }
+                Some(_) => return Err(NotJson(pos)),
+                None => return Err(NotJson(text.len())),
+            }
+        }
+    }
+}
+
+/// The kind of value that starts with `first`, in words, for messages.
+pub fn kind_in_words(first: u8) -> &'static str {
+    match first {
+        b'{' => "an object",
+        b'[' => "an array",
+        b'"' => "a string",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        _ => "a number",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What serde_json says of the same text: where the first value ends, or that it is not
+    /// JSON. The scanner must agree on every case.
+    fn serde_end(text: &str) -> Option<usize> {
+        let mut values =
+            serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+        values.next()?.ok()?;
+        Some(values.byte_offset())
+    }
+
+    fn ours(text: &str) -> Option<usize> {
+        value_end(text.as_bytes(), 0).ok()
+    }
+
+    #[test]
+    fn agrees_with_serde_on_valid_and_invalid_text() {
+        let cases = [
+            r#"{"a":[1,2,{"b":null}],"c":"x\"y\\z\u00e9\n","d":true,"e":false}"#,
+            r#"{ "a" : [ 1 , -2.5e+3 , 0.0 , -0 , 1E9 ] }"#,
+            r#"[]"#,
+            r#"{}"#,
+            r#"[[[[[]]]]]"#,
+            r#""\ud83d\ude00 and é and \/""#,
+            "\"a long string with no escapes at all, well past eight bytes\"",
+            r#"0"#,
+            r#"-1"#,
+            r#"123456789012345678901234567890"#,
+            // invalid
+            r#"{"a":1,}"#,
+            r#"[1,]"#,
+            r#"{"a" 1}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":1e}"#,
+            r#"{"a":-}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":nul}"#,
+            r#"{"a":"x\q"}"#,
+            r#"{"a":"\u12g4"}"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a":[1,2}"#,
+            r#"{"a":{"b":1]}"#,
+            r#"{"a":1"#,
+            r#"{"a":"unterminated"#,
+            r#"[1 2]"#,
+            r#"{1:2}"#,
+            r#"+1"#,
+            r#"{"a":"12345678\"12345678\\12345678"}"#,
+        ];
+        for case in cases {
+            assert_eq!(ours(case), serde_end(case), "{case}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_neither_overflows_nor_confuses_levels() {
+        for depth in [127, 128, 129, 1000] {
+            let deep = "[{\"a\":".repeat(depth) + "1" + &"}]".repeat(depth);
+            assert_eq!(ours(&deep), serde_end(&deep), "{depth}");
+            let crossed = "[{\"a\":".repeat(depth) + "1" + &"]}".repeat(depth);
+            assert_eq!(ours(&crossed), None, "{depth}");
+        }
+        let unclosed = "[".repeat(100_000);
+        assert_eq!(value_end(unclosed.as_bytes(), 0), Err(NotJson(100_000)));
+    }
+
+    #[test]
+    fn errors_point_at_the_first_bad_byte() {
+        assert_eq!(value_end(br#"{"a":1,}"#, 0), Err(NotJson(7)));
+        assert_eq!(value_end(br#"{"a":1"#, 0), Err(NotJson(6)));
+        assert_eq!(value_end(b"\"ab\x01\"", 0), Err(NotJson(3)));
+    }
+
+    #[test]
+    fn agrees_with_serde_on_damaged_text() {
+        // Valid text, then many copies of it with a byte or two changed, inserted or dropped
+        // (from bytes that matter to JSON): wherever serde finds the end of the value or finds
+        // none, so does the scanner.
+        let valid = r#"{"configuration":{"size":8,"encrypted":true,"kmsKeyId":null,"attachments":[{"device":"/dev/xvda","deleteOnTermination":false}],"ratio":-1.5e-3,"name":"v\u00e9l \"x\""},"tags":{"a":"1"},"relationships":[]}"#;
+        let alphabet = b"{}[]:,\"\\ \n-+.0123456789eEtrufalsn\x01u/";
+        let mut rng = fastrand::Rng::with_seed(17);
+        for _ in 0..50_000 {
+            let mut bytes = valid.as_bytes().to_vec();
+            for _ in 0..rng.usize(1..=2) {
+                let at = rng.usize(1..bytes.len());
+                let byte = alphabet[rng.usize(..alphabet.len())];
+                match rng.u8(..3) {
+                    0 => bytes[at] = byte,
+                    1 => bytes.insert(at, byte),
+                    _ => {
+                        bytes.remove(at);
+                    }
+                }
+            }
+            let text = String::from_utf8(bytes).expect("ASCII changes keep UTF-8");
+            assert_eq!(ours(&text), serde_end(&text), "{text}");
+        }
+    }
+
+    #[test]
+    fn special_bytes_are_found_exactly() {
+        // Every byte value at every position of a word, among every kind of neighbour: the
+        // mask marks exactly the bytes a string scan stops at.
+        for byte in 0..=255u8 {
+            for at in 0..8 {
+                for filler in [b'a', 0x00, b'"', 0x7f, 0x80, 0xff, b' ', 0x21, 0x5b, 0x1f] {
+                    let mut word = [filler; 8];
+                    word[at] = byte;
+                    let mask = special_bytes(u64::from_le_bytes(word));
+                    for (i, b) in word.iter().enumerate() {
+                        let marked = mask >> (i * 8 + 7) & 1 == 1;
+                        assert_eq!(marked, is_special(*b), "{word:?} at {i}");
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        let mut wide = [filler; 16];
+                        wide[at + 8] = byte;
+                        let mask = special_bytes_16(&wide);
+                        for (i, b) in wide.iter().enumerate() {
+                            assert_eq!(mask >> i & 1 == 1, is_special(*b), "{wide:?} at {i}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
