@@ -102,7 +102,166 @@ impl Default for ContentHasher {
 /// Appends the canonical form of the JSON text `json` to `out`.
 ///
 /// `scratch` is reused between calls to avoid allocating while objects are reordered.
+///
+/// The text is read with the strict scanner of [`crate::json`], copying what needs no change
+/// (strings without escapes, integers, literals) straight from the input. What it does not
+/// handle itself (numbers with a fraction or exponent, escapes) it hands to serde_json, value
+/// by value; text that is not JSON is read again by serde_json alone, to word the error.
 pub fn write_canonical(
+    json: &str,
+    out: &mut Vec<u8>,
+    scratch: &mut Scratch,
+) -> Result<(), serde_json::Error> {
+    let (start, base) = (out.len(), scratch.members.len());
+    let bytes = json.as_bytes();
+    let written = Scanned {
+        text: json,
+        out: &mut *out,
+        scratch: &mut *scratch,
+    }
+    .value(crate::json::skip_space(bytes, 0), 0)
+    .and_then(|end| (crate::json::skip_space(bytes, end) == bytes.len()).then_some(()));
+    if written.is_some() {
+        return Ok(());
+    }
+    out.truncate(start);
+    scratch.members.truncate(base);
+    write_canonical_serde(json, out, scratch)
+}
+
+/// How deep values may nest, as serde_json allows.
+const MAX_DEPTH: usize = 127;
+
+/// Writes canonical JSON from text read with the strict scanner; `None` where it cannot.
+struct Scanned<'a> {
+    text: &'a str,
+    out: &'a mut Vec<u8>,
+    scratch: &'a mut Scratch,
+}
+
+impl Scanned<'_> {
+    /// Writes the value at `pos`; returns where it ends.
+    fn value(&mut self, pos: usize, depth: usize) -> Option<usize> {
+        use crate::json::{number_end, skip_space};
+        let bytes = self.text.as_bytes();
+        match *bytes.get(pos)? {
+            b'{' => {
+                if depth == MAX_DEPTH {
+                    return None;
+                }
+                let start = self.out.len();
+                self.out.push(b'{');
+                let base = self.scratch.members.len();
+                let mut at = skip_space(bytes, pos + 1);
+                if bytes.get(at) == Some(&b'}') {
+                    self.out.push(b'}');
+                    return Some(at + 1);
+                }
+                loop {
+                    if bytes.get(at) != Some(&b'"') {
+                        return None;
+                    }
+                    let key_start = self.scratch.next_key_start(start, base);
+                    at = self.string(at)?;
+                    let key_end = self.out.len();
+                    at = skip_space(bytes, at);
+                    if bytes.get(at) != Some(&b':') {
+                        return None;
+                    }
+                    self.out.push(b':');
+                    at = self.value(skip_space(bytes, at + 1), depth + 1)?;
+                    self.scratch.members.push(Member {
+                        key: (key_start, key_end),
+                        span: (key_start, self.out.len()),
+                    });
+                    at = skip_space(bytes, at);
+                    match bytes.get(at)? {
+                        b',' => {
+                            self.out.push(b',');
+                            at = skip_space(bytes, at + 1);
+                        }
+                        b'}' => break,
+                        _ => return None,
+                    }
+                }
+                self.out.push(b'}');
+                self.scratch.reorder(self.out, start, base);
+                self.scratch.members.truncate(base);
+                Some(at + 1)
+            }
+            b'[' => {
+                if depth == MAX_DEPTH {
+                    return None;
+                }
+                self.out.push(b'[');
+                let mut at = skip_space(bytes, pos + 1);
+                if bytes.get(at) == Some(&b']') {
+                    self.out.push(b']');
+                    return Some(at + 1);
+                }
+                loop {
+                    at = skip_space(bytes, self.value(at, depth + 1)?);
+                    match bytes.get(at)? {
+                        b',' => {
+                            self.out.push(b',');
+                            at = skip_space(bytes, at + 1);
+                        }
+                        b']' => break,
+                        _ => return None,
+                    }
+                }
+                self.out.push(b']');
+                Some(at + 1)
+            }
+            b'"' => self.string(pos),
+            b'-' | b'0'..=b'9' => {
+                let end = number_end(bytes, pos).ok()?;
+                let token = &self.text[pos..end];
+                let digits = token.strip_prefix('-').unwrap_or(token);
+                // An integer that fits any 64-bit integer is written as it was (serde_json
+                // writes back the same digits); "-0", fractions and exponents go through it.
+                if digits.len() <= 18
+                    && token != "-0"
+                    && !digits.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'))
+                {
+                    self.out.extend_from_slice(token.as_bytes());
+                } else {
+                    write_canonical_serde(token, self.out, self.scratch).ok()?;
+                }
+                Some(end)
+            }
+            b't' | b'f' | b'n' => {
+                let word: &[u8] = match bytes[pos] {
+                    b't' => b"true",
+                    b'f' => b"false",
+                    _ => b"null",
+                };
+                bytes[pos..].starts_with(word).then(|| {
+                    self.out.extend_from_slice(word);
+                    pos + word.len()
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes the string (or key) at `pos`: as it is when it has no escapes, decoded and
+    /// written in serde_json's escaping when it has.
+    fn string(&mut self, pos: usize) -> Option<usize> {
+        let (end, escaped) = crate::json::string_end(self.text.as_bytes(), pos).ok()?;
+        let raw = &self.text[pos..end];
+        if escaped {
+            let decoded: String = serde_json::from_str(raw).ok()?;
+            write_str(self.out, &decoded);
+        } else {
+            self.out.extend_from_slice(raw.as_bytes());
+        }
+        Some(end)
+    }
+}
+
+/// [`write_canonical`] by serde_json alone.
+fn write_canonical_serde(
     json: &str,
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
@@ -439,6 +598,74 @@ mod tests {
         let text = r#"{"k":{"y":[1,{"b":true,"a":false}],"x":"s \"q\" \\ \t"},"a\"b":1}"#;
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(to_canonical_string(&value), canon(text));
+    }
+
+    /// The scanner's canonical form is serde_json's, byte for byte, and it fails where serde
+    /// fails, with serde's message.
+    fn agrees_with_serde(text: &str) {
+        let run = |write: fn(&str, &mut Vec<u8>, &mut Scratch) -> Result<(), serde_json::Error>| {
+            let mut out = b"prefix".to_vec();
+            let mut scratch = Scratch::default();
+            let result = write(text, &mut out, &mut scratch).map_err(|e| e.to_string());
+            (result, if out.len() > 6 { out } else { Vec::new() })
+        };
+        let scanned = run(write_canonical);
+        let parsed = run(write_canonical_serde);
+        assert_eq!(scanned.0, parsed.0, "{text}");
+        if parsed.0.is_ok() {
+            assert_eq!(
+                String::from_utf8_lossy(&scanned.1),
+                String::from_utf8_lossy(&parsed.1),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn scanned_form_is_serdes_form() {
+        let cases = [
+            r#"{"b":1,"a":{"d":[true,false,null],"c":"x"},"b":2}"#,
+            r#"{"k\u0041":"v\n\u00e9\ud83d\ude00","kA":1,"\"q":"\/"}"#,
+            r#"[0,-0,1,-1,123456789012345678,1234567890123456789,-9223372036854775808,18446744073709551616]"#,
+            r#"[1.0,1.5,-2.50,1e2,1E-2,0.1,3.0e0,-0.0,123456789.123456789]"#,
+            r#"  { "spaced" : [ 1 , 2 ] , "empty" : { } , "none" : [ ] }  "#,
+            r#""just a string""#,
+            r#"{"a":{"b":{"c":{"d":{"e":{}}}}}}"#,
+            r#"{"lone":"\ud800"}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            r#"{"a":"tab	in"}"#,
+            "",
+        ];
+        for case in cases {
+            agrees_with_serde(case);
+        }
+        let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        for n in [126, 127, 128, 129] {
+            agrees_with_serde(&deep(n));
+        }
+    }
+
+    #[test]
+    fn scanned_form_is_serdes_form_on_damaged_text() {
+        let valid = r#"{"z":{"size":8,"encrypted":true,"kmsKeyId":null,"list":[{"b":1,"a":2},{"a":"\u00e9"}],"ratio":-1.5e-3,"n":"v \"x\""},"a":{"B":"1","A":"2"},"m":[]}"#;
+        let alphabet = b"{}[]:,\"\\ \n-+.0123456789eEtrufalsnAz";
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..20_000 {
+            let mut bytes = valid.as_bytes().to_vec();
+            for _ in 0..rng.usize(1..=2) {
+                let at = rng.usize(..bytes.len());
+                let byte = alphabet[rng.usize(..alphabet.len())];
+                match rng.u8(..3) {
+                    0 => bytes[at] = byte,
+                    1 => bytes.insert(at, byte),
+                    _ => {
+                        bytes.remove(at);
+                    }
+                }
+            }
+            agrees_with_serde(&String::from_utf8(bytes).unwrap());
+        }
     }
 
     #[test]

@@ -310,6 +310,57 @@ pub fn value_end(text: &[u8], mut pos: usize) -> Result<usize, NotJson> {
     }
 }
 
+/// Calls `each` with every member of the object at `pos` (its `{`): the key as written (with
+/// its quotes) and where its value starts; `each` returns where the value ends, or `None` to
+/// stop. Returns where the object ends; `None` if `each` stopped or the text is not JSON.
+pub fn members(
+    text: &[u8],
+    pos: usize,
+    mut each: impl FnMut(&[u8], usize) -> Option<usize>,
+) -> Option<usize> {
+    let mut at = skip_space(text, pos + 1);
+    if text.get(at) == Some(&b'}') {
+        return Some(at + 1);
+    }
+    loop {
+        if text.get(at) != Some(&b'"') {
+            return None;
+        }
+        let (key_end, _) = string_end(text, at).ok()?;
+        let colon = skip_space(text, key_end);
+        if text.get(colon) != Some(&b':') {
+            return None;
+        }
+        at = skip_space(text, each(&text[at..key_end], skip_space(text, colon + 1))?);
+        match text.get(at)? {
+            b',' => at = skip_space(text, at + 1),
+            b'}' => return Some(at + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// Calls `each` with where every element of the array at `pos` (its `[`) starts; `each`
+/// returns where the element ends, or `None` to stop. Returns where the array ends.
+pub fn elements(
+    text: &[u8],
+    pos: usize,
+    mut each: impl FnMut(usize) -> Option<usize>,
+) -> Option<usize> {
+    let mut at = skip_space(text, pos + 1);
+    if text.get(at) == Some(&b']') {
+        return Some(at + 1);
+    }
+    loop {
+        at = skip_space(text, each(at)?);
+        match text.get(at)? {
+            b',' => at = skip_space(text, at + 1),
+            b']' => return Some(at + 1),
+            _ => return None,
+        }
+    }
+}
+
 /// The kind of value that starts with `first`, in words, for messages.
 pub fn kind_in_words(first: u8) -> &'static str {
     match first {

@@ -156,6 +156,9 @@ impl Checker {
             .into_iter()
             .filter_map(|(field, validator)| {
                 let raw = item.fields.value(field)?;
+                if surely_valid(field, raw) {
+                    return None;
+                }
                 Some(validate_field(validator, raw, item.fields.key_used(field)))
             })
             .flatten()
@@ -190,6 +193,45 @@ impl Checker {
                 message: e.masked().to_string(),
             })
             .collect()
+    }
+}
+
+/// Whether the raw JSON of `tags` or `relationships` (valid JSON, as ingest read it) certainly
+/// passes the envelope schema's part for it, seen without parsing it: a map of strings (or
+/// nulls), or relationships whose named fields are strings (or nulls). It only ever says yes
+/// when the schema would: anything else (tags as a list, an escaped key) goes to the schema.
+fn surely_valid(field: Field, raw: &str) -> bool {
+    let text = raw.as_bytes();
+    let string_or_null = |at: usize| matches!(text.get(at), Some(b'"' | b'n'));
+    match field {
+        Field::Tags if raw.starts_with('{') => crate::json::members(text, 0, |_, value| {
+            string_or_null(value)
+                .then(|| crate::json::value_end(text, value).ok())
+                .flatten()
+        })
+        .is_some(),
+        Field::Relationships if raw.starts_with('[') => {
+            const NAMED: [&[u8]; 4] = [
+                b"\"resourceType\"",
+                b"\"resourceId\"",
+                b"\"resourceName\"",
+                b"\"relationshipName\"",
+            ];
+            crate::json::elements(text, 0, |element| {
+                if text.get(element) != Some(&b'{') {
+                    return None;
+                }
+                crate::json::members(text, element, |key, value| {
+                    let named = NAMED.contains(&key);
+                    if key.contains(&b'\\') || (named && !string_or_null(value)) {
+                        return None;
+                    }
+                    crate::json::value_end(text, value).ok()
+                })
+            })
+            .is_some()
+        }
+        _ => false,
     }
 }
 
@@ -264,6 +306,15 @@ fn kind(raw: &str) -> Kind {
         Some(b't' | b'f') => Kind::Bool,
         Some(b'n') | None => Kind::Null,
         Some(_) => Kind::Number,
+    }
+}
+
+/// A raw JSON scalar as text: a string decoded, anything else as written.
+pub fn text_of(raw: &str) -> String {
+    if raw.starts_with('"') {
+        json_str(raw).into_owned()
+    } else {
+        raw.to_string()
     }
 }
 
@@ -513,6 +564,59 @@ mod tests {
         assert_eq!(item.resource_id, "vol-1");
         assert_eq!(item.status, ItemStatus::Ok);
         assert!(c.check_content(&item).is_ok());
+    }
+
+    #[test]
+    fn surely_valid_never_passes_what_the_schema_refuses() {
+        let c = checker();
+        let tags = [
+            (r#"{"Name":"a","Team":null}"#, true),
+            (r#"{}"#, true),
+            (r#"{"a":"x","b":1}"#, false),
+            (r#"{"a":{"nested":"x"}}"#, false),
+            (r#"{"a":["x"]}"#, false),
+            (r#"{"a":true}"#, false),
+            (r#"[{"key":"a","value":"b"}]"#, false),
+        ];
+        let relationships = [
+            (r#"[]"#, true),
+            (
+                r#"[{"resourceType":"AWS::EC2::VPC","resourceId":"vpc-1","resourceName":null,"relationshipName":"Is contained in VPC","extra":{"x":[1]}}]"#,
+                true,
+            ),
+            (
+                r#"[{"name":"Is attached to Instance","resourceId":"i-1"},{}]"#,
+                true,
+            ),
+            (r#"[{"resourceId":5}]"#, false),
+            (r#"[{"resourceType":["x"]}]"#, false),
+            (r#"[{"relationshipName":{}}]"#, false),
+            (r#"["not an object"]"#, false),
+            (r#"[{"resource\u0049d":5}]"#, false),
+        ];
+        for (field, validator, cases) in [
+            (Field::Tags, &c.tags, &tags[..]),
+            (Field::Relationships, &c.relationships, &relationships[..]),
+        ] {
+            for (raw, expected) in cases {
+                let quick = surely_valid(field, raw);
+                assert_eq!(quick, *expected, "{raw}");
+                let value: Value = serde_json::from_str(raw).unwrap();
+                if quick {
+                    assert!(validator.is_valid(&value), "{raw}");
+                }
+            }
+        }
+        // What the quick check leaves to the schema, the schema still refuses.
+        for raw in [r#"{"a":1}"#, r#"[{"resourceId":5}]"#] {
+            let field = if raw.starts_with('{') {
+                Field::Tags
+            } else {
+                Field::Relationships
+            };
+            let item = c.read(base(&[(field, raw)])).unwrap();
+            assert!(c.check_content(&item).is_err(), "{raw}");
+        }
     }
 
     #[test]

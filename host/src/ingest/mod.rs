@@ -730,11 +730,8 @@ impl<'e> Engine<'e> {
                 }
             };
             if head.is_none_or(|h| h.content_hash != content_hash) {
-                let text = |f: Field| {
-                    item.fields.value(f).map(|raw| {
-                        serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string())
-                    })
-                };
+                // Strings decoded; a number (a numeric configurationStateId) kept as written.
+                let text = |f: Field| item.fields.value(f).map(item::text_of);
                 let (arn, name) = (text(Field::Arn), text(Field::ResourceName));
                 let meta = VersionMeta {
                     capture_time: text(Field::CaptureTime),
