@@ -4,7 +4,9 @@
 //! is visible to readers, and nothing already stored is touched, until [`SnapshotWriter::commit`]:
 //! dropping the writer (on any error) rolls the whole snapshot back.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OptionalExtension, Statement, Transaction, TransactionBehavior, params,
+};
 use serde::Serialize;
 
 use super::{Result, SnapshotInfo, SnapshotKind, SnapshotRole, SourceInfo, StoreError};
@@ -129,6 +131,8 @@ impl VersionSink for SnapshotWriter<'_> {
 /// An open snapshot: a write transaction with the snapshot's row already reserved.
 #[derive(Debug)]
 pub struct SnapshotWriter<'c> {
+    // Declared before the transaction, so they are finalised before it ends.
+    statements: Statements<'c>,
     tx: Transaction<'c>,
     snapshot: SnapshotId,
     role: SnapshotRole,
@@ -136,13 +140,50 @@ pub struct SnapshotWriter<'c> {
     next_version: i64,
 }
 
+/// The statements every new version runs, prepared once per snapshot: looking each up in the
+/// connection's cache by its text, per version, cost as much as binding its parameters.
+#[derive(Debug)]
+struct Statements<'c> {
+    insert_resource: Statement<'c>,
+    end_version: Statement<'c>,
+    move_head: Statement<'c>,
+    insert_version: Statement<'c>,
+}
+
+impl<'c> Statements<'c> {
+    fn prepare(conn: &'c Connection) -> Result<Statements<'c>> {
+        Ok(Statements {
+            insert_resource: conn.prepare(
+                "INSERT INTO resources (account_id, region, resource_type, resource_id, arn,
+                     resource_name, head_version, head_status, head_content_hash, head_raw_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?,
+            end_version: conn.prepare("UPDATE versions SET until_snapshot = ?1 WHERE id = ?2")?,
+            move_head: conn.prepare(
+                "UPDATE resources SET head_version = ?1, head_status = ?2, head_content_hash = ?3,
+                        head_raw_hash = ?4, arn = coalesce(?5, arn),
+                        resource_name = coalesce(?6, resource_name)
+                 WHERE id = ?7",
+            )?,
+            insert_version: conn.prepare(
+                "INSERT INTO versions (id, resource, first_snapshot, status, content_hash, raw_hash,
+                                       capture_time, state_id, md5_hash, item_version, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?,
+        })
+    }
+}
+
 impl<'c> SnapshotWriter<'c> {
     pub(super) fn begin(
         conn: &'c mut Connection,
         role: SnapshotRole,
     ) -> Result<SnapshotWriter<'c>> {
+        // The writer holds the connection exclusively (it was borrowed mutably); sharing it
+        // between the transaction and the prepared statements is what lets both live here.
+        let conn: &'c Connection = conn;
         // IMMEDIATE takes the write lock now, so two ingests cannot interleave their snapshots.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         let previous = tx
             .query_row(
                 "SELECT id, taken_at, live FROM snapshots WHERE role = 'observed'
@@ -175,6 +216,7 @@ impl<'c> SnapshotWriter<'c> {
                 r.get(0)
             })?;
         Ok(SnapshotWriter {
+            statements: Statements::prepare(conn)?,
             tx,
             snapshot,
             role,
@@ -269,65 +311,55 @@ impl<'c> SnapshotWriter<'c> {
         if self.role == SnapshotRole::Desired {
             return self.add_desired_version(id, target, version);
         }
+        let statements = &mut self.statements;
         let resource = match target {
             Target::New(key) => {
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO resources (account_id, region, resource_type, resource_id, arn,
-                             resource_name, head_version, head_status, head_content_hash, head_raw_hash)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    )?
-                    .execute(params![
-                        key.account_id,
-                        key.region,
-                        key.resource_type,
-                        key.resource_id,
-                        version.arn,
-                        version.name,
-                        id.0,
-                        status,
-                        content_hash,
-                        raw_hash,
-                    ])?;
+                statements.insert_resource.execute(params![
+                    key.account_id,
+                    key.region,
+                    key.resource_type,
+                    key.resource_id,
+                    version.arn,
+                    version.name,
+                    id.0,
+                    status,
+                    content_hash,
+                    raw_hash,
+                ])?;
                 ResourceRowId(self.tx.last_insert_rowid())
             }
             Target::Existing { resource, previous } => {
                 if let Some(previous) = previous {
-                    self.tx
-                        .prepare_cached("UPDATE versions SET until_snapshot = ?1 WHERE id = ?2")?
+                    statements
+                        .end_version
                         .execute(params![self.snapshot.0, previous.0])?;
                 }
-                self.tx
-                    .prepare_cached(
-                        "UPDATE resources SET head_version = ?1, head_status = ?2, head_content_hash = ?3,
-                                head_raw_hash = ?4, arn = coalesce(?5, arn),
-                                resource_name = coalesce(?6, resource_name)
-                         WHERE id = ?7",
-                    )?
-                    .execute(params![id.0, status, content_hash, raw_hash, version.arn, version.name, resource.0])?;
+                statements.move_head.execute(params![
+                    id.0,
+                    status,
+                    content_hash,
+                    raw_hash,
+                    version.arn,
+                    version.name,
+                    resource.0
+                ])?;
                 resource
             }
         };
         let meta = version.meta;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO versions (id, resource, first_snapshot, status, content_hash, raw_hash,
-                                       capture_time, state_id, md5_hash, item_version, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                id.0,
-                resource.0,
-                self.snapshot.0,
-                status,
-                content_hash,
-                raw_hash,
-                meta.capture_time,
-                meta.state_id,
-                meta.md5_hash,
-                meta.item_version,
-                version.body,
-            ])?;
+        statements.insert_version.execute(params![
+            id.0,
+            resource.0,
+            self.snapshot.0,
+            status,
+            content_hash,
+            raw_hash,
+            meta.capture_time,
+            meta.state_id,
+            meta.md5_hash,
+            meta.item_version,
+            version.body,
+        ])?;
         Ok(Head::of(resource, id, version))
     }
 
@@ -474,6 +506,7 @@ impl<'c> SnapshotWriter<'c> {
             }
         }
         let id = self.snapshot;
+        drop(self.statements);
         self.tx.commit()?;
         Ok(SnapshotInfo {
             id,
