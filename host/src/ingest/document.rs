@@ -4,9 +4,10 @@
 //! has split them into their top-level fields ([`ItemFields`]), each still raw JSON text; the
 //! file is never held as a tree, so a 1 GB snapshot costs the memory of one item.
 //!
-//! The parsing code is generic over how raw text is held: borrowed `&RawValue` when the whole
-//! file is in memory (a memory-mapped plain file, zero copies) and `Box<RawValue>` when it
-//! arrives through a reader (a `.gz` stream).
+//! A file held whole in memory (memory-mapped) is read by [`text`] with conform's own strict
+//! scanner, each field a slice of the file. A stream (a `.gz` file) is read by serde_json, each
+//! field a `Box<RawValue>`; serde_json also words every syntax error, for both. Both fill the
+//! same [`RawItem`] and [`TopObject`], and one function decides the form.
 
 use std::fmt;
 
