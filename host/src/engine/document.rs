@@ -70,8 +70,8 @@ enum KeyOrder {
 }
 
 impl JsonText {
-    /// Indexes `text`. It must be one JSON value; numbers and literals are checked for shape,
-    /// not for every rule of RFC 8259 (the store's bodies were validated when ingested).
+    /// Indexes `text`, which must be one JSON value by every rule of RFC 8259: strings and
+    /// numbers are read by the strict scanner of [`crate::json`], as ingest reads them.
     pub fn parse(text: Vec<u8>) -> Result<JsonText, Malformed> {
         if simdutf8::basic::from_utf8(&text).is_err() || text.len() >= u32::MAX as usize {
             return Err(Malformed(0));
@@ -87,7 +87,6 @@ impl JsonText {
     /// The JSON held in a string (an S3 bucket's ACL), if it is JSON by every rule of RFC 8259:
     /// a string that is not behaves as absent.
     fn parse_embedded(text: &str) -> Option<JsonText> {
-        serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
         JsonText::parse(text.as_bytes().to_vec()).ok()
     }
 
@@ -674,6 +673,7 @@ impl ItemDocument {
 
 /// Indexes one JSON value; iterative, so deep nesting cannot overflow the stack.
 fn index(text: &[u8]) -> Result<Vec<Node>, Malformed> {
+    use crate::json::skip_space;
     let mut nodes: Vec<Node> = Vec::with_capacity(text.len() / 12 + 4);
     // Open containers, innermost last.
     let mut open: Vec<u32> = Vec::new();
@@ -749,10 +749,7 @@ fn index(text: &[u8]) -> Result<Vec<Node>, Malformed> {
                 push(&mut nodes, kind, false, start, pos);
             }
             b'-' | b'0'..=b'9' => {
-                pos += 1;
-                while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = text.get(pos) {
-                    pos += 1;
-                }
+                pos = crate::json::number_end(text, pos).map_err(|e| Malformed(e.0))?;
                 push(&mut nodes, Kind::Number, false, start, pos);
             }
             _ => return Err(Malformed(pos)),
@@ -791,34 +788,10 @@ fn index(text: &[u8]) -> Result<Vec<Node>, Malformed> {
     }
 }
 
-#[inline]
-fn skip_space(text: &[u8], mut pos: usize) -> usize {
-    while let Some(b' ' | b'\n' | b'\r' | b'\t') = text.get(pos) {
-        pos += 1;
-    }
-    pos
-}
-
-/// The end (one past the closing quote) of the string whose opening quote is at `pos`, and
-/// whether it holds escapes.
+/// The end of the string at `pos` and whether it has escapes, by the strict scanner.
 #[inline]
 fn string_end(text: &[u8], pos: usize) -> Result<(usize, bool), Malformed> {
-    let mut at = pos + 1;
-    let mut escaped = false;
-    loop {
-        let Some(offset) = text
-            .get(at..)
-            .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
-        else {
-            return Err(Malformed(pos));
-        };
-        at += offset;
-        if text[at] == b'"' {
-            return Ok((at + 1, escaped));
-        }
-        escaped = true;
-        at += 2;
-    }
+    crate::json::string_end(text, pos).map_err(|_| Malformed(pos))
 }
 
 #[cfg(test)]
@@ -1023,6 +996,14 @@ mod tests {
             "{\"a\":[}",
             "nul",
             "[\"\\\"]",
+            "01",
+            "[1.]",
+            "[-]",
+            "[1e]",
+            "[\"tab\there\"]",
+            "[\"\\q\"]",
+            "[\"\\u12g4\"]",
+            "truex",
         ] {
             assert!(
                 JsonText::parse(bad.as_bytes().to_vec()).is_err(),
