@@ -313,10 +313,10 @@ pub fn value_end(text: &[u8], mut pos: usize) -> Result<usize, NotJson> {
 /// Calls `each` with every member of the object at `pos` (its `{`): the key as written (with
 /// its quotes) and where its value starts; `each` returns where the value ends, or `None` to
 /// stop. Returns where the object ends; `None` if `each` stopped or the text is not JSON.
-pub fn members(
-    text: &[u8],
+pub fn members<'t>(
+    text: &'t [u8],
     pos: usize,
-    mut each: impl FnMut(&[u8], usize) -> Option<usize>,
+    mut each: impl FnMut(&'t [u8], usize) -> Option<usize>,
 ) -> Option<usize> {
     let mut at = skip_space(text, pos + 1);
     if text.get(at) == Some(&b'}') {

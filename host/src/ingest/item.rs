@@ -461,9 +461,11 @@ impl Item<'_> {
             };
             match field {
                 Field::Relationships => {
-                    let value =
-                        normalise_relationships(serde_json::from_str(raw).map_err(problem)?);
-                    canonical::write_canonical_value(&value, out, scratch);
+                    if !write_relationships(raw, out, scratch) {
+                        let value =
+                            normalise_relationships(serde_json::from_str(raw).map_err(problem)?);
+                        canonical::write_canonical_value(&value, out, scratch);
+                    }
                 }
                 Field::Tags if raw.starts_with('[') => {
                     let value = tags_as_map(serde_json::from_str(raw).map_err(problem)?);
@@ -490,6 +492,88 @@ pub fn deletion_body() -> (&'static [u8], ContentHash) {
     );
     hasher.part(0, Some(body));
     (body, hasher.finish())
+}
+
+/// [`normalise_relationships`] from the raw text, without a tree: each relationship is written
+/// in canonical form and then renamed in place. Writes nothing and returns false where it
+/// cannot (not an array, a string that is not text); the tree does those, and words the error.
+fn write_relationships(raw: &str, out: &mut Vec<u8>, scratch: &mut Scratch) -> bool {
+    let text = raw.as_bytes();
+    if !raw.starts_with('[') {
+        return false;
+    }
+    let mut relationships: Vec<Vec<u8>> = Vec::new();
+    let read = crate::json::elements(text, 0, |at| {
+        let end = crate::json::value_end(text, at).ok()?;
+        let mut one = Vec::with_capacity(end - at);
+        canonical::write_canonical(&raw[at..end], &mut one, scratch).ok()?;
+        if one.first() == Some(&b'{') {
+            one = normalise_relationship(one)?;
+        }
+        relationships.push(one);
+        Some(end)
+    });
+    if read.is_none() {
+        return false;
+    }
+    relationships.sort();
+    out.push(b'[');
+    for (i, one) in relationships.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(one);
+    }
+    out.push(b']');
+    true
+}
+
+/// One relationship, in canonical form (keys unique and sorted), in one dialect: `name`
+/// becomes `relationshipName` unless that is present too, and a null `resourceName` goes.
+fn normalise_relationship(canonical: Vec<u8>) -> Option<Vec<u8>> {
+    const NAME: &[u8] = b"\"name\"";
+    const RELATIONSHIP_NAME: &[u8] = b"\"relationshipName\"";
+    const RESOURCE_NAME: &[u8] = b"\"resourceName\"";
+    let mut members: Vec<(&[u8], &[u8])> = Vec::new();
+    crate::json::members(&canonical, 0, |key, at| {
+        let end = crate::json::value_end(&canonical, at).ok()?;
+        members.push((key, &canonical[at..end]));
+        Some(end)
+    })?;
+    let has = |name: &[u8]| members.iter().any(|(key, _)| *key == name);
+    let renames = has(NAME);
+    let drops_name = members
+        .iter()
+        .any(|(key, value)| *key == RESOURCE_NAME && *value == b"null");
+    if !renames && !drops_name {
+        return Some(canonical);
+    }
+    let keep_relationship_name = has(RELATIONSHIP_NAME);
+    let mut kept: Vec<(&[u8], &[u8])> = members
+        .iter()
+        .filter(|(key, value)| !(*key == RESOURCE_NAME && *value == b"null"))
+        .filter(|(key, _)| !(*key == NAME && keep_relationship_name))
+        .map(|&(key, value)| {
+            if key == NAME {
+                (RELATIONSHIP_NAME, value)
+            } else {
+                (key, value)
+            }
+        })
+        .collect();
+    kept.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out = Vec::with_capacity(canonical.len());
+    out.push(b'{');
+    for (i, (key, value)) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(key);
+        out.push(b':');
+        out.extend_from_slice(value);
+    }
+    out.push(b'}');
+    Some(out)
 }
 
 /// Relationships in one dialect (`relationshipName`), without null names, in a stable order:
@@ -564,6 +648,44 @@ mod tests {
         assert_eq!(item.resource_id, "vol-1");
         assert_eq!(item.status, ItemStatus::Ok);
         assert!(c.check_content(&item).is_ok());
+    }
+
+    #[test]
+    fn relationships_from_text_are_those_of_the_tree() {
+        let cases = [
+            r#"[]"#,
+            r#"[{"resourceId":"b","name":"Is attached to","resourceType":"T"},{"resourceId":"a","relationshipName":"Contains","resourceName":null}]"#,
+            r#"[{"name":"N","relationshipName":"R","resourceId":"x"},{"relationshipName":"R","name":"N"}]"#,
+            r#"[{"name":null,"resourceName":"keep"},{"resourceName":null},{"resourceName":"x","resourceName":null}]"#,
+            r#"[{"name":"dup","name":"last"},"text",3,null,[{"name":"inner"}],{}]"#,
+            r#"[ { "resourceId" : "vpc-1" , "name" : "Is contained in VPC" } ]"#,
+            r#"[{"na\u006de":"escaped key","resourceId":"é\n"}]"#,
+            r#"[{"resourceId":"z"},{"resourceId":"a"},{"resourceId":"a"}]"#,
+        ];
+        for raw in cases {
+            let mut scratch = Scratch::default();
+            let mut scanned = Vec::new();
+            assert!(
+                write_relationships(raw, &mut scanned, &mut scratch),
+                "{raw}"
+            );
+            let tree = normalise_relationships(serde_json::from_str(raw).unwrap());
+            let mut expected = Vec::new();
+            canonical::write_canonical_value(&tree, &mut expected, &mut scratch);
+            assert_eq!(
+                String::from_utf8(scanned).unwrap(),
+                String::from_utf8(expected).unwrap(),
+                "{raw}"
+            );
+        }
+        let mut out = Vec::new();
+        let lone = r#"[{"resourceId":"\ud800"}]"#;
+        assert!(!write_relationships(
+            lone,
+            &mut out,
+            &mut Scratch::default()
+        ));
+        assert!(out.is_empty());
     }
 
     #[test]
