@@ -136,7 +136,10 @@ fn drop_orphaned_desired_state(tx: &rusqlite::Transaction<'_>, snapshot: Snapsho
     }
     tx.execute("DELETE FROM scans WHERE snapshot_id = ?1", [snapshot.0])?;
     tx.execute(
-        "DELETE FROM versions WHERE first_snapshot = ?1 AND until_snapshot = ?1",
+        "DELETE FROM versions
+         WHERE id BETWEEN (SELECT first_version FROM snapshots WHERE id = ?1)
+                      AND (SELECT last_version FROM snapshots WHERE id = ?1)
+           AND first_snapshot = ?1 AND until_snapshot = ?1",
         [snapshot.0],
     )?;
     tx.execute(

@@ -1,8 +1,9 @@
 //! Which resources differ between two states, read by content hash, without reading bodies.
 //!
-//! Two observed snapshots A < B differ only where a version begins or ends in (A, B]; the
-//! `versions_by_first_snapshot` and `versions_by_until_snapshot` indexes find those rows, so the
-//! cost follows what changed, not the size of the estate. A desired state has no place in that
+//! Two observed snapshots A < B differ only where a version begins or ends in (A, B]: the
+//! snapshots' ranges of version ids hold those that begin there, and the
+//! `versions_by_until_snapshot` index finds those that end there, so the cost follows what
+//! changed, not the size of the estate. A desired state has no place in that
 //! sequence, so comparing with one reads both states whole (one pass each).
 
 use std::collections::HashMap;
@@ -70,7 +71,10 @@ impl Store {
         let (lo, hi) = (before.0.min(after.0), before.0.max(after.0));
         let mut stmt = self.conn.prepare_cached(
             "WITH moved(resource) AS (
-                 SELECT resource FROM versions WHERE first_snapshot > ?1 AND first_snapshot <= ?2
+                 SELECT resource FROM versions
+                 WHERE id BETWEEN (SELECT min(first_version) FROM snapshots WHERE id > ?1 AND id <= ?2)
+                              AND (SELECT max(last_version) FROM snapshots WHERE id > ?1 AND id <= ?2)
+                   AND first_snapshot > ?1 AND first_snapshot <= ?2
                  UNION
                  SELECT resource FROM versions WHERE until_snapshot > ?1 AND until_snapshot <= ?2)
              SELECT v.resource, v.id, v.status, v.content_hash,

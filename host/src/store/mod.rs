@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_scans_evaluations.sql"),
     include_str!("../../migrations/0003_baselines_drift.sql"),
     include_str!("../../migrations/0004_compact_evaluations.sql"),
+    include_str!("../../migrations/0005_version_ranges.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -365,7 +366,11 @@ impl Store {
     /// snapshot, the versions it wrote for a desired state.
     fn state_of(&self, snapshot: SnapshotId) -> Result<&'static str> {
         Ok(match self.role_of(snapshot)? {
-            SnapshotRole::Desired => "v.first_snapshot = ?1",
+            SnapshotRole::Desired => {
+                "v.id BETWEEN (SELECT first_version FROM snapshots WHERE id = ?1)
+                          AND (SELECT last_version FROM snapshots WHERE id = ?1)
+                 AND v.first_snapshot = ?1"
+            }
             SnapshotRole::Observed => {
                 "v.first_snapshot <= ?1 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?1)"
             }
@@ -445,7 +450,18 @@ impl Store {
     pub fn resolve_resource(&self, name: &str) -> Result<ResourceInfo> {
         const COLUMNS: &str = RESOURCE_COLUMNS;
         let mut found: Vec<ResourceInfo> = if name.starts_with("arn:") {
-            self.query_resources(&format!("{COLUMNS} WHERE arn = ?1"), &[&name])?
+            // Most ARNs end with the resource's id (`...:volume/vol-1`, `arn:aws:s3:::logs`):
+            // try that through the identity index before reading the whole table.
+            let tail = name.rsplit(['/', ':']).next().unwrap_or(name);
+            let by_tail = self.query_resources(
+                &format!("{COLUMNS} WHERE resource_id = ?1 AND arn = ?2"),
+                &[&tail, &name],
+            )?;
+            if by_tail.is_empty() {
+                self.query_resources(&format!("{COLUMNS} WHERE arn = ?1"), &[&name])?
+            } else {
+                by_tail
+            }
         } else {
             // TYPE/ID, where a type may itself hold slashes (`k8s::apps/v1::Deployment`):
             // try every split whose left side looks like a type, then the plain id.
@@ -881,5 +897,86 @@ impl VersionRow {
                 .supplementary_configuration
                 .unwrap_or_else(|| serde_json::json!({})),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store made by an earlier conform (schema 4) learns where each snapshot's versions lie
+    /// from the index it then drops; desired states and drift read through those ranges.
+    #[test]
+    fn version_ranges_are_recorded_when_migrating_from_schema_4() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(MIGRATIONS[..4].iter().map(|sql| M::up(sql)).collect())
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO snapshots (id, taken_at, ingested_at, label, kind, items, added,
+                                        modified, unchanged, deleted, skipped, live, role)
+                 VALUES (1, 't1', 't', 'a', 'full', 2, 2, 0, 0, 0, 0, 2, 'observed'),
+                        (2, 't2', 't', 'b', 'full', 2, 0, 0, 2, 0, 0, 2, 'observed'),
+                        (3, 't3', 't', 'c', 'full', 2, 0, 1, 1, 0, 0, 2, 'observed'),
+                        (4, 't3', 't', 'd', 'full', 1, 1, 0, 0, 0, 0, 1, 'desired');
+                 INSERT INTO resources (id, account_id, region, resource_type, resource_id, arn)
+                   VALUES (1, 'a', 'r', 'T', 'x', 'arn:t:x'), (2, 'a', 'r', 'T', 'y', NULL);
+                 INSERT INTO versions (id, resource, first_snapshot, until_snapshot, status,
+                                       content_hash, raw_hash, body)
+                   VALUES (1, 1, 1, 3, 'OK', x'00000000000000000000000000000001', x'00000000000000000000000000000001', '{}'),
+                          (2, 2, 1, NULL, 'OK', x'00000000000000000000000000000002', x'00000000000000000000000000000002', '{}'),
+                          (3, 1, 3, NULL, 'OK', x'00000000000000000000000000000003', x'00000000000000000000000000000003', '{\"a\":1}'),
+                          (4, 1, 4, 4, 'OK', x'00000000000000000000000000000004', x'00000000000000000000000000000004', '{\"a\":2}');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let ranges: Vec<(i64, Option<i64>, Option<i64>)> = store
+            .conn
+            .prepare("SELECT id, first_version, last_version FROM snapshots ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<std::result::Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            ranges,
+            [
+                (1, Some(1), Some(2)),
+                (2, None, None),
+                (3, Some(3), Some(3)),
+                (4, Some(4), Some(4))
+            ]
+        );
+        let indexes: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index'
+                 AND name IN ('versions_by_first_snapshot', 'resources_by_arn')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 0);
+        let differing = |before: i64, after: i64| -> Vec<ResourceRowId> {
+            store
+                .state_differences(SnapshotId(before), SnapshotId(after))
+                .unwrap()
+                .into_iter()
+                .map(|d| d.resource)
+                .collect()
+        };
+        // Observed: x changed between 1 and 3, y did not. Desired (read by its range): x
+        // differs, and y is not in it.
+        assert_eq!(differing(1, 3), [ResourceRowId(1)]);
+        assert_eq!(differing(1, 2), []);
+        assert_eq!(differing(3, 4), [ResourceRowId(1), ResourceRowId(2)]);
+        assert_eq!(
+            store.resolve_resource("arn:t:x").unwrap().row,
+            ResourceRowId(1)
+        );
     }
 }

@@ -137,6 +137,8 @@ pub struct SnapshotWriter<'c> {
     snapshot: SnapshotId,
     role: SnapshotRole,
     previous: Option<(SnapshotId, String, u64)>,
+    /// The id of this snapshot's first version; it hands out ids from there, in order.
+    first_version: i64,
     next_version: i64,
 }
 
@@ -221,6 +223,7 @@ impl<'c> SnapshotWriter<'c> {
             snapshot,
             role,
             previous,
+            first_version: next_version,
             next_version,
         })
     }
@@ -473,9 +476,13 @@ impl<'c> SnapshotWriter<'c> {
         let ingested_at = jiff::Timestamp::now()
             .strftime("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
+        // Where this snapshot's versions lie, for readers of "the versions it began".
+        let versions = (self.next_version > self.first_version)
+            .then_some((self.first_version, self.next_version - 1));
         self.tx.execute(
             "UPDATE snapshots SET taken_at = ?2, ingested_at = ?3, label = ?4, kind = ?5, items = ?6,
-                    added = ?7, modified = ?8, unchanged = ?9, deleted = ?10, skipped = ?11, live = ?12
+                    added = ?7, modified = ?8, unchanged = ?9, deleted = ?10, skipped = ?11, live = ?12,
+                    first_version = ?13, last_version = ?14
              WHERE id = ?1",
             params![
                 self.snapshot.0,
@@ -490,6 +497,8 @@ impl<'c> SnapshotWriter<'c> {
                 counts.deleted as i64,
                 counts.skipped as i64,
                 counts.live as i64,
+                versions.map(|v| v.0),
+                versions.map(|v| v.1),
             ],
         )?;
         {
