@@ -13,7 +13,7 @@
 pub struct NotJson(pub usize);
 
 /// Skips JSON whitespace from `pos`.
-#[inline]
+#[inline(always)]
 pub fn skip_space(text: &[u8], mut pos: usize) -> usize {
     while let Some(b' ' | b'\n' | b'\r' | b'\t') = text.get(pos) {
         pos += 1;
@@ -25,27 +25,27 @@ const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 const ONES: u64 = 0x0101_0101_0101_0101;
 
 /// The high bit set in every byte of `word` that is zero, and in no other.
-#[inline]
+#[inline(always)]
 fn zero_bytes(word: u64) -> u64 {
     !(((word & LOW7).wrapping_add(LOW7)) | word | LOW7)
 }
 
 /// The high bit set in every byte of `word` (eight bytes of text, first byte lowest) that a
 /// string scan must stop at: a quote, a backslash or a control character.
-#[inline]
+#[inline(always)]
 fn special_bytes(word: u64) -> u64 {
     zero_bytes(word ^ (ONES * u64::from(b'"')))
         | zero_bytes(word ^ (ONES * u64::from(b'\\')))
         | zero_bytes(word & (ONES * 0xe0))
 }
 
-#[inline]
+#[inline(always)]
 fn is_special(byte: u8) -> bool {
     byte == b'"' || byte == b'\\' || byte < 0x20
 }
 
 /// The position of the first quote, backslash or control character at or after `at`.
-#[inline]
+#[inline(always)]
 fn next_special(text: &[u8], mut at: usize) -> Option<usize> {
     // Sixteen bytes at a time past ordinary characters where SSE2 is at hand (every x86-64),
     // eight at a time elsewhere; the last few one at a time.
@@ -72,7 +72,7 @@ fn next_special(text: &[u8], mut at: usize) -> Option<usize> {
 
 /// One bit per byte of `chunk` (first byte lowest) that a string scan must stop at.
 #[cfg(target_arch = "x86_64")]
-#[inline]
+#[inline(always)]
 #[allow(unsafe_code)]
 fn special_bytes_16(chunk: &[u8; 16]) -> u32 {
     use std::arch::x86_64::{
@@ -96,7 +96,7 @@ fn special_bytes_16(chunk: &[u8; 16]) -> u32 {
 /// The end (one past the closing quote) of the string whose opening quote is at `pos`, and
 /// whether it holds escape sequences. Escapes are checked for form (`\uXXXX` has four hex
 /// digits); control characters must be escaped. The text is known to be UTF-8.
-#[inline]
+#[inline(always)]
 pub fn string_end(text: &[u8], pos: usize) -> Result<(usize, bool), NotJson> {
     let mut at = pos + 1;
     let mut escaped = false;
