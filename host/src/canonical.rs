@@ -53,12 +53,24 @@ impl Serialize for ContentHash {
 /// in-memory maps of identities (a resource, a rule and resource) that should not own a string
 /// per entry.
 pub fn identity_hash(parts: &[&str]) -> u128 {
-    let mut h = Xxh3::new();
+    // One call on the parts laid end to end when they fit a small buffer (an identity always
+    // does); XXH3 of a concatenation is the same however it is fed.
+    let mut buffer = [0u8; 256];
+    let mut len = 0;
     for part in parts {
-        h.update(part.as_bytes());
-        h.update(&[0]);
+        let end = len + part.len() + 1;
+        if end > buffer.len() {
+            let mut h = Xxh3::new();
+            for part in parts {
+                h.update(part.as_bytes());
+                h.update(&[0]);
+            }
+            return h.digest128();
+        }
+        buffer[len..end - 1].copy_from_slice(part.as_bytes());
+        len = end;
     }
-    h.digest128()
+    xxhash_rust::xxh3::xxh3_128(&buffer[..len])
 }
 
 /// An incremental hasher for content made of several labelled parts.
@@ -700,6 +712,20 @@ mod tests {
             }
             agrees_with_serde(&String::from_utf8(bytes).unwrap());
         }
+    }
+
+    #[test]
+    fn identity_hash_is_xxh3_of_the_parts_each_ended_by_nul() {
+        let long = "x".repeat(300);
+        for parts in [&["a", "b", "c", "d"][..], &["", ""], &[&long, "y"]] {
+            let mut reference = Xxh3::new();
+            for part in parts {
+                reference.update(part.as_bytes());
+                reference.update(&[0]);
+            }
+            assert_eq!(identity_hash(parts), reference.digest128(), "{parts:?}");
+        }
+        assert_ne!(identity_hash(&["ab", "c"]), identity_hash(&["a", "bc"]));
     }
 
     #[test]
