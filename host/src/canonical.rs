@@ -52,22 +52,23 @@ impl Serialize for ContentHash {
 /// A 128-bit XXH3 of text parts, each ended by a NUL (which no identity part holds): keys for
 /// in-memory maps of identities (a resource, a rule and resource) that should not own a string
 /// per entry.
-pub fn identity_hash(parts: &[&str]) -> u128 {
+pub fn identity_hash<P: AsRef<[u8]>>(parts: &[P]) -> u128 {
     // One call on the parts laid end to end when they fit a small buffer (an identity always
     // does); XXH3 of a concatenation is the same however it is fed.
     let mut buffer = [0u8; 256];
     let mut len = 0;
     for part in parts {
+        let part = part.as_ref();
         let end = len + part.len() + 1;
         if end > buffer.len() {
             let mut h = Xxh3::new();
             for part in parts {
-                h.update(part.as_bytes());
+                h.update(part.as_ref());
                 h.update(&[0]);
             }
             return h.digest128();
         }
-        buffer[len..end - 1].copy_from_slice(part.as_bytes());
+        buffer[len..end - 1].copy_from_slice(part);
         len = end;
     }
     xxhash_rust::xxh3::xxh3_128(&buffer[..len])

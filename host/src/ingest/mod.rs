@@ -384,14 +384,9 @@ fn read_files(
 fn load_heads(writer: &SnapshotWriter<'_>) -> Result<EntryMap, StoreError> {
     let mut entries =
         EntryMap::with_capacity_and_hasher(writer.resource_count()?, Default::default());
-    writer.for_each_head(|key, resource, head| {
+    writer.for_each_head(|identity, resource, head| {
         entries.insert(
-            resource_identity(
-                key.account_id,
-                key.region,
-                key.resource_type,
-                key.resource_id,
-            ),
+            identity,
             Entry {
                 resource: Some(resource),
                 head,

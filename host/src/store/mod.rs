@@ -30,8 +30,7 @@ pub use scans::{
     StoredEvaluation, evaluation_identity,
 };
 pub use writer::{
-    Head, NewVersion, ResourceKeyRef, SnapshotCounts, SnapshotWriter, Target, VersionMeta,
-    VersionSink,
+    Head, NewVersion, SnapshotCounts, SnapshotWriter, Target, VersionMeta, VersionSink,
 };
 
 /// Every migration, in order. Add new files at the end; never edit one that has shipped.

@@ -36,25 +36,6 @@ impl Head {
     }
 }
 
-/// A resource's identity, borrowed (loading heads allocates no strings).
-#[derive(Debug, Clone, Copy)]
-pub struct ResourceKeyRef<'a> {
-    pub account_id: &'a str,
-    pub region: &'a str,
-    pub resource_type: &'a str,
-    pub resource_id: &'a str,
-}
-
-impl std::fmt::Display for ResourceKeyRef<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}/{} ({} {})",
-            self.resource_type, self.resource_id, self.account_id, self.region
-        )
-    }
-}
-
 /// Which resource a new version belongs to.
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'k> {
@@ -249,14 +230,16 @@ impl<'c> SnapshotWriter<'c> {
             as usize)
     }
 
-    /// Calls `each` with every resource's identity, row and latest observed version (`None`
-    /// for a resource only a desired state names).
+    /// Calls `each` with every resource's identity hash ([`super::resource_identity`]), row
+    /// and latest observed version (`None` for a resource only a desired state names).
     ///
     /// Reads only `resources`, which keeps a copy of each head's status and hashes: loading
-    /// heads must not read version bodies. A desired state starts from nothing: it has no heads.
+    /// heads must not read version bodies. The identity is hashed from the columns' bytes as
+    /// stored, without building or checking a string per resource. A desired state starts
+    /// from nothing: it has no heads.
     pub fn for_each_head(
         &self,
-        mut each: impl FnMut(&ResourceKeyRef<'_>, ResourceRowId, Option<Head>),
+        mut each: impl FnMut(u128, ResourceRowId, Option<Head>),
     ) -> Result<()> {
         if self.role == SnapshotRole::Desired {
             return Ok(());
@@ -269,27 +252,27 @@ impl<'c> SnapshotWriter<'c> {
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let resource = ResourceRowId(r.get(0)?);
-            let text = |i: usize| -> Result<&str> {
-                Ok(r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
+            let bytes = |i: usize| -> Result<&[u8]> {
+                Ok(r.get_ref(i)?.as_bytes().map_err(rusqlite::Error::from)?)
             };
-            let key = ResourceKeyRef {
-                account_id: text(1)?,
-                region: text(2)?,
-                resource_type: text(3)?,
-                resource_id: text(4)?,
-            };
+            let identity =
+                crate::canonical::identity_hash(&[bytes(1)?, bytes(2)?, bytes(3)?, bytes(4)?]);
             if r.get_ref(5)?.data_type() == rusqlite::types::Type::Null {
-                each(&key, resource, None);
+                each(identity, resource, None);
                 continue;
             }
             let status = r.get_ref(6)?.as_str().map_err(rusqlite::Error::from)?;
             let status = ItemStatus::parse(status).ok_or_else(|| {
-                StoreError::Corrupt(format!("unknown status '{status}' of {key}"))
+                StoreError::Corrupt(format!(
+                    "unknown status '{status}' of resource row {}",
+                    resource.0
+                ))
             })?;
             let hash = |i: usize| -> Result<ContentHash> {
                 let bytes = r.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)?;
-                ContentHash::from_bytes(bytes)
-                    .ok_or_else(|| StoreError::Corrupt(format!("bad hash for {key}")))
+                ContentHash::from_bytes(bytes).ok_or_else(|| {
+                    StoreError::Corrupt(format!("bad hash for resource row {}", resource.0))
+                })
             };
             let head = Head {
                 resource,
@@ -298,7 +281,7 @@ impl<'c> SnapshotWriter<'c> {
                 content_hash: hash(7)?,
                 raw_hash: hash(8)?,
             };
-            each(&key, resource, Some(head));
+            each(identity, resource, Some(head));
         }
         Ok(())
     }
