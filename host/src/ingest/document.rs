@@ -67,37 +67,58 @@ impl Field {
 
     /// Maps a key of either dialect, and the misspellings of AWS's oldest published files
     /// (`availibilityZone`, `configurationStateID`, `snapshotVersion`), to its field. Also
-    /// returns the key as a `'static` name, so errors can point at the key the file used.
-    pub fn for_key(key: &str) -> Option<(Field, &'static str)> {
-        use Field::*;
-        Some(match key {
-            "version" => (Version, "version"),
-            "configurationItemVersion" => (Version, "configurationItemVersion"),
-            "snapshotVersion" => (Version, "snapshotVersion"),
-            "accountId" => (AccountId, "accountId"),
-            "awsAccountId" => (AccountId, "awsAccountId"),
-            "configurationItemCaptureTime" => (CaptureTime, "configurationItemCaptureTime"),
-            "configurationItemStatus" => (Status, "configurationItemStatus"),
-            "configurationStateId" => (StateId, "configurationStateId"),
-            "configurationStateID" => (StateId, "configurationStateID"),
-            "configurationItemMD5Hash" => (Md5Hash, "configurationItemMD5Hash"),
-            "configurationStateMd5Hash" => (Md5Hash, "configurationStateMd5Hash"),
-            "arn" => (Arn, "arn"),
-            "ARN" => (Arn, "ARN"),
-            "resourceType" => (ResourceType, "resourceType"),
-            "resourceId" => (ResourceId, "resourceId"),
-            "resourceName" => (ResourceName, "resourceName"),
-            "awsRegion" => (Region, "awsRegion"),
-            "availabilityZone" => (AvailabilityZone, "availabilityZone"),
-            "availibilityZone" => (AvailabilityZone, "availibilityZone"),
-            "resourceCreationTime" => (ResourceCreationTime, "resourceCreationTime"),
-            "tags" => (Tags, "tags"),
-            "relationships" => (Relationships, "relationships"),
-            "configuration" => (Configuration, "configuration"),
-            "supplementaryConfiguration" => {
-                (SupplementaryConfiguration, "supplementaryConfiguration")
-            }
+    /// returns how the key was spelled, so errors can point at the key the file used.
+    pub fn for_key(key: &str) -> Option<(Field, Spelling)> {
+        let at = match key {
+            "version" => 0,
+            "configurationItemVersion" => 1,
+            "snapshotVersion" => 2,
+            "accountId" => 3,
+            "awsAccountId" => 4,
+            "configurationItemCaptureTime" => 5,
+            "configurationItemStatus" => 6,
+            "configurationStateId" => 7,
+            "configurationStateID" => 8,
+            "configurationItemMD5Hash" => 9,
+            "configurationStateMd5Hash" => 10,
+            "arn" => 11,
+            "ARN" => 12,
+            "resourceType" => 13,
+            "resourceId" => 14,
+            "resourceName" => 15,
+            "awsRegion" => 16,
+            "availabilityZone" => 17,
+            "availibilityZone" => 18,
+            "resourceCreationTime" => 19,
+            "tags" => 20,
+            "relationships" => 21,
+            "configuration" => 22,
+            "supplementaryConfiguration" => 23,
             _ => return None,
+        };
+        Some((SPELLINGS[at].0, Spelling(at as u8)))
+    }
+
+    /// How the API dialect spells this field's key (index into [`SPELLINGS`]).
+    const fn api_spelling(self) -> Spelling {
+        Spelling(match self {
+            Field::Version => 0,
+            Field::AccountId => 3,
+            Field::CaptureTime => 5,
+            Field::Status => 6,
+            Field::StateId => 7,
+            Field::Md5Hash => 9,
+            Field::Arn => 11,
+            Field::ResourceType => 13,
+            Field::ResourceId => 14,
+            Field::ResourceName => 15,
+            Field::Region => 16,
+            Field::AvailabilityZone => 17,
+            Field::ResourceCreationTime => 19,
+            Field::Tags => 20,
+            Field::Relationships => 21,
+            Field::Configuration => 22,
+            Field::SupplementaryConfiguration => 23,
         })
     }
 
@@ -122,18 +143,71 @@ impl Field {
     ];
 }
 
+/// Every key an item field is read from: both dialects, and AWS's old misspellings.
+const SPELLINGS: [(Field, &str); 24] = [
+    (Field::Version, "version"),
+    (Field::Version, "configurationItemVersion"),
+    (Field::Version, "snapshotVersion"),
+    (Field::AccountId, "accountId"),
+    (Field::AccountId, "awsAccountId"),
+    (Field::CaptureTime, "configurationItemCaptureTime"),
+    (Field::Status, "configurationItemStatus"),
+    (Field::StateId, "configurationStateId"),
+    (Field::StateId, "configurationStateID"),
+    (Field::Md5Hash, "configurationItemMD5Hash"),
+    (Field::Md5Hash, "configurationStateMd5Hash"),
+    (Field::Arn, "arn"),
+    (Field::Arn, "ARN"),
+    (Field::ResourceType, "resourceType"),
+    (Field::ResourceId, "resourceId"),
+    (Field::ResourceName, "resourceName"),
+    (Field::Region, "awsRegion"),
+    (Field::AvailabilityZone, "availabilityZone"),
+    (Field::AvailabilityZone, "availibilityZone"),
+    (Field::ResourceCreationTime, "resourceCreationTime"),
+    (Field::Tags, "tags"),
+    (Field::Relationships, "relationships"),
+    (Field::Configuration, "configuration"),
+    (
+        Field::SupplementaryConfiguration,
+        "supplementaryConfiguration",
+    ),
+];
+
+/// How an item spelled a field's key: a place in [`SPELLINGS`]. One byte rather than a string
+/// reference, because an item's fields are passed around by value for every item read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spelling(u8);
+
+impl Spelling {
+    pub fn text(self) -> &'static str {
+        SPELLINGS[self.0 as usize].1
+    }
+}
+
 /// One item's fields as raw JSON text, borrowed from wherever the parser holds them.
 #[derive(Debug, Clone, Copy)]
 pub struct ItemFields<'a> {
     raw: [Option<&'a str>; Field::COUNT],
-    keys: [&'static str; Field::COUNT],
+    keys: [Spelling; Field::COUNT],
 }
+
+/// Each field spelled as the API dialect spells it.
+const API_SPELLINGS: [Spelling; Field::COUNT] = {
+    let mut spellings = [Spelling(0); Field::COUNT];
+    let mut i = 0;
+    while i < Field::COUNT {
+        spellings[i] = Field::ALL[i].api_spelling();
+        i += 1;
+    }
+    spellings
+};
 
 impl Default for ItemFields<'_> {
     fn default() -> Self {
         ItemFields {
             raw: [None; Field::COUNT],
-            keys: Field::ALL.map(Field::key),
+            keys: API_SPELLINGS,
         }
     }
 }
@@ -150,7 +224,7 @@ impl<'a> ItemFields<'a> {
 
     /// The key the document used for `field` (its dialect's name), for error pointers.
     pub fn key_used(&self, field: Field) -> &'static str {
-        self.keys[field as usize]
+        self.keys[field as usize].text()
     }
 
     /// Some field's text, to locate the item in the file it came from.
@@ -362,7 +436,7 @@ where
 /// so one bad item does not stop the others from being read and checked.
 struct RawItem<H> {
     raw: [Option<H>; Field::COUNT],
-    keys: [&'static str; Field::COUNT],
+    keys: [Spelling; Field::COUNT],
     not_an_object: Option<&'static str>,
 }
 
@@ -370,7 +444,7 @@ impl<H> RawItem<H> {
     fn new() -> Self {
         RawItem {
             raw: std::array::from_fn(|_| None),
-            keys: Field::ALL.map(Field::key),
+            keys: API_SPELLINGS,
             not_an_object: None,
         }
     }
@@ -383,7 +457,7 @@ impl<H> RawItem<H> {
     }
 
     /// Keeps the first non-null value when a key appears twice (say, in both dialects).
-    fn set(&mut self, (field, key): (Field, &'static str), value: H)
+    fn set(&mut self, (field, key): (Field, Spelling), value: H)
     where
         H: RawText,
     {
@@ -475,7 +549,7 @@ impl<'de, H: RawHandle<'de>> Deserialize<'de> for RawItem<H> {
 /// Keys with a meaning at the top level of a document or an item.
 #[derive(Debug, Clone, Copy)]
 enum TopKey {
-    Item((Field, &'static str)),
+    Item((Field, Spelling)),
     ConfigurationItems,
     ConfigurationItem,
     ConfigSnapshotId,
@@ -765,6 +839,19 @@ mod tests {
             (Field::ResourceId, "\"a\"".into())
         );
         assert_eq!(items[1].1, Err("a number"));
+    }
+
+    #[test]
+    fn every_spelling_maps_to_its_field_and_back() {
+        for (at, (field, key)) in SPELLINGS.iter().enumerate() {
+            let (found, spelling) = Field::for_key(key).unwrap();
+            assert_eq!((found, spelling), (*field, Spelling(at as u8)), "{key}");
+            assert_eq!(spelling.text(), *key);
+        }
+        for field in Field::ALL {
+            assert_eq!(field.api_spelling().text(), field.key(), "{field:?}");
+            assert_eq!(SPELLINGS[field.api_spelling().0 as usize].0, field);
+        }
     }
 
     #[test]
