@@ -124,6 +124,10 @@ fn string(text: &str, pos: usize) -> Result<(std::borrow::Cow<'_, str>, usize), 
 
 /// Calls `each` with every member of the object at `pos` (`{`) as its key and the position
 /// of its value; `each` returns where the value ends. Returns where the object ends.
+///
+/// The same walk as [`json::members`], written out here because this one is the hottest loop
+/// of ingest: it decodes keys as it reads them and says where it stopped. Built on
+/// `json::members` instead, ingest ran 3% more instructions.
 fn members(
     text: &str,
     pos: usize,
