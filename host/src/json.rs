@@ -373,6 +373,39 @@ pub fn kind_in_words(first: u8) -> &'static str {
     }
 }
 
+/// Damaged copies of valid JSON, for tests that hold one reader against another.
+#[cfg(test)]
+pub(crate) mod damage {
+    /// `count` copies of `valid`, each with one to `changes` bytes changed, inserted or
+    /// dropped (never the first), the new bytes taken from `alphabet`. Reproducible by `seed`.
+    pub(crate) fn copies(
+        valid: &str,
+        alphabet: &[u8],
+        changes: usize,
+        seed: u64,
+        count: usize,
+    ) -> impl Iterator<Item = String> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let valid = valid.as_bytes().to_vec();
+        let alphabet = alphabet.to_vec();
+        (0..count).map(move |_| {
+            let mut bytes = valid.clone();
+            for _ in 0..rng.usize(1..=changes) {
+                let at = rng.usize(1..bytes.len());
+                let byte = alphabet[rng.usize(..alphabet.len())];
+                match rng.u8(..3) {
+                    0 => bytes[at] = byte,
+                    1 => bytes.insert(at, byte),
+                    _ => {
+                        bytes.remove(at);
+                    }
+                }
+            }
+            String::from_utf8(bytes).expect("ASCII changes keep UTF-8")
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,21 +490,7 @@ mod tests {
         // none, so does the scanner.
         let valid = r#"{"configuration":{"size":8,"encrypted":true,"kmsKeyId":null,"attachments":[{"device":"/dev/xvda","deleteOnTermination":false}],"ratio":-1.5e-3,"name":"v\u00e9l \"x\""},"tags":{"a":"1"},"relationships":[]}"#;
         let alphabet = b"{}[]:,\"\\ \n-+.0123456789eEtrufalsn\x01u/";
-        let mut rng = fastrand::Rng::with_seed(17);
-        for _ in 0..50_000 {
-            let mut bytes = valid.as_bytes().to_vec();
-            for _ in 0..rng.usize(1..=2) {
-                let at = rng.usize(1..bytes.len());
-                let byte = alphabet[rng.usize(..alphabet.len())];
-                match rng.u8(..3) {
-                    0 => bytes[at] = byte,
-                    1 => bytes.insert(at, byte),
-                    _ => {
-                        bytes.remove(at);
-                    }
-                }
-            }
-            let text = String::from_utf8(bytes).expect("ASCII changes keep UTF-8");
+        for text in damage::copies(valid, alphabet, 2, 17, 50_000) {
             assert_eq!(ours(&text), serde_end(&text), "{text}");
         }
     }

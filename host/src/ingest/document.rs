@@ -981,19 +981,8 @@ mod tests {
     fn both_readers_agree_on_damaged_files() {
         let text = r#"{"fileVersion":"1.0","configSnapshotId":"s","configurationItems":[{"resourceType":"AWS::EC2::Volume","resourceId":"vol-1","awsRegion":"eu-west-1","configuration":{"size":8,"encrypted":false,"attachments":[{"instanceId":"i-1","deleteOnTermination":true}]},"tags":{"Name":"a \"b\""},"configurationStateId":12},{"resourceType":"AWS::S3::Bucket","resourceId":"b","configuration":null,"relationships":[{"name":"Is associated with","resourceId":"x"}]}]}"#;
         let alphabet = b"{}[]:,\"\\ -.0123456789etrfalsnu";
-        let mut rng = fastrand::Rng::with_seed(5);
-        for _ in 0..3000 {
-            let mut bytes = text.as_bytes().to_vec();
-            let at = rng.usize(1..bytes.len());
-            let byte = alphabet[rng.usize(..alphabet.len())];
-            match rng.u8(..3) {
-                0 => bytes[at] = byte,
-                1 => bytes.insert(at, byte),
-                _ => {
-                    bytes.remove(at);
-                }
-            }
-            readers_agree(&String::from_utf8(bytes).unwrap());
+        for damaged in crate::json::damage::copies(text, alphabet, 1, 5, 3000) {
+            readers_agree(&damaged);
         }
     }
 
