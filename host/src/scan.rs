@@ -6,13 +6,15 @@
 //! Estate rules run at the end, once per account, over the in-scope items gathered on the way.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use serde::Serialize;
 
 use crate::engine::document::{ItemDocument, field};
 use crate::engine::{Compliance, Evaluator, Rule, RuleHost, RuleKind, Verdict};
+use crate::ingest::{self, IngestError, IngestOptions, LiveItem, NoProgress};
 use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
     Evaluated, EvaluationSink, NewEvaluation, ScanInfo, ScanRule, SnapshotRole, SnapshotSelector,
@@ -509,56 +511,120 @@ pub struct CheckReport {
     pub findings: Vec<StoredEvaluation>,
 }
 
-/// Evaluates `rules` over items read from files (`ingest::collect`, each named by its
-/// position), on `jobs` threads, with nothing stored: AWS Config's proactive mode.
+/// Items the reading thread of a check hands a job at a time.
+const CHECK_BATCH: usize = 64;
+
+/// Reads `inputs` as `ingest` does and evaluates `rules` over their items as they are read, on
+/// `jobs` threads, with nothing stored: AWS Config's proactive mode. `None` when the input
+/// holds no item.
+///
+/// The calling thread reads and hands batches of items to the other jobs; when all of them are
+/// busy it evaluates the batch itself rather than wait, so no core idles whichever side is
+/// slower. Nothing holds the items: an evaluation names its item by number, and once reading
+/// is done, evaluations of items that do not count (replaced by a later capture) are dropped.
 pub fn check(
     host: &RuleHost,
     rules: &[Rule],
-    mut items: Vec<StoredItem>,
+    inputs: &[PathBuf],
+    options: &IngestOptions,
     jobs: usize,
-) -> Result<CheckReport, StoreError> {
+) -> Result<Option<CheckReport>, IngestError> {
     let recorded: Vec<ScanRule> = rules.iter().map(scan_rule).collect();
     let mut run = Run::new(host, rules, &recorded);
     let covered = covered_types(rules);
-    // Each job takes a contiguous share, and parses what it evaluates.
-    let share = items.len().div_ceil(jobs.max(1)).max(1);
-    let evaluate = |evaluator: &mut Evaluator<'_>, part: &mut [StoredItem]| {
-        let mut done = Done::default();
-        for item in part {
-            if done
-                .seen
-                .wants(covered.as_ref(), item.resource_type(), item.account_id())
-            {
-                let document = Arc::new(item.take_document()?);
-                evaluate_document(evaluator, rules, item.resource, document, &mut done);
-            }
+    let covered = covered.as_ref();
+    let evaluate = |evaluator: &mut Evaluator<'_>, item: StoredItem, done: &mut Done| {
+        if covered.is_none_or(|types| types.contains(item.resource_type())) {
+            evaluate_item(evaluator, rules, item, done)?;
         }
-        Ok::<Done, StoreError>(done)
+        Ok::<(), StoreError>(())
     };
-    let parts: Vec<Result<Done, StoreError>> = if jobs <= 1 || items.len() <= share {
-        vec![evaluate(&mut run.evaluator, &mut items)]
-    } else {
-        std::thread::scope(|threads| {
-            let handles: Vec<_> = items
-                .chunks_mut(share)
-                .map(|part| {
-                    let evaluate = &evaluate;
-                    threads.spawn(move || evaluate(&mut host.evaluator(rules), part))
+    let (batches, to_evaluate) = mpsc::sync_channel::<Vec<StoredItem>>(jobs * 2);
+    let to_evaluate = Mutex::new(to_evaluate);
+    let (collected, parts) = std::thread::scope(|threads| {
+        let workers: Vec<_> = (1..jobs.max(1))
+            .map(|_| {
+                let (to_evaluate, evaluate) = (&to_evaluate, &evaluate);
+                threads.spawn(move || {
+                    let mut evaluator = host.evaluator(rules);
+                    let mut done = Done::default();
+                    loop {
+                        let batch = to_evaluate.lock().expect("a check job panicked").recv();
+                        let Ok(batch) = batch else { break };
+                        for item in batch {
+                            evaluate(&mut evaluator, item, &mut done)?;
+                        }
+                    }
+                    Ok::<Done, StoreError>(done)
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a check job panicked"))
-                .collect()
-        })
+            })
+            .collect();
+        let mut own = Done::default();
+        let mut batch = Vec::with_capacity(CHECK_BATCH);
+        let collected = ingest::collect(inputs, options, &NoProgress, &mut |item| {
+            if workers.is_empty() {
+                return evaluate(&mut run.evaluator, item, &mut own);
+            }
+            batch.push(item);
+            if batch.len() < CHECK_BATCH {
+                return Ok(());
+            }
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(CHECK_BATCH));
+            match batches.try_send(full) {
+                Ok(()) => Ok(()),
+                Err(mpsc::TrySendError::Full(full) | mpsc::TrySendError::Disconnected(full)) => {
+                    full.into_iter()
+                        .try_for_each(|item| evaluate(&mut run.evaluator, item, &mut own))
+                }
+            }
+        });
+        let rest = batch
+            .into_iter()
+            .try_for_each(|item| evaluate(&mut run.evaluator, item, &mut own));
+        drop(batches);
+        let mut parts: Vec<Result<Done, StoreError>> = workers
+            .into_iter()
+            .map(|w| w.join().expect("a check job panicked"))
+            .collect();
+        parts.push(rest.map(|()| own));
+        (collected, parts)
+    });
+    let Some(collected) = collected? else {
+        return Ok(None);
+    };
+    // Which live resource each item is, if it is one's final state.
+    let end = collected.live.iter().map(|l| l.item as usize + 1).max();
+    let mut position = vec![None; end.unwrap_or(0)];
+    for (at, live) in collected.live.iter().enumerate() {
+        position[live.item as usize] = Some(at as i64);
+    }
+    let live = |item: i64| position.get(item as usize).copied().flatten();
+    run.seen = Seen {
+        items: collected.live.len() as u64,
+        accounts: collected
+            .live
+            .iter()
+            .map(|l| {
+                l.fields
+                    .get(field::ACCOUNT_ID)
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect(),
     };
     let mut findings = Findings {
-        items: &items,
+        items: &collected.live,
         rules,
         found: Vec::new(),
     };
     for done in parts {
-        run.absorb(done?, &mut findings)?;
+        let mut done = done?;
+        done.evaluations
+            .retain_mut(|(_, item, _)| live(*item).map(|at| *item = at).is_some());
+        done.estate
+            .retain_mut(|e| live(e.resource).map(|at| e.resource = at).is_some());
+        done.seen = Seen::default();
+        run.absorb(done, &mut findings)?;
     }
     run.finish(&mut findings)?;
     let mut found = findings.found;
@@ -580,16 +646,16 @@ pub fn check(
     });
     let mut summaries = run.summaries;
     summaries.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
-    Ok(CheckReport {
+    Ok(Some(CheckReport {
         items: run.seen.items,
         rules: summaries,
         findings: found,
-    })
+    }))
 }
 
 /// Keeps the findings of a check: its resources are positions in `items`.
 struct Findings<'i> {
-    items: &'i [StoredItem],
+    items: &'i [LiveItem],
     rules: &'i [Rule],
     found: Vec<StoredEvaluation>,
 }
@@ -602,7 +668,7 @@ impl Recorder for Findings<'_> {
         let (account_id, region, resource_type, resource_id) = match &e.resource {
             Evaluated::Stored(position) => {
                 let item = &self.items[*position as usize];
-                let text = |index| item.field(index).to_string();
+                let text = |index| item.fields.get(index).unwrap_or_default().to_string();
                 (
                     text(field::ACCOUNT_ID),
                     text(field::REGION),
@@ -627,5 +693,78 @@ impl Recorder for Findings<'_> {
             annotation: e.annotation.to_string(),
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Limits;
+
+    fn volume(id: &str, encrypted: bool, captured: &str) -> serde_json::Value {
+        serde_json::json!({
+            "resourceType": "AWS::EC2::Volume", "resourceId": id, "accountId": "111122223333",
+            "awsRegion": "eu-west-1", "configurationItemCaptureTime": captured,
+            "configurationItemStatus": "OK",
+            "configuration": {"volumeId": id, "encrypted": encrypted, "state": "in-use",
+                              "attachments": [{"instanceId": "i-1", "deleteOnTermination": true}]}
+        })
+    }
+
+    /// Checks `items` with ENCRYPTED_VOLUMES on `jobs` threads: the ids found non-compliant.
+    fn unencrypted(
+        items: &[serde_json::Value],
+        latest_wins: bool,
+        jobs: usize,
+    ) -> (u64, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("items.json");
+        std::fs::write(&file, serde_json::to_string(items).unwrap()).unwrap();
+        let host = RuleHost::new(Limits::default()).unwrap();
+        let (rules, _) = host.load_builtins(&|_| None).unwrap();
+        let rules: Vec<Rule> = rules
+            .into_iter()
+            .filter(|r| r.manifest.id == "ENCRYPTED_VOLUMES")
+            .collect();
+        let options = IngestOptions {
+            partial: true,
+            latest_wins,
+            ..Default::default()
+        };
+        let report = check(&host, &rules, &[file], &options, jobs)
+            .unwrap()
+            .expect("items were read");
+        let ids = report
+            .findings
+            .iter()
+            .map(|f| f.resource_id.clone())
+            .collect();
+        (report.items, ids)
+    }
+
+    #[test]
+    fn a_check_on_several_jobs_finds_what_one_finds_and_counts_only_the_latest_capture() {
+        // Enough items that jobs take batches (and the reading thread evaluates some itself
+        // when they are busy); duplicates whose captures arrive in either order.
+        let mut items: Vec<_> = (0..1000)
+            .map(|i| volume(&format!("vol-{i:04}"), i % 3 != 0, "2026-11-02T06:00:00Z"))
+            .collect();
+        // A later capture fixes vol-0000; an earlier one would break vol-0001, but loses.
+        items.push(volume("vol-0000", true, "2026-11-02T07:00:00Z"));
+        items.push(volume("vol-0001", false, "2026-11-02T05:00:00Z"));
+        let expected: Vec<String> = (3..1000)
+            .step_by(3)
+            .map(|i| format!("vol-{i:04}"))
+            .collect();
+        for jobs in [1, 2, 5] {
+            let (count, found) = unencrypted(&items, true, jobs);
+            assert_eq!(count, 1000, "each resource counts once, on {jobs} jobs");
+            let unexpected: Vec<_> = found.iter().filter(|id| !expected.contains(id)).collect();
+            let missing: Vec<_> = expected.iter().filter(|id| !found.contains(id)).collect();
+            assert!(
+                found.len() == expected.len() && unexpected.is_empty(),
+                "on {jobs} jobs: unexpected {unexpected:?}, missing {missing:?}"
+            );
+        }
     }
 }

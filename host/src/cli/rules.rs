@@ -296,16 +296,13 @@ pub fn check(args: CheckArgs, out: &Output) -> anyhow::Result<ExitCode> {
         partial: true,
         ..Default::default()
     };
-    let Some(collected) =
-        conform::ingest::collect(&args.inputs, &options, &conform::ingest::NoProgress)?
-    else {
-        anyhow::bail!("the input holds no configuration item to check");
-    };
     let jobs = args.rules.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),
         usize::from,
     );
-    let report = conform::scan::check(&host, &rules, collected.items, jobs)?;
+    let Some(report) = conform::scan::check(&host, &rules, &args.inputs, &options, jobs)? else {
+        anyhow::bail!("the input holds no configuration item to check");
+    };
     let (errors, findings): (Vec<_>, Vec<_>) = report
         .findings
         .into_iter()

@@ -11,33 +11,53 @@ use super::{
     read_files, source,
 };
 use crate::engine::document::{Fields, field};
-use crate::model::{ItemStatus, ResourceRowId, VersionId};
+use crate::model::{ResourceRowId, VersionId};
 use crate::store::{Head, NewVersion, StoreError, StoredItem, Target, VersionSink};
 
-/// What [`collect`] read.
+/// What [`collect`] read, besides the items it handed on.
 #[derive(Debug)]
 pub struct Collected {
-    /// The live items, in the order read (a later capture of a duplicate in its place, with
-    /// `--latest-wins`), not yet parsed: the jobs that evaluate them parse them.
-    pub items: Vec<StoredItem>,
+    /// Every resource live at the end, in the order first read, with the item (as numbered when
+    /// handed on) that is its state: with `--latest-wins` a later capture replaces an earlier
+    /// one, so an item handed on may turn out not to count.
+    pub live: Vec<LiveItem>,
     pub files: Vec<FileReport>,
     /// Invalid items left out (with `--skip-invalid`).
     pub skipped: Vec<Problem>,
     pub notes: Vec<String>,
 }
 
+/// A resource's final state: which item it is, and its identity and capture fields.
+#[derive(Debug)]
+pub struct LiveItem {
+    /// The number of the item handed on ([`StoredItem::resource`]).
+    pub item: i64,
+    pub fields: Fields,
+}
+
 /// Reads and checks `inputs` as `ingest` does (same forms, same validation, same errors) and
-/// returns their items; `None` when no file holds any (only messages without items).
+/// hands each live item to `each` as soon as it is read, numbered from 1 in its `resource`;
+/// `None` when no file holds any item (only messages without items).
+///
+/// Items are handed on rather than kept, so that a check of a large file holds one item at a
+/// time, not the file: keeping them all cost more (in fresh pages and copies) than reading them.
 pub fn collect(
     inputs: &[PathBuf],
     options: &IngestOptions,
     progress: &dyn Progress,
+    each: &mut dyn FnMut(StoredItem) -> Result<(), StoreError>,
 ) -> Result<Option<Collected>, IngestError> {
     let checker = Checker::new(options.type_schemas.as_deref())?;
     let files =
         source::expand(inputs).map_err(|(path, source)| IngestError::Io { path, source })?;
-    let mut kept = Kept::default();
-    let mut engine = Engine::new(&mut kept, EntryMap::default(), &checker, options, progress);
+    let mut kept = Kept {
+        resources: Vec::new(),
+        items: 0,
+        each,
+    };
+    let entries =
+        EntryMap::with_capacity_and_hasher(source::expected_items(&files), Default::default());
+    let mut engine = Engine::new(&mut kept, entries, &checker, options, progress);
     let Read {
         reports,
         notes,
@@ -51,31 +71,32 @@ pub fn collect(
         return Ok(None);
     }
     Ok(Some(Collected {
-        items: kept.into_items(),
+        live: kept.into_live(),
         files: reports,
         skipped,
         notes,
     }))
 }
 
-/// A version sink that keeps each resource's item in memory, as a scan reads it from the store:
-/// its fields packed in one string, and its body. Its "resource rows" are positions in
-/// `resources`, counted from 1.
-#[derive(Default)]
-struct Kept {
-    resources: Vec<Option<KeptItem>>,
-    next_version: i64,
+/// A version sink that hands each item on and keeps only what names it. Its "resource rows"
+/// are positions in `resources`, counted from 1; its "versions" are item numbers.
+struct Kept<'e> {
+    resources: Vec<Option<KeptResource>>,
+    /// Items handed on so far.
+    items: i64,
+    each: &'e mut dyn FnMut(StoredItem) -> Result<(), StoreError>,
 }
 
-struct KeptItem {
-    status: ItemStatus,
+struct KeptResource {
     fields: Fields,
-    body: Vec<u8>,
-    /// Taken back (a duplicate whose later capture wins replaces it, if that capture is valid).
-    undone: bool,
+    /// The item that is its state.
+    item: i64,
+    /// Deleted by its status, or taken back (a duplicate whose later capture wins replaces
+    /// it, if that capture is valid).
+    gone: bool,
 }
 
-impl VersionSink for Kept {
+impl VersionSink for Kept<'_> {
     fn add_version(
         &mut self,
         target: Target<'_>,
@@ -96,38 +117,45 @@ impl VersionSink for Kept {
         let mut fields = Fields::with_capacity(160);
         let identity = |index| match (key, slot.as_ref()) {
             (Some(key), _) => Some(match index {
-                field::ACCOUNT_ID => key.account_id.clone(),
-                field::REGION => key.region.clone(),
-                field::RESOURCE_ID => key.resource_id.clone(),
-                _ => key.resource_type.clone(),
+                field::ACCOUNT_ID => key.account_id.as_str(),
+                field::REGION => key.region.as_str(),
+                field::RESOURCE_ID => key.resource_id.as_str(),
+                _ => key.resource_type.as_str(),
             }),
-            (None, Some(kept)) => kept.fields.get(index).map(str::to_owned),
+            (None, Some(kept)) => kept.fields.get(index),
             (None, None) => None,
         };
         let meta = version.meta;
         for (index, value) in [
             (field::ACCOUNT_ID, identity(field::ACCOUNT_ID)),
             (field::REGION, identity(field::REGION)),
-            (field::CAPTURE_TIME, meta.capture_time.clone()),
-            (field::MD5_HASH, meta.md5_hash.clone()),
-            (field::STATUS, Some(version.status.as_str().to_string())),
-            (field::STATE_ID, meta.state_id.clone()),
+            (field::CAPTURE_TIME, meta.capture_time.as_deref()),
+            (field::MD5_HASH, meta.md5_hash.as_deref()),
+            (field::STATUS, Some(version.status.as_str())),
+            (field::STATE_ID, meta.state_id.as_deref()),
             (field::RESOURCE_ID, identity(field::RESOURCE_ID)),
             (field::RESOURCE_TYPE, identity(field::RESOURCE_TYPE)),
-            (field::VERSION, meta.item_version.clone()),
+            (field::VERSION, meta.item_version.as_deref()),
         ] {
             if let Some(value) = value {
-                fields.set(index, &value);
+                fields.set(index, value);
             }
         }
-        *slot = Some(KeptItem {
-            status: version.status,
+        self.items += 1;
+        let gone = version.status.is_deleted();
+        if !gone {
+            (self.each)(StoredItem::new(
+                self.items,
+                fields.clone(),
+                version.body.to_vec(),
+            ))?;
+        }
+        *slot = Some(KeptResource {
             fields,
-            body: version.body.to_vec(),
-            undone: false,
+            item: self.items,
+            gone,
         });
-        self.next_version += 1;
-        Ok(Head::of(resource, VersionId(self.next_version), version))
+        Ok(Head::of(resource, VersionId(self.items), version))
     }
 
     fn undo_version(
@@ -139,21 +167,22 @@ impl VersionSink for Kept {
         // Nothing was kept before this read, so taking a version back leaves nothing; the slot
         // keeps the identity for the capture that replaces it.
         if let Some(Some(kept)) = self.resources.get_mut(resource.0 as usize - 1) {
-            kept.undone = true;
+            kept.gone = true;
         }
         Ok(())
     }
 }
 
-impl Kept {
-    /// The live items; each is named by its position.
-    fn into_items(self) -> Vec<StoredItem> {
-        let mut items = Vec::with_capacity(self.resources.len());
-        for item in self.resources.into_iter().flatten() {
-            if !item.undone && !item.status.is_deleted() {
-                items.push(StoredItem::new(items.len() as i64, item.fields, item.body));
-            }
-        }
-        items
+impl Kept<'_> {
+    fn into_live(self) -> Vec<LiveItem> {
+        self.resources
+            .into_iter()
+            .flatten()
+            .filter(|kept| !kept.gone)
+            .map(|kept| LiveItem {
+                item: kept.item,
+                fields: kept.fields,
+            })
+            .collect()
     }
 }

@@ -27,7 +27,7 @@ use crate::store::{
     Head, NewVersion, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotRole, SnapshotWriter,
     SourceInfo, Store, StoreError, Target, VersionMeta, VersionSink, resource_identity,
 };
-pub use collect::{Collected, collect};
+pub use collect::{Collected, LiveItem, collect};
 use document::{Document, DocumentError, Field, Form, ItemEvent, ItemFields};
 use item::{Checker, Item, ItemProblem};
 pub use item::{ENVELOPE_SCHEMA, SchemaFileError};

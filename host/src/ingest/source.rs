@@ -62,6 +62,28 @@ pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, (PathBuf, std::io::Err
     Ok(files)
 }
 
+/// About how many items `files` hold, judged from their sizes, to size the table of resources
+/// before reading: growing it by doubling copied it, into fresh pages, several times over (a
+/// tenth of a `check`). Configuration items are seldom under a kilobyte and gzip shrinks them
+/// about eightfold; a guess too low only means the table grows as it would have.
+pub fn expected_items(files: &[PathBuf]) -> usize {
+    const BYTES_PER_ITEM: u64 = 1024;
+    const GZIP_RATIO: u64 = 8;
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|path| {
+            let len = std::fs::metadata(path).ok()?.len();
+            let gzipped = path.to_string_lossy().ends_with(".gz");
+            Some(if gzipped {
+                len.saturating_mul(GZIP_RATIO)
+            } else {
+                len
+            })
+        })
+        .sum();
+    usize::try_from(bytes / BYTES_PER_ITEM).unwrap_or(usize::MAX)
+}
+
 /// Reads `path`, handing each item to `sink` with the file's whole text when it is mapped
 /// (to turn an item's position into a line number; `None` for streams).
 pub fn read_file(

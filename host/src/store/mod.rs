@@ -799,24 +799,14 @@ pub struct StoredItem {
 }
 
 impl StoredItem {
-    /// An item read from elsewhere than the store (`conform check`), named by `resource`.
+    /// An item read from elsewhere than the store (`conform check`), named by `resource` (there,
+    /// the item's number in the order read).
     pub fn new(resource: i64, fields: Fields, body: Vec<u8>) -> StoredItem {
         StoredItem {
             resource,
             fields,
             body,
         }
-    }
-
-    /// The value of a field (an index of `engine::document::field`).
-    pub fn field(&self, index: usize) -> &str {
-        self.fields.get(index).unwrap_or_default()
-    }
-
-    /// The item as a document, its body moved out; the item keeps its fields.
-    pub fn take_document(&mut self) -> Result<ItemDocument> {
-        let body = std::mem::take(&mut self.body);
-        StoredItem::new(self.resource, self.fields.clone(), body).into_document()
     }
 
     pub fn resource_type(&self) -> &str {
