@@ -120,9 +120,14 @@ pub struct NewEvaluation<'a> {
     pub annotation: &'a str,
 }
 
-struct PendingRow {
+/// An evaluation of a stored resource, waiting to be written: rule, resource, compliance and
+/// annotation numbers.
+type PendingRow = [i64; 4];
+
+/// An evaluation of something that is not a stored resource (an estate rule's account).
+struct PendingNamed {
     rule: i64,
-    resource: Evaluated,
+    key: ResourceKey,
     compliance: i64,
     annotation: i64,
 }
@@ -134,6 +139,7 @@ pub struct EvaluationSink<'t> {
     scan: i64,
     written: u64,
     pending: Vec<PendingRow>,
+    pending_named: Vec<PendingNamed>,
     annotations: HashMap<String, i64>,
     /// The rowids of the first and last evaluation written.
     first: Option<i64>,
@@ -176,61 +182,88 @@ impl EvaluationSink<'_> {
                 number
             }
         };
-        self.pending.push(PendingRow {
-            rule: e.rule as i64,
-            resource: e.resource,
-            compliance: compliance_code(e.compliance),
-            annotation,
-        });
-        if self.pending.len() == ROWS_PER_INSERT {
-            self.flush()?;
+        let (rule, compliance) = (e.rule as i64, compliance_code(e.compliance));
+        match e.resource {
+            Evaluated::Stored(resource) => {
+                self.pending.push([rule, resource, compliance, annotation]);
+                if self.pending.len() == ROWS_PER_INSERT {
+                    self.flush()?;
+                }
+            }
+            Evaluated::Named(key) => self.pending_named.push(PendingNamed {
+                rule,
+                key,
+                compliance,
+                annotation,
+            }),
         }
         Ok(())
     }
 
+    /// Writes the pending evaluations of stored resources, one statement for them all: they
+    /// name their resource by row, so the four columns that name anything else stay NULL and
+    /// are not bound (binding them was a third of storing a row).
     fn flush(&mut self) -> Result<()> {
         let n = self.pending.len();
         if n == 0 {
             return Ok(());
         }
         let mut sql = String::from(
-            "INSERT INTO scan_evaluations (scan_id, rule, resource, compliance, annotation,
-                                           account_id, region, resource_type, resource_id)
-             VALUES ",
+            "INSERT INTO scan_evaluations (scan_id, rule, resource, compliance, annotation) VALUES ",
         );
         for i in 0..n {
             sql.push_str(if i == 0 {
-                "(?1, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "(?1, ?, ?, ?, ?)"
             } else {
-                ", (?1, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ", (?1, ?, ?, ?, ?)"
             });
         }
         let mut stmt = self.tx.prepare_cached(&sql)?;
         stmt.raw_bind_parameter(1, self.scan)?;
         let mut at = 2;
         for row in &self.pending {
-            let (resource, named) = match &row.resource {
-                Evaluated::Stored(id) => (Some(*id), None),
-                Evaluated::Named(key) => (None, Some(key)),
-            };
-            stmt.raw_bind_parameter(at, row.rule)?;
-            stmt.raw_bind_parameter(at + 1, resource)?;
-            stmt.raw_bind_parameter(at + 2, row.compliance)?;
-            stmt.raw_bind_parameter(at + 3, row.annotation)?;
-            stmt.raw_bind_parameter(at + 4, named.map(|k| k.account_id.as_str()))?;
-            stmt.raw_bind_parameter(at + 5, named.map(|k| k.region.as_str()))?;
-            stmt.raw_bind_parameter(at + 6, named.map(|k| k.resource_type.as_str()))?;
-            stmt.raw_bind_parameter(at + 7, named.map(|k| k.resource_id.as_str()))?;
-            at += 8;
+            for (offset, value) in row.iter().enumerate() {
+                stmt.raw_bind_parameter(at + offset, value)?;
+            }
+            at += row.len();
         }
         stmt.raw_execute()?;
+        self.wrote(n);
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Writes the pending evaluations of what is not a stored resource, by name.
+    fn flush_named(&mut self) -> Result<()> {
+        for row in std::mem::take(&mut self.pending_named) {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO scan_evaluations (scan_id, rule, resource, compliance, annotation,
+                                               account_id, region, resource_type, resource_id)
+                     VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
+                    self.scan,
+                    row.rule,
+                    row.compliance,
+                    row.annotation,
+                    row.key.account_id,
+                    row.key.region,
+                    row.key.resource_type,
+                    row.key.resource_id
+                ])?;
+            self.wrote(1);
+        }
+        Ok(())
+    }
+
+    /// Notes the `n` rows the last statement wrote: a scan's rows take consecutive rowids (it
+    /// holds the write lock), so its range runs from its first row to its last.
+    fn wrote(&mut self, n: usize) {
         let last = self.tx.last_insert_rowid();
-        // One statement's rows take consecutive rowids.
         self.first.get_or_insert(last - n as i64 + 1);
         self.last = Some(last);
         self.written += n as u64;
-        self.pending.clear();
-        Ok(())
     }
 }
 
@@ -277,12 +310,14 @@ impl Store {
             scan,
             written: 0,
             pending: Vec::with_capacity(ROWS_PER_INSERT),
+            pending_named: Vec::new(),
             annotations: HashMap::new(),
             first: None,
             last: None,
         };
         evaluate(&mut sink)?;
         sink.flush()?;
+        sink.flush_named()?;
         let finished_at = now();
         tx.execute(
             "UPDATE scans SET finished_at = ?2, first_evaluation = ?3, last_evaluation = ?4
