@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use jsonschema::Validator;
 use serde_json::{Map, Value};
@@ -56,11 +57,34 @@ pub struct Item<'a> {
 /// Compiled schemas, shared by every item of an ingest.
 #[derive(Debug)]
 pub struct Checker {
-    envelope: Validator,
-    /// The envelope's sub-schemas for `tags` and `relationships`.
+    /// Compiled when first needed: the quick checks pass most items without it, and compiling
+    /// it took as long as re-ingesting ten thousand unchanged items.
+    envelope: OnceLock<Envelope>,
+    by_type: HashMap<String, Validator>,
+}
+
+/// The envelope schema, and its sub-schemas for `tags` and `relationships`.
+#[derive(Debug)]
+struct Envelope {
+    whole: Validator,
     tags: Validator,
     relationships: Validator,
-    by_type: HashMap<String, Validator>,
+}
+
+impl Envelope {
+    fn compile() -> Envelope {
+        // The schema is part of the binary: a unit test holds it to compiling.
+        let path = Path::new("schemas/configuration-item.schema.json");
+        let compiled = |text: &str| compile(text, path).expect("the envelope schema compiles");
+        let schema: Value =
+            serde_json::from_str(ENVELOPE_SCHEMA).expect("the envelope schema is JSON");
+        let part = |name: &str| compiled(&schema["properties"][name].to_string());
+        Envelope {
+            whole: compiled(ENVELOPE_SCHEMA),
+            tags: part("tags"),
+            relationships: part("relationships"),
+        }
+    }
 }
 
 /// The content fields, in the canonical (sorted) order of their keys in a body.
@@ -76,16 +100,10 @@ const BODY_FIELDS: [Field; 8] = [
 ];
 
 impl Checker {
-    /// Compiles the envelope schema and, from `type_schemas`, one schema per resource type:
-    /// a file `AWS_EC2_Volume.json` (or `.schema.json`) checks the `configuration` of
-    /// `AWS::EC2::Volume` items.
+    /// Compiles, from `type_schemas`, one schema per resource type: a file
+    /// `AWS_EC2_Volume.json` (or `.schema.json`) checks the `configuration` of
+    /// `AWS::EC2::Volume` items. (The envelope schema is compiled when first needed.)
     pub fn new(type_schemas: Option<&Path>) -> Result<Checker, SchemaFileError> {
-        let path = Path::new("schemas/configuration-item.schema.json");
-        let envelope = compile(ENVELOPE_SCHEMA, path)?;
-        let schema: Value =
-            serde_json::from_str(ENVELOPE_SCHEMA).expect("the envelope schema compiled");
-        let part = |name: &str| compile(&schema["properties"][name].to_string(), path);
-        let (tags, relationships) = (part("tags")?, part("relationships")?);
         let mut by_type = HashMap::new();
         if let Some(dir) = type_schemas {
             let entries = std::fs::read_dir(dir).map_err(|e| SchemaFileError {
@@ -116,11 +134,13 @@ impl Checker {
             }
         }
         Ok(Checker {
-            envelope,
-            tags,
-            relationships,
+            envelope: OnceLock::new(),
             by_type,
         })
+    }
+
+    fn envelope(&self) -> &Envelope {
+        self.envelope.get_or_init(Envelope::compile)
     }
 
     /// The checks every item gets; decodes what ingest needs to place it.
@@ -142,15 +162,12 @@ impl Checker {
         // The quick checks of `read` already hold every item to the envelope's constraints on
         // its scalar fields; what remains are the constraints inside `tags` and
         // `relationships`, checked with the envelope schema's own sub-schemas for them.
-        let mut checks = vec![
-            (Field::Tags, &self.tags),
-            (Field::Relationships, &self.relationships),
-        ];
+        let mut checks = vec![(Field::Tags, None), (Field::Relationships, None)];
         if let Some(schema) = (!self.by_type.is_empty())
             .then(|| self.by_type.get(item.resource_type.as_ref()))
             .flatten()
         {
-            checks.push((Field::Configuration, schema));
+            checks.push((Field::Configuration, Some(schema)));
         }
         let problems: Vec<ItemProblem> = checks
             .into_iter()
@@ -159,6 +176,10 @@ impl Checker {
                 if surely_valid(field, raw) {
                     return None;
                 }
+                let validator = validator.unwrap_or_else(|| match field {
+                    Field::Tags => &self.envelope().tags,
+                    _ => &self.envelope().relationships,
+                });
                 Some(validate_field(validator, raw, item.fields.key_used(field)))
             })
             .flatten()
@@ -186,7 +207,8 @@ impl Checker {
             stub.insert(field.key().to_string(), value);
         }
         let stub = Value::Object(stub);
-        self.envelope
+        self.envelope()
+            .whole
             .iter_errors(&stub)
             .map(|e| ItemProblem {
                 pointer: dialect_pointer(&e.instance_path().to_string(), fields),
@@ -631,6 +653,24 @@ mod tests {
         Checker::new(None).unwrap()
     }
 
+    #[test]
+    fn the_envelope_schema_and_its_parts_compile() {
+        // Compiled on first use, where a failure could only panic: held to compiling here.
+        let envelope = Envelope::compile();
+        let volume = serde_json::json!({"resourceType": "AWS::EC2::Volume", "resourceId": "vol-1",
+                                        "configuration": {}, "tags": {"a": "b"}});
+        assert!(envelope.whole.is_valid(&volume));
+        assert!(
+            !envelope
+                .whole
+                .is_valid(&serde_json::json!({"resourceId": "vol-1"}))
+        );
+        assert!(envelope.tags.is_valid(&serde_json::json!({"a": "b"})));
+        assert!(!envelope.tags.is_valid(&serde_json::json!("a")));
+        assert!(envelope.relationships.is_valid(&serde_json::json!([])));
+        assert!(!envelope.relationships.is_valid(&serde_json::json!({})));
+    }
+
     fn base<'a>(extra: &[(Field, &'a str)]) -> ItemFields<'a> {
         let mut pairs = vec![
             (Field::ResourceType, "\"AWS::EC2::Volume\""),
@@ -717,8 +757,12 @@ mod tests {
             (r#"[{"resource\u0049d":5}]"#, false),
         ];
         for (field, validator, cases) in [
-            (Field::Tags, &c.tags, &tags[..]),
-            (Field::Relationships, &c.relationships, &relationships[..]),
+            (Field::Tags, &c.envelope().tags, &tags[..]),
+            (
+                Field::Relationships,
+                &c.envelope().relationships,
+                &relationships[..],
+            ),
         ] {
             for (raw, expected) in cases {
                 let quick = surely_valid(field, raw);
