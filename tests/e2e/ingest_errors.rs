@@ -275,3 +275,34 @@ fn a_missing_file_is_named() {
     s.conform(&["ingest", as_str(&s.path("nowhere.json"))])
         .fails_with(&["nowhere.json"]);
 }
+
+#[test]
+fn broken_json_in_a_stored_resources_configuration_is_found() {
+    // Ingest checks the JSON of an unchanged item's configuration only by its being byte for
+    // byte what the store holds; a damaged one differs, so it is checked, and refused as a
+    // fresh store would refuse it. Both places: the stored resource's item, and a new one
+    // after an unchanged one.
+    let (s, before) = seeded();
+    let text = snapshot(&[
+        volume("vol-1", 8, true, "2026-11-09T06:00:00Z"),
+        volume("vol-2", 9, true, "2026-11-09T06:00:00Z"),
+    ])
+    .to_string();
+    for (name, good, bad) in [
+        ("stored.json", "\"size\":8", "\"size\":08"),
+        ("new.json", "\"size\":9", "\"size\":9,"),
+    ] {
+        assert!(text.contains(good), "{text}");
+        let file = s.write(name, text.replacen(good, bad, 1));
+        let run = rejects(&s, &before, &file, &[name, "line 1, column"]);
+        let fresh = Scratch::new();
+        let alone = fresh.write(name, text.replacen(good, bad, 1));
+        let fresh_run = fresh.conform(&["ingest", as_str(&alone)]);
+        assert_eq!(fresh_run.code, 2);
+        assert_eq!(
+            run.stderr.replace(as_str(&file), "FILE"),
+            fresh_run.stderr.replace(as_str(&alone), "FILE"),
+            "the same error as in an empty store"
+        );
+    }
+}

@@ -190,7 +190,32 @@ impl Spelling {
 pub struct ItemFields<'a> {
     raw: [Option<&'a str>; Field::COUNT],
     keys: [Spelling; Field::COUNT],
+    /// Fields (one bit each) the reader only delimited, leaving their check to whoever uses
+    /// them: see [`ItemFields::check_deferred`].
+    deferred: u32,
 }
+
+/// Deferred JSON that is not JSON: in `field`, from byte `offset` of its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrokenJson {
+    pub field: Field,
+    pub offset: usize,
+}
+
+impl fmt::Display for BrokenJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the {} of an item is not JSON (from its byte {})",
+            self.field.key(),
+            self.offset
+        )
+    }
+}
+
+/// What a sink says of an item: `Err` when JSON whose check the reader left to it is broken,
+/// which stops the document there as the reader's own check would have.
+pub type Verdict = Result<(), BrokenJson>;
 
 /// Each field spelled as the API dialect spells it.
 const API_SPELLINGS: [Spelling; Field::COUNT] = {
@@ -208,6 +233,7 @@ impl Default for ItemFields<'_> {
         ItemFields {
             raw: [None; Field::COUNT],
             keys: API_SPELLINGS,
+            deferred: 0,
         }
     }
 }
@@ -225,6 +251,33 @@ impl<'a> ItemFields<'a> {
     /// The key the document used for `field` (its dialect's name), for error pointers.
     pub fn key_used(&self, field: Field) -> &'static str {
         self.keys[field as usize].text()
+    }
+
+    /// Checks the JSON the reader only delimited (an item's `configuration` and
+    /// `supplementaryConfiguration`, most of its bytes). The reader defers it because most
+    /// items ingest reads are unchanged: their content is byte for byte content stored before,
+    /// which was checked then, and need not be checked again. Anything that uses the content
+    /// of an item calls this first.
+    pub fn check_deferred(&self) -> Verdict {
+        let mut deferred = self.deferred;
+        while deferred != 0 {
+            let field = Field::ALL[deferred.trailing_zeros() as usize];
+            deferred &= deferred - 1;
+            let Some(raw) = self.raw[field as usize] else {
+                continue;
+            };
+            match crate::json::value_end(raw.as_bytes(), 0) {
+                Ok(end) if end == raw.len() => {}
+                Ok(end) => return Err(BrokenJson { field, offset: end }),
+                Err(crate::json::NotJson(offset)) => return Err(BrokenJson { field, offset }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether every field was checked by the reader.
+    pub fn deferred_is_empty(&self) -> bool {
+        self.deferred == 0
     }
 
     /// Some field's text, to locate the item in the file it came from.
@@ -316,7 +369,16 @@ impl From<serde_json::Error> for DocumentError {
     }
 }
 
-type Sink<'s> = dyn FnMut(ItemEvent<'_>) + 's;
+type Sink<'s> = dyn FnMut(ItemEvent<'_>) -> Verdict + 's;
+
+/// Only the text reader defers checks, and only for the items of arrays and lines: where the
+/// serde reader (or a single item) hands an item on, a sink cannot find deferred JSON broken.
+/// Should one, the document stops where serde_json's own reading would have said.
+impl From<BrokenJson> for DocumentError {
+    fn from(broken: BrokenJson) -> Self {
+        DocumentError::Unrecognised(broken.to_string())
+    }
+}
 
 mod text;
 
@@ -426,7 +488,7 @@ where
             index: doc.items,
             fields: item.fields(),
             in_lines: true,
-        });
+        })?;
         doc.items += 1;
     }
     Ok(doc)
@@ -438,6 +500,8 @@ struct RawItem<H> {
     raw: [Option<H>; Field::COUNT],
     keys: [Spelling; Field::COUNT],
     not_an_object: Option<&'static str>,
+    /// Fields only delimited, not checked (the text reader's; see `ItemFields::check_deferred`).
+    deferred: u32,
 }
 
 impl<H> RawItem<H> {
@@ -446,6 +510,7 @@ impl<H> RawItem<H> {
             raw: std::array::from_fn(|_| None),
             keys: API_SPELLINGS,
             not_an_object: None,
+            deferred: 0,
         }
     }
 
@@ -471,6 +536,18 @@ impl<H> RawItem<H> {
     fn is_empty(&self) -> bool {
         self.raw.iter().all(Option::is_none)
     }
+
+    /// Whether `field` has no value yet (so that one set now is the one kept).
+    fn is_unset(&self, field: Field) -> bool {
+        self.raw[field as usize].is_none()
+    }
+
+    /// Sets `field`, which has no value yet, to a value only delimited, not checked.
+    fn set_deferred(&mut self, (field, key): (Field, Spelling), value: H) {
+        self.raw[field as usize] = Some(value);
+        self.keys[field as usize] = key;
+        self.deferred |= 1 << field as u32;
+    }
 }
 
 impl<H: RawText> RawItem<H> {
@@ -480,6 +557,7 @@ impl<H: RawText> RawItem<H> {
             None => Ok(ItemFields {
                 raw: std::array::from_fn(|i| self.raw[i].as_ref().map(RawText::text)),
                 keys: self.keys,
+                deferred: self.deferred,
             }),
         }
     }
@@ -644,7 +722,7 @@ impl<H: RawText> TopObject<H> {
                 index: 0,
                 fields: item.fields(),
                 in_lines: false,
-            });
+            })?;
             return Ok(Document {
                 form: Form::ChangeNotification,
                 items: 1,
@@ -684,7 +762,7 @@ impl<H: RawText> TopObject<H> {
             index: 0,
             fields: self.own.fields(),
             in_lines: true,
-        });
+        })?;
         Ok(Document {
             form: Form::NativeLines,
             items: 1,
@@ -788,7 +866,8 @@ impl<'de, H: RawHandle<'de>> Visitor<'de> for ItemsSeed<'_, '_, H> {
                 index,
                 fields: item.fields(),
                 in_lines: false,
-            });
+            })
+            .map_err(de::Error::custom)?;
             index += 1;
         }
         Ok(index)
@@ -805,6 +884,8 @@ mod tests {
     fn collect(text: &str) -> (Result<Document, DocumentError>, Seen) {
         let mut seen = Vec::new();
         let doc = read_str(text, &mut |e: ItemEvent<'_>| {
+            // As ingest with an empty store: every item is new, so deferred checks all run.
+            let verdict = e.fields.map_or(Ok(()), |f| f.check_deferred());
             let fields = e.fields.map(|f| {
                 [
                     Field::ResourceType,
@@ -816,7 +897,10 @@ mod tests {
                 .filter_map(|k| f.get(k).map(|v| (k, v.to_string())))
                 .collect()
             });
-            seen.push((e.index, fields));
+            if verdict.is_ok() {
+                seen.push((e.index, fields));
+            }
+            verdict
         });
         (doc, seen)
     }
@@ -922,10 +1006,16 @@ mod tests {
     fn trace(read: impl FnOnce(&mut Sink<'_>) -> Result<Document, DocumentError>) -> Vec<String> {
         let mut events = Vec::new();
         let outcome = read(&mut |e: ItemEvent<'_>| {
+            // As ingest with an empty store: every item is new, so deferred checks all run.
+            let verdict = e.fields.map_or(Ok(()), |f| f.check_deferred());
             let fields = e
                 .fields
                 .map(|f| Field::ALL.map(|k| (f.get(k), f.key_used(k))));
-            events.push(format!("{} {:?} {}", e.index, fields, e.in_lines));
+            // An item whose deferred JSON is broken is refused, never taken in.
+            if verdict.is_ok() {
+                events.push(format!("{} {:?} {}", e.index, fields, e.in_lines));
+            }
+            verdict
         });
         events.push(match outcome {
             Ok(doc) => format!("{:?} {} {:?}", doc.form, doc.items, doc.wrappers),

@@ -139,6 +139,12 @@ impl Checker {
         })
     }
 
+    /// Whether [`Checker::check_content`] parses the item's `configuration` (it does when a
+    /// schema for the item's type was given).
+    pub fn reads_configuration(&self, item: &Item<'_>) -> bool {
+        !self.by_type.is_empty() && self.by_type.contains_key(item.resource_type.as_ref())
+    }
+
     fn envelope(&self) -> &Envelope {
         self.envelope.get_or_init(Envelope::compile)
     }
@@ -836,7 +842,8 @@ mod tests {
         let doc = r#"{"resourceType":"T","resourceId":"x","configuration":{},"awsAccountId":5}"#;
         let mut seen = None;
         super::super::document::read_str(doc, &mut |e| {
-            seen = Some(checker().read(e.fields.unwrap()).unwrap_err())
+            seen = Some(checker().read(e.fields.unwrap()).unwrap_err());
+            Ok(())
         })
         .unwrap();
         assert_eq!(seen.unwrap()[0].pointer, "/awsAccountId");

@@ -28,7 +28,7 @@ use crate::store::{
     SourceInfo, Store, StoreError, Target, VersionMeta, VersionSink, resource_identity,
 };
 pub use collect::{Collected, LiveItem, collect};
-use document::{Document, DocumentError, Field, Form, ItemEvent, ItemFields};
+use document::{BrokenJson, Document, DocumentError, Field, Form, ItemEvent, ItemFields, Verdict};
 use item::{Checker, Item, ItemProblem};
 pub use item::{ENVELOPE_SCHEMA, SchemaFileError};
 use source::FileError;
@@ -506,6 +506,8 @@ struct Engine<'e> {
     /// Problems with whole files (never skippable: a truncated file would read as deletions).
     fatal: Vec<Problem>,
     store_error: Option<StoreError>,
+    /// Deferred JSON of the item being placed found broken (see `on_item`).
+    broken: Option<BrokenJson>,
     file_index: usize,
     file: String,
     file_items: usize,
@@ -533,6 +535,7 @@ impl<'e> Engine<'e> {
             invalid_items: 0,
             fatal: Vec::new(),
             store_error: None,
+            broken: None,
             file_index: 0,
             file: String::new(),
             file_items: 0,
@@ -545,9 +548,11 @@ impl<'e> Engine<'e> {
         self.file_items = 0;
     }
 
-    fn on_item(&mut self, event: ItemEvent<'_>, text: Option<&str>) {
+    /// Takes in one item. `Err` when JSON the reader left unchecked is broken: the file then
+    /// stops there, as if the reader had found it (see `ItemFields::check_deferred`).
+    fn on_item(&mut self, event: ItemEvent<'_>, text: Option<&str>) -> Verdict {
         if self.store_error.is_some() {
-            return;
+            return Ok(());
         }
         self.counts.items += 1;
         self.file_items += 1;
@@ -573,7 +578,7 @@ impl<'e> Engine<'e> {
                         message,
                     }],
                 );
-                return;
+                return Ok(());
             }
         };
         let offset = text
@@ -589,10 +594,14 @@ impl<'e> Engine<'e> {
                 if let Err(e) = self.place(&item, at, text) {
                     self.store_error = Some(e);
                 }
+                self.broken.take().map_or(Ok(()), Err)
             }
             Err(problems) => {
+                // Broken JSON stops the file before any problem of the item is worth telling.
+                fields.check_deferred()?;
                 self.keep_previous_state(&fields, at);
                 self.item_problems(at, text, problems);
+                Ok(())
             }
         }
     }
@@ -655,6 +664,29 @@ impl<'e> Engine<'e> {
             before: None,
             seen: None,
         });
+        // JSON the reader only delimited (`ItemFields::check_deferred`) needs no check when it
+        // is byte for byte content stored before (or placed earlier in this ingest), which was
+        // checked then. Anything else is checked before the item counts for anything: by
+        // writing its canonical body, which reads it strictly, or here, wherever the item is
+        // refused or passed over first. Broken JSON stops the file, as the reader would have.
+        let raw_hash = item.raw_hash();
+        let unchecked = !item.fields.deferred_is_empty()
+            && ![entry.head, entry.before]
+                .iter()
+                .flatten()
+                .any(|h| h.raw_hash == raw_hash);
+        let broken = |item: &Item<'_>| {
+            unchecked
+                .then(|| item.fields.check_deferred().err())
+                .flatten()
+        };
+        if unchecked
+            && self.checker.reads_configuration(item)
+            && let Some(b) = broken(item)
+        {
+            self.broken = Some(b);
+            return Ok(());
+        }
 
         if let Some(seen) = entry.seen {
             if !self.options.latest_wins {
@@ -673,7 +705,10 @@ impl<'e> Engine<'e> {
                         item_key(item)
                     ),
                 };
-                self.item_problems(at, text, vec![problem]);
+                self.broken = broken(item);
+                if self.broken.is_none() {
+                    self.item_problems(at, text, vec![problem]);
+                }
                 return Ok(());
             }
             let later = match (item.capture_time, seen.capture_time) {
@@ -682,6 +717,7 @@ impl<'e> Engine<'e> {
                 (None, _) => false,
             };
             if !later {
+                self.broken = broken(item);
                 return Ok(());
             }
             // Take back what the earlier capture did, then apply this one in its place.
@@ -703,11 +739,14 @@ impl<'e> Engine<'e> {
             }
         }
 
-        let raw_hash = item.raw_hash();
         let head = entry.head;
         let mut outcome = Outcome::Unchanged;
         if head.is_none_or(|h| h.raw_hash != raw_hash) {
             if let Err(problems) = self.checker.check_content(item) {
+                self.broken = broken(item);
+                if self.broken.is_some() {
+                    return Ok(());
+                }
                 entry.seen = Some(Seen {
                     file: self.file_index,
                     location: at,
@@ -720,7 +759,10 @@ impl<'e> Engine<'e> {
             let content_hash = match item.write_body(&mut self.body, &mut self.scratch) {
                 Ok(hash) => hash,
                 Err(problem) => {
-                    self.item_problems(at, text, vec![problem]);
+                    self.broken = broken(item);
+                    if self.broken.is_none() {
+                        self.item_problems(at, text, vec![problem]);
+                    }
                     return Ok(());
                 }
             };

@@ -88,7 +88,7 @@ pub fn expected_items(files: &[PathBuf]) -> usize {
 /// (to turn an item's position into a line number; `None` for streams).
 pub fn read_file(
     path: &Path,
-    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>),
+    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> document::Verdict,
 ) -> Result<Document, FileError> {
     let file = File::open(path).map_err(FileError::Io)?;
     let mut magic = [0u8; 2];

@@ -49,7 +49,7 @@ pub(super) fn read(
 fn serde_verdict(text: &str, strict_end: bool, at: usize) -> DocumentError {
     let dry_run = read_top::<_, &RawValue>(
         serde_json::Deserializer::from_str(text),
-        &mut |_: ItemEvent<'_>| {},
+        &mut |_: ItemEvent<'_>| Ok(()),
         strict_end,
     );
     match dry_run {
@@ -99,12 +99,8 @@ fn read_document(text: &str, sink: &mut Sink<'_>, strict_end: bool) -> Result<Do
         ))));
     }
     while pos < bytes.len() {
-        let (item, end) = item(text, pos)?;
-        sink(ItemEvent {
-            index: doc.items,
-            fields: item.fields(),
-            in_lines: true,
-        });
+        let (item, end) = item(text, pos, true)?;
+        hand_on(text, &item, doc.items, true, sink)?;
         doc.items += 1;
         pos = json::skip_space(bytes, end);
     }
@@ -164,7 +160,11 @@ fn raw(text: &str, pos: usize) -> Result<(&str, usize), Stop> {
 }
 
 /// The item at `pos`, split into its fields (or the kind of value found instead).
-fn item(text: &str, pos: usize) -> Result<(RawItem<&str>, usize), Stop> {
+///
+/// With `defer`, an object in `configuration` or `supplementaryConfiguration` (most of an
+/// item's bytes) is only delimited, and its check left to the sink, which skips it when the
+/// item's content is what the store already holds (`ItemFields::check_deferred`).
+fn item(text: &str, pos: usize, defer: bool) -> Result<(RawItem<&str>, usize), Stop> {
     let bytes = text.as_bytes();
     if bytes.get(pos) != Some(&b'{') {
         let (_, end) = raw(text, pos)?;
@@ -172,13 +172,48 @@ fn item(text: &str, pos: usize) -> Result<(RawItem<&str>, usize), Stop> {
     }
     let mut item = RawItem::new();
     let end = members(text, pos, |key, at| {
+        let field = Field::for_key(key);
+        if let Some(field) = field
+            && defer
+            && bytes.get(at) == Some(&b'{')
+            && matches!(field.0, Field::Configuration | Field::SupplementaryConfiguration)
+            // A value that a later key would not replace: every other one is checked here.
+            && item.is_unset(field.0)
+        {
+            let end = json::container_end_unchecked(bytes, at).ok_or(Stop::NotJson(bytes.len()))?;
+            item.set_deferred(field, &text[at..end]);
+            return Ok(end);
+        }
         let (value, end) = raw(text, at)?;
-        if let Some(field) = Field::for_key(key) {
+        if let Some(field) = field {
             item.set(field, value);
         }
         Ok(end)
     })?;
     Ok((item, end))
+}
+
+/// Hands `item` to the sink; if the sink finds JSON the reader left unchecked broken, the text
+/// stops being JSON where it says.
+fn hand_on(
+    text: &str,
+    item: &RawItem<&str>,
+    index: usize,
+    in_lines: bool,
+    sink: &mut Sink<'_>,
+) -> Result<(), Stop> {
+    let verdict = sink(ItemEvent {
+        index,
+        fields: item.fields(),
+        in_lines,
+    });
+    verdict.map_err(|broken| {
+        // Deferred fields are slices of `text`: where this one starts is its distance from
+        // the start of `text`.
+        let start = item.raw[broken.field as usize]
+            .map_or(0, |raw| raw.as_ptr() as usize - text.as_ptr() as usize);
+        Stop::NotJson((start + broken.offset).min(text.len()))
+    })
 }
 
 /// Hands every element of the array at `pos` to the sink as an item; returns how many there
@@ -191,12 +226,8 @@ fn items(text: &str, pos: usize, sink: &mut Sink<'_>) -> Result<(usize, usize), 
     }
     let mut index = 0;
     loop {
-        let (item, end) = item(text, pos)?;
-        sink(ItemEvent {
-            index,
-            fields: item.fields(),
-            in_lines: false,
-        });
+        let (item, end) = item(text, pos, true)?;
+        hand_on(text, &item, index, false, sink)?;
         index += 1;
         pos = json::skip_space(bytes, end);
         match bytes.get(pos) {
@@ -241,7 +272,7 @@ fn top_object<'t>(
                 end
             }
             TopKey::ConfigurationItem => {
-                let (item, end) = item(text, at)?;
+                let (item, end) = item(text, at, false)?;
                 top.item = Some(item);
                 end
             }
