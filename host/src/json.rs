@@ -321,84 +321,141 @@ pub fn value_end(text: &[u8], mut pos: usize) -> Result<usize, NotJson> {
 /// value with [`value_end`] before trusting it, unless it holds the same bytes as a value it
 /// checked before (ingest re-reading an unchanged item: most of what it reads).
 ///
-/// Only quotes and brackets stop it, where [`value_end`] stops at every token, so it runs in
-/// about half the time.
+/// It reads 64 bytes at a time: one mask each of quotes and brackets, the bytes inside strings
+/// found from the quotes by a running XOR, and only the brackets outside them looked at one by
+/// one. A block with a backslash (an escape, which may hide a quote) is read byte by byte.
+/// That is several times fewer steps than [`value_end`], which stops at every token.
 pub fn container_end_unchecked(text: &[u8], pos: usize) -> Option<usize> {
-    let mut depth = 0usize;
+    let mut state = Delimiting {
+        depth: 0,
+        in_string: false,
+        escaped: false,
+    };
     let mut at = pos;
-    loop {
-        at = next_structural(text, at)?;
-        match text[at] {
-            b'"' => {
-                let mut scan = at + 1;
-                loop {
-                    let special = next_special(text, scan)?;
-                    match text[special] {
-                        b'"' => break at = special + 1,
-                        b'\\' => scan = special + 2,
-                        // A control character: not this function's to judge.
-                        _ => scan = special + 1,
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = text.get(at..at + 64) {
+        let block: &[u8; 64] = block.try_into().expect("64 bytes");
+        let masks = block_masks(block);
+        if masks.backslash != 0 || state.escaped {
+            if let Some(end) = state.bytes(block, at) {
+                return Some(end);
+            }
+        } else {
+            // Bit i of `inside` is set when byte i is in a string, its opening quote included
+            // and its closing quote not: the XOR of every quote bit up to i.
+            let mut inside = masks.quote;
+            for shift in [1, 2, 4, 8, 16, 32] {
+                inside ^= inside << shift;
+            }
+            if state.in_string {
+                inside = !inside;
+            }
+            state.in_string = inside >> 63 == 1;
+            let mut brackets = (masks.open | masks.close) & !inside;
+            while brackets != 0 {
+                let i = brackets.trailing_zeros();
+                brackets &= brackets - 1;
+                if masks.open >> i & 1 == 1 {
+                    state.depth += 1;
+                } else {
+                    state.depth = state.depth.checked_sub(1)?;
+                    if state.depth == 0 {
+                        return Some(at + i as usize + 1);
                     }
                 }
             }
-            b'{' | b'[' => {
-                depth += 1;
-                at += 1;
-            }
-            _ => {
-                depth = depth.checked_sub(1)?;
-                at += 1;
-                if depth == 0 {
-                    return Some(at);
+        }
+        at += 64;
+    }
+    state.bytes(text.get(at..)?, at)
+}
+
+/// Where [`container_end_unchecked`] is: brackets open, and inside a string (just after a
+/// backslash) or not.
+struct Delimiting {
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Delimiting {
+    /// Reads `bytes` (which start at `offset` of the text) one by one; the end of the value if
+    /// it is among them.
+    fn bytes(&mut self, bytes: &[u8], offset: usize) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
                 }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth = self.depth.checked_sub(1)?;
+                    if self.depth == 0 {
+                        return Some(offset + i + 1);
+                    }
+                }
+                _ => {}
             }
         }
+        None
     }
 }
 
-/// A quote or a bracket: what [`container_end_unchecked`] stops at. (`[` and `{`, like `]`
-/// and `}`, differ only in the bit 0x20.)
-#[inline(always)]
-fn is_structural(byte: u8) -> bool {
-    byte == b'"' || byte | 0x20 == b'{' || byte | 0x20 == b'}'
+/// One bit per byte of a 64-byte block (first byte lowest) for each kind of byte
+/// [`container_end_unchecked`] looks at.
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BlockMasks {
+    quote: u64,
+    backslash: u64,
+    open: u64,
+    close: u64,
 }
 
-/// The position of the first quote or bracket at or after `at`.
-#[inline(always)]
-fn next_structural(text: &[u8], mut at: usize) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    while let Some(chunk) = text.get(at..at + 16) {
-        let found = structural_bytes_16(chunk.try_into().expect("sixteen bytes"));
-        if found != 0 {
-            return Some(at + found.trailing_zeros() as usize);
-        }
-        at += 16;
-    }
-    text.get(at..)?
-        .iter()
-        .position(|b| is_structural(*b))
-        .map(|i| at + i)
-}
-
-/// One bit per byte of `chunk` (first byte lowest) that is a quote or a bracket.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 #[allow(unsafe_code)]
-fn structural_bytes_16(chunk: &[u8; 16]) -> u32 {
+fn block_masks(block: &[u8; 64]) -> BlockMasks {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
     };
-    let half = |i: usize| i64::from_le_bytes(chunk[i..i + 8].try_into().expect("eight bytes"));
-    // SAFETY: as in `special_bytes_16`: SSE2 is part of every x86-64 target's baseline, and
-    // these intrinsics touch no memory.
-    unsafe {
-        let v = _mm_set_epi64x(half(8), half(0));
-        let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let open = _mm_cmpeq_epi8(folded, _mm_set1_epi8(b'{' as i8));
-        let close = _mm_cmpeq_epi8(folded, _mm_set1_epi8(b'}' as i8));
-        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, open), close)) as u32
+    let word = |i: usize| i64::from_le_bytes(block[i..i + 8].try_into().expect("eight bytes"));
+    let mut masks = BlockMasks {
+        quote: 0,
+        backslash: 0,
+        open: 0,
+        close: 0,
+    };
+    for chunk in 0..4 {
+        // SAFETY: as in `special_bytes_16`: SSE2 is part of every x86-64 target's baseline,
+        // and these intrinsics touch no memory.
+        let (quote, backslash, open, close) = unsafe {
+            let v = _mm_set_epi64x(word(chunk * 16 + 8), word(chunk * 16));
+            // `[` and `{` differ only in the bit 0x20, as do `]` and `}`.
+            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let mask = |m| u64::from(_mm_movemask_epi8(m) as u16);
+            (
+                mask(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8))),
+                mask(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8))),
+                mask(_mm_cmpeq_epi8(folded, _mm_set1_epi8(b'{' as i8))),
+                mask(_mm_cmpeq_epi8(folded, _mm_set1_epi8(b'}' as i8))),
+            )
+        };
+        let shift = chunk * 16;
+        masks.quote |= quote << shift;
+        masks.backslash |= backslash << shift;
+        masks.open |= open << shift;
+        masks.close |= close << shift;
     }
+    masks
 }
 
 /// Calls `each` with every member of the object at `pos` (its `{`): the key as written (with
@@ -637,28 +694,57 @@ mod tests {
         }
     }
 
+    #[cfg(target_arch = "x86_64")]
     #[test]
-    fn structural_bytes_are_found_exactly() {
+    fn block_masks_mark_exactly_quotes_backslashes_and_brackets() {
         for byte in 0..=255u8 {
-            for at in 0..16 {
-                for filler in [b'a', 0x00, b'"', 0x7f, 0x80, 0xff, b' ', 0x5b, 0x7d, 0x3b] {
-                    let mut text = [filler; 16];
-                    text[at] = byte;
-                    let expected = text.iter().position(|b| is_structural(*b));
-                    assert_eq!(next_structural(&text, 0), expected, "{text:?}");
-                    #[cfg(target_arch = "x86_64")]
-                    {
-                        let mask = structural_bytes_16(&text);
-                        for (i, b) in text.iter().enumerate() {
-                            assert_eq!(mask >> i & 1 == 1, is_structural(*b), "{text:?} at {i}");
-                        }
+            for at in [0, 1, 15, 16, 17, 31, 32, 47, 48, 63] {
+                for filler in [
+                    b'a', 0x00, b'"', 0x7f, 0x80, 0xff, b' ', 0x5b, 0x7d, 0x3b, 0x5c,
+                ] {
+                    let mut block = [filler; 64];
+                    block[at] = byte;
+                    let masks = block_masks(&block);
+                    for (i, b) in block.iter().enumerate() {
+                        let bit = |mask: u64| mask >> i & 1 == 1;
+                        assert_eq!(bit(masks.quote), *b == b'"', "{block:?} at {i}");
+                        assert_eq!(bit(masks.backslash), *b == b'\\', "{block:?} at {i}");
+                        assert_eq!(bit(masks.open), matches!(b, b'{' | b'['), "{i}");
+                        assert_eq!(bit(masks.close), matches!(b, b'}' | b']'), "{i}");
                     }
                 }
             }
         }
-        for byte in 0..=255u8 {
-            let expected = matches!(byte, b'"' | b'{' | b'}' | b'[' | b']');
-            assert_eq!(is_structural(byte), expected, "{byte}");
+    }
+
+    #[test]
+    fn the_delimiter_agrees_across_block_boundaries_and_escapes() {
+        // Strings of every length up to past two blocks, with escapes and brackets inside,
+        // placed at every alignment: the delimiter ends each value where the scanner does.
+        let escapes = ["x", "\\\"", "\\\\", "]", "}", "{", "[", "\\u0041", "é"];
+        let plain = ["x", "]", "}", "{", "[", "é", "yy"];
+        for len in 0..280 {
+            let pieces = if len % 2 == 0 {
+                &escapes[..]
+            } else {
+                &plain[..]
+            };
+            let content: String = (0..len / 2)
+                .map(|i| pieces[(i * 7 + len) % pieces.len()])
+                .collect();
+            for shift in 0..66 {
+                let text = format!(
+                    "{{{}\"k\":\"{content}\",\"a\":[{{\"b\":\"]}}\"}}],\"c\":\"\\\\\",\"d\":{{}}}} tail",
+                    " ".repeat(shift)
+                );
+                let expected = value_end(text.as_bytes(), 0).ok();
+                assert!(expected.is_some(), "{text}");
+                assert_eq!(
+                    container_end_unchecked(text.as_bytes(), 0),
+                    expected,
+                    "{text}"
+                );
+            }
         }
     }
 }
