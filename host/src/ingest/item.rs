@@ -404,12 +404,16 @@ fn read_envelope<'a>(fields: &ItemFields<'a>) -> Result<Item<'a>, ItemProblem> {
     };
     let capture_time = match text(Field::CaptureTime) {
         None => None,
-        Some(s) => Some(s.parse::<jiff::Timestamp>().map_err(|e| {
-            problem(
-                Field::CaptureTime,
-                &format!("is not an RFC 3339 date-time: {e}"),
-            )
-        })?),
+        Some(s) => Some(
+            utc_timestamp(&s)
+                .map_or_else(|| s.parse::<jiff::Timestamp>(), Ok)
+                .map_err(|e| {
+                    problem(
+                        Field::CaptureTime,
+                        &format!("is not an RFC 3339 date-time: {e}"),
+                    )
+                })?,
+        ),
     };
     let account_id = text(Field::AccountId).unwrap_or_default();
     let region = match text(Field::Region) {
@@ -429,6 +433,62 @@ fn read_envelope<'a>(fields: &ItemFields<'a>) -> Result<Item<'a>, ItemProblem> {
         status,
         capture_time,
     })
+}
+
+/// The instant of `2026-11-02T05:59:59.972Z`, the one form AWS writes capture times in (UTC,
+/// `Z`, up to nine digits of fraction), read directly; `None` for anything else, which jiff's
+/// full RFC 3339 reader then reads (or refuses). Every item has a capture time, and reading it
+/// was a fifth of checking an item's envelope.
+fn utc_timestamp(text: &str) -> Option<jiff::Timestamp> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || *b.last()? != b'Z' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        b.get(range)?.iter().try_fold(0i64, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))
+        })
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let nanos = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            number(20..20 + digits.len())? * 10i64.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let days_in_month = *month_days.get(usize::try_from(month - 1).ok()?)?;
+    if !(1..=days_in_month).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    jiff::Timestamp::new(seconds, i32::try_from(nanos).ok()?).ok()
 }
 
 /// AWS's oldest files have no `awsRegion`: take it from the availability zone (`us-west-2b`
@@ -657,6 +717,53 @@ mod tests {
 
     fn checker() -> Checker {
         Checker::new(None).unwrap()
+    }
+
+    #[test]
+    fn capture_times_read_directly_are_what_jiff_reads() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let mut direct = 0;
+        for _ in 0..200_000 {
+            let year = rng.i64(0..=9999);
+            let text = format!(
+                "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{}",
+                rng.u8(0..=13),
+                rng.u8(0..=32),
+                rng.u8(0..=24),
+                rng.u8(0..=60),
+                rng.u8(0..=61),
+                match rng.u8(0..4) {
+                    0 => String::new(),
+                    1 => format!(".{}", rng.u32(0..1000)),
+                    2 => format!(".{:09}", rng.u32(0..1_000_000_000)),
+                    _ => ".".to_string() + &"1".repeat(rng.usize(0..12)),
+                },
+                ["Z", "z", "+00:00", ""][rng.usize(0..4)],
+            );
+            let jiff = text.parse::<jiff::Timestamp>().ok();
+            if let Some(read) = utc_timestamp(&text) {
+                direct += 1;
+                assert_eq!(Some(read), jiff, "{text}");
+            }
+        }
+        assert!(
+            direct > 10_000,
+            "the direct path reads the common form ({direct})"
+        );
+        for text in [
+            "2026-11-02T05:59:59.972Z",
+            "2024-02-29T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+        ] {
+            assert_eq!(utc_timestamp(text), text.parse().ok(), "{text}");
+        }
+        for text in [
+            "2023-02-29T00:00:00Z",
+            "2026-11-02T05:59:60Z",
+            "2026-11-02 05:59:59Z",
+        ] {
+            assert_eq!(utc_timestamp(text), None, "{text}");
+        }
     }
 
     #[test]
