@@ -589,7 +589,7 @@ impl<'e> Engine<'e> {
             offset,
             lines_form,
         };
-        match self.checker.read(fields) {
+        match self.checker.read(&fields) {
             Ok(item) => {
                 if let Err(e) = self.place(&item, at, text) {
                     self.store_error = Some(e);
