@@ -390,7 +390,6 @@ fn load_heads(writer: &SnapshotWriter<'_>) -> Result<EntryMap, StoreError> {
             Entry {
                 resource: Some(resource),
                 head,
-                before: head,
                 seen: None,
             },
         );
@@ -428,12 +427,13 @@ fn describe_form(doc: &Document, path: &Path) -> String {
 
 /// What ingest knows of one resource during a snapshot.
 #[derive(Debug)]
+///
+/// There is one per resource, looked up once per item: kept small (its head as it was before
+/// this snapshot lives in `Engine::replaced`, needed only to take a version back).
 struct Entry {
     resource: Option<ResourceRowId>,
     /// The latest version, including any written by this snapshot.
     head: Option<Head>,
-    /// The latest version before this snapshot.
-    before: Option<Head>,
     seen: Option<Seen>,
 }
 
@@ -496,6 +496,9 @@ struct Engine<'e> {
     options: &'e IngestOptions,
     progress: &'e dyn Progress,
     entries: EntryMap,
+    /// With `--latest-wins`, the head each resource had before this snapshot wrote it a
+    /// version: a later capture that wins takes back what an earlier one wrote.
+    replaced: HashMap<u128, Option<Head>, foldhash::fast::RandomState>,
     body: Vec<u8>,
     scratch: Scratch,
     counts: SnapshotCounts,
@@ -527,6 +530,7 @@ impl<'e> Engine<'e> {
             options,
             progress,
             entries,
+            replaced: HashMap::default(),
             body: Vec::with_capacity(4096),
             scratch: Scratch::default(),
             counts: SnapshotCounts::default(),
@@ -652,16 +656,15 @@ impl<'e> Engine<'e> {
         if let Some(t) = item.capture_time {
             self.latest_capture = Some(self.latest_capture.map_or(t, |l| l.max(t)));
         }
-        let key = resource_identity(
+        let identity = resource_identity(
             &item.account_id,
             &item.region,
             &item.resource_type,
             &item.resource_id,
         );
-        let entry = self.entries.entry(key).or_insert(Entry {
+        let entry = self.entries.entry(identity).or_insert(Entry {
             resource: None,
             head: None,
-            before: None,
             seen: None,
         });
         // JSON the reader only delimited (`ItemFields::check_deferred`) needs no check when it
@@ -670,11 +673,11 @@ impl<'e> Engine<'e> {
         // writing its canonical body, which reads it strictly, or here, wherever the item is
         // refused or passed over first. Broken JSON stops the file, as the reader would have.
         let raw_hash = item.raw_hash();
+        let matches = |head: Option<Head>| head.is_some_and(|h| h.raw_hash == raw_hash);
         let unchecked = !item.fields.deferred_is_empty()
-            && ![entry.head, entry.before]
-                .iter()
-                .flatten()
-                .any(|h| h.raw_hash == raw_hash);
+            && !matches(entry.head)
+            && (self.replaced.is_empty()
+                || !matches(self.replaced.get(&identity).copied().flatten()));
         let broken = |item: &Item<'_>| {
             unchecked
                 .then(|| item.fields.check_deferred().err())
@@ -724,9 +727,11 @@ impl<'e> Engine<'e> {
             match seen.outcome {
                 Outcome::Added(v) | Outcome::Modified(v) | Outcome::Deleted(v) => {
                     let resource = entry.resource.expect("a version implies a resource");
+                    // A version written in this snapshot recorded the head it replaced.
+                    let before = self.replaced.get(&identity).copied().unwrap_or(entry.head);
                     self.writer
-                        .undo_version(resource, v, entry.before.map(|h| h.version))?;
-                    entry.head = entry.before;
+                        .undo_version(resource, v, before.map(|h| h.version))?;
+                    entry.head = before;
                 }
                 Outcome::Unchanged | Outcome::Invalid => {}
             }
@@ -803,6 +808,9 @@ impl<'e> Engine<'e> {
                     (true, true) => Outcome::Deleted(version),
                     _ => Outcome::Modified(version),
                 };
+                if self.options.latest_wins {
+                    self.replaced.entry(identity).or_insert(head);
+                }
                 entry.resource = Some(new_head.resource);
                 entry.head = Some(new_head);
             }
