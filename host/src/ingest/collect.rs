@@ -1,8 +1,9 @@
-//! Items read for `conform check`: ingest's reading and checking, with each item kept in memory
-//! as the document rules read instead of written to a store.
+//! Items read for `conform check`: ingest's reading and checking, with each item handed to the
+//! evaluator as it is read instead of written to a store.
 //!
 //! A pre-deploy check reads a file once and evaluates it; writing every item to SQLite to read
-//! it straight back cost more than the rest of the check together.
+//! it straight back cost more than the rest of the check together, and so did keeping them all
+//! in memory until the end.
 
 use std::path::PathBuf;
 
