@@ -511,6 +511,21 @@ impl Fields {
         }
     }
 
+    /// Fields from raw bytes (as a store row holds them), checked as UTF-8 once for all of
+    /// them; `None` if they are not UTF-8. A scan builds one per item, and checking each short
+    /// value on its own cost more than building the rest.
+    pub fn from_bytes<'b>(values: impl IntoIterator<Item = (usize, &'b [u8])>) -> Option<Fields> {
+        let mut text = Vec::with_capacity(160);
+        let mut spans = [None; 9];
+        for (index, value) in values {
+            let start = text.len() as u32;
+            text.extend_from_slice(value);
+            spans[index] = Some((start, text.len() as u32));
+        }
+        let text = String::from_utf8(text).ok()?;
+        Some(Fields { text, spans })
+    }
+
     /// Sets the value of `FIELD_KEYS[index]`.
     pub fn set(&mut self, index: usize, value: &str) {
         let start = self.text.len() as u32;

@@ -655,7 +655,8 @@ impl Store {
             if !wanted(text(2)?.unwrap_or_default(), text(0)?.unwrap_or_default()) {
                 continue;
             }
-            let mut fields = Fields::with_capacity(160);
+            let mut values: [(usize, &[u8]); 9] = [(0, &[]); 9];
+            let mut n = 0;
             for (column, index) in [
                 (0, field::ACCOUNT_ID),
                 (1, field::REGION),
@@ -666,11 +667,19 @@ impl Store {
                 (2, field::RESOURCE_TYPE),
                 (8, field::VERSION),
             ] {
-                if let Some(value) = text(column)? {
-                    fields.set(index, value);
+                if let Some(value) = r
+                    .get_ref(column)?
+                    .as_bytes_or_null()
+                    .map_err(rusqlite::Error::from)?
+                {
+                    values[n] = (index, value);
+                    n += 1;
                 }
             }
-            fields.set(field::STATUS, status.as_str());
+            values[n] = (field::STATUS, status.as_str().as_bytes());
+            let fields = Fields::from_bytes(values[..=n].iter().copied()).ok_or_else(|| {
+                StoreError::Corrupt("a stored identity or capture field is not UTF-8".to_string())
+            })?;
             each(StoredItem {
                 resource: r.get(10)?,
                 fields,
