@@ -323,6 +323,7 @@ fn a_desired_state_file_is_a_baseline_outside_the_history() {
     );
     let snaps = s.conform(&["snapshots", "--format", "json"]).ok().json();
     assert_eq!(snaps.as_array().unwrap().len(), 4);
+    s.assert_store_consistent();
 
     s.conform(&["baseline", "rm", "golden"]).ok();
     let snaps = s.conform(&["snapshots", "--format", "json"]).ok().json();
@@ -337,4 +338,5 @@ fn a_desired_state_file_is_a_baseline_outside_the_history() {
         .fails_with(&["no baseline 'golden'", "base"]);
     s.conform(&["baseline", "set", "bad name"])
         .fails_with(&["'bad name' is not a baseline name"]);
+    s.assert_store_consistent();
 }

@@ -128,6 +128,27 @@ impl Scratch {
         )
     }
 
+    /// Asserts that every reference the store holds points at a row (ingest writes its
+    /// references without SQLite enforcing them) and that SQLite finds the file sound.
+    pub fn assert_store_consistent(&self) {
+        let conn = rusqlite::Connection::open(self.db()).unwrap();
+        let dangling: Vec<(String, i64, String)> = conn
+            .prepare("PRAGMA foreign_key_check")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            dangling.is_empty(),
+            "rows (table, rowid, parent) with dangling references: {dangling:?}"
+        );
+        let integrity: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok");
+    }
+
     pub fn versions(&self) -> u64 {
         self.conform(&["stats", "--format", "json"]).ok().json()["versions"]
             .as_u64()

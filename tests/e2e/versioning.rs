@@ -41,6 +41,7 @@ fn the_other_dialect_of_the_same_content_is_not_a_new_version() {
     assert_eq!(second["unchanged"], 1);
     assert_eq!(second["modified"], 0);
     assert_eq!(s.versions(), 1);
+    s.assert_store_consistent();
 }
 
 #[test]
@@ -81,6 +82,7 @@ fn unchanged_content_writes_no_version_even_with_new_capture_metadata_and_key_or
         .ok()
         .json();
     assert_eq!(history["versions"][0]["seen_in"], serde_json::json!([1, 2]));
+    s.assert_store_consistent();
 }
 
 #[test]
@@ -110,6 +112,7 @@ fn a_changed_field_writes_exactly_one_version() {
         .json();
     assert_eq!(now["configuration"]["encrypted"], false);
     assert_eq!(before["configuration"]["encrypted"], true);
+    s.assert_store_consistent();
 }
 
 #[test]
@@ -142,6 +145,7 @@ fn a_resource_missing_from_a_full_snapshot_is_deleted_there_and_keeps_its_histor
     assert_eq!(versions[0]["seen_in"], serde_json::json!([1]));
     assert_eq!(versions[1]["status"], "ResourceDeleted");
     assert_eq!(versions[1]["seen_in"], serde_json::json!([2]));
+    s.assert_store_consistent();
 }
 
 #[test]
@@ -167,6 +171,7 @@ fn a_partial_snapshot_only_touches_what_it_names() {
         .ok()
         .json();
     assert_eq!(untouched["configurationItemStatus"], "OK");
+    s.assert_store_consistent();
 }
 
 #[test]
@@ -190,6 +195,7 @@ fn a_resource_deleted_status_deletes_and_a_return_is_an_addition() {
         (back["added"].as_u64(), back["live"].as_u64()),
         (Some(1), Some(1))
     );
+    s.assert_store_consistent();
 }
 
 #[test]
@@ -206,4 +212,5 @@ fn latest_wins_keeps_the_later_capture_of_a_duplicate() {
         .json();
     assert_eq!(item["configuration"]["size"], 64);
     assert_eq!(s.versions(), 1);
+    s.assert_store_consistent();
 }

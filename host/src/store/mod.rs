@@ -902,6 +902,42 @@ impl VersionRow {
 mod tests {
     use super::*;
 
+    fn enforcing_foreign_keys(store: &Store) -> bool {
+        store
+            .conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get::<_, i64>(0))
+            .unwrap()
+            == 1
+    }
+
+    /// A snapshot's writer turns enforcement off for its own transaction only: whether it
+    /// commits or is dropped, every later writer on the connection is checked again.
+    #[test]
+    fn foreign_keys_are_enforced_again_after_a_snapshot_ends() {
+        let mut store = Store::open_in_memory().unwrap();
+        assert!(enforcing_foreign_keys(&store));
+        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        drop(writer);
+        assert!(enforcing_foreign_keys(&store));
+        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        writer
+            .commit(
+                "2026-11-02T06:00:00Z",
+                "t",
+                SnapshotKind::Full,
+                Default::default(),
+                &[],
+            )
+            .unwrap();
+        assert!(enforcing_foreign_keys(&store));
+        let dangling = store.conn.execute(
+            "INSERT INTO versions (id, resource, first_snapshot, status, content_hash, raw_hash, body)
+             VALUES (1, 99, 1, 'OK', x'00', x'00', '{}')",
+            [],
+        );
+        assert!(dangling.is_err(), "a version of no resource was stored");
+    }
+
     /// A store made by an earlier conform (schema 4) learns where each snapshot's versions lie
     /// from the index it then drops; desired states and drift read through those ranges.
     #[test]
