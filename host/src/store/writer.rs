@@ -4,11 +4,10 @@
 //! is visible to readers, and nothing already stored is touched, until [`SnapshotWriter::commit`]:
 //! dropping the writer (on any error) rolls the whole snapshot back.
 
-use rusqlite::{
-    Connection, OptionalExtension, Statement, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
+use super::borrowing::{BorrowingStatement, Value};
 use super::{Result, SnapshotInfo, SnapshotKind, SnapshotRole, SourceInfo, StoreError};
 use crate::canonical::ContentHash;
 use crate::model::{ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId};
@@ -152,31 +151,33 @@ impl Drop for ForeignKeysOff<'_> {
 }
 
 /// The statements every new version runs, prepared once per snapshot: looking each up in the
-/// connection's cache by its text, per version, cost as much as binding its parameters.
+/// connection's cache by its text, per version, cost as much as binding its parameters. They
+/// bind the item's bytes where they lie ([`BorrowingStatement`]).
 #[derive(Debug)]
 struct Statements<'c> {
-    insert_resource: Statement<'c>,
-    end_version: Statement<'c>,
-    move_head: Statement<'c>,
-    insert_version: Statement<'c>,
+    insert_resource: BorrowingStatement<'c>,
+    end_version: BorrowingStatement<'c>,
+    move_head: BorrowingStatement<'c>,
+    insert_version: BorrowingStatement<'c>,
 }
 
 impl<'c> Statements<'c> {
     fn prepare(conn: &'c Connection) -> Result<Statements<'c>> {
+        let prepare = |sql| BorrowingStatement::prepare(conn, sql);
         Ok(Statements {
-            insert_resource: conn.prepare(
+            insert_resource: prepare(
                 "INSERT INTO resources (account_id, region, resource_type, resource_id, arn,
                      resource_name, head_version, head_status, head_content_hash, head_raw_hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?,
-            end_version: conn.prepare("UPDATE versions SET until_snapshot = ?1 WHERE id = ?2")?,
-            move_head: conn.prepare(
+            end_version: prepare("UPDATE versions SET until_snapshot = ?1 WHERE id = ?2")?,
+            move_head: prepare(
                 "UPDATE resources SET head_version = ?1, head_status = ?2, head_content_hash = ?3,
                         head_raw_hash = ?4, arn = coalesce(?5, arn),
                         resource_name = coalesce(?6, resource_name)
                  WHERE id = ?7",
             )?,
-            insert_version: conn.prepare(
+            insert_version: prepare(
                 "INSERT INTO versions (id, resource, first_snapshot, status, content_hash, raw_hash,
                                        capture_time, state_id, md5_hash, item_version, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -328,16 +329,21 @@ impl<'c> SnapshotWriter<'c> {
             return self.add_desired_version(id, target, version);
         }
         let statements = &mut self.statements;
+        let (status, content_hash, raw_hash) = (
+            Value::Text(status),
+            Value::Blob(&content_hash),
+            Value::Blob(&raw_hash),
+        );
         let resource = match target {
             Target::New(key) => {
-                statements.insert_resource.execute(params![
-                    key.account_id,
-                    key.region,
-                    key.resource_type,
-                    key.resource_id,
-                    version.arn,
-                    version.name,
-                    id.0,
+                statements.insert_resource.execute(&[
+                    Value::Text(&key.account_id),
+                    Value::Text(&key.region),
+                    Value::Text(&key.resource_type),
+                    Value::Text(&key.resource_id),
+                    version.arn.into(),
+                    version.name.into(),
+                    Value::Int(id.0),
                     status,
                     content_hash,
                     raw_hash,
@@ -348,33 +354,33 @@ impl<'c> SnapshotWriter<'c> {
                 if let Some(previous) = previous {
                     statements
                         .end_version
-                        .execute(params![self.snapshot.0, previous.0])?;
+                        .execute(&[Value::Int(self.snapshot.0), Value::Int(previous.0)])?;
                 }
-                statements.move_head.execute(params![
-                    id.0,
+                statements.move_head.execute(&[
+                    Value::Int(id.0),
                     status,
                     content_hash,
                     raw_hash,
-                    version.arn,
-                    version.name,
-                    resource.0
+                    version.arn.into(),
+                    version.name.into(),
+                    Value::Int(resource.0),
                 ])?;
                 resource
             }
         };
         let meta = version.meta;
-        statements.insert_version.execute(params![
-            id.0,
-            resource.0,
-            self.snapshot.0,
+        statements.insert_version.execute(&[
+            Value::Int(id.0),
+            Value::Int(resource.0),
+            Value::Int(self.snapshot.0),
             status,
             content_hash,
             raw_hash,
-            meta.capture_time,
-            meta.state_id,
-            meta.md5_hash,
-            meta.item_version,
-            version.body,
+            meta.capture_time.as_deref().into(),
+            meta.state_id.as_deref().into(),
+            meta.md5_hash.as_deref().into(),
+            meta.item_version.as_deref().into(),
+            Value::Blob(version.body),
         ])?;
         Ok(Head::of(resource, id, version))
     }
