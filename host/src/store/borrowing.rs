@@ -55,7 +55,7 @@ impl<'c> BorrowingStatement<'c> {
                 db,
                 sql.as_ptr().cast(),
                 c_int::try_from(sql.len()).expect("statement text fits an int"),
-                ffi::SQLITE_PREPARE_PERSISTENT as u32,
+                ffi::SQLITE_PREPARE_PERSISTENT,
                 &mut statement,
                 ptr::null_mut(),
             )
