@@ -92,6 +92,9 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// How long a connection waits for another's lock before giving up.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The columns `query_resources` maps to a `ResourceInfo`.
@@ -258,8 +261,7 @@ impl Store {
         .map_err(open_err)?;
         conn.pragma_update(None, "mmap_size", 1i64 << 40)
             .map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         Ok(Some(Store {
             conn,
             path: self.path.clone(),
@@ -314,8 +316,7 @@ impl Store {
         // each page out of the OS cache into SQLite's took as long as the rest of reading.
         conn.pragma_update(None, "mmap_size", 1i64 << 40)
             .map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         let found: usize = conn
             .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
             .map_err(open_err)? as usize;
@@ -909,6 +910,64 @@ mod tests {
             .pragma_query_value(None, "foreign_keys", |r| r.get::<_, i64>(0))
             .unwrap()
             == 1
+    }
+
+    fn journal_mode(conn: &Connection) -> String {
+        conn.pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap()
+    }
+
+    /// The first snapshot of an empty store is written through a rollback journal, and the
+    /// store is in WAL mode again once it ends, committed or not. When another connection has
+    /// the store open, the writer keeps to the WAL at once rather than waiting for it.
+    #[test]
+    fn an_empty_store_is_written_without_the_wal_only_when_no_one_else_has_it_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path).unwrap();
+        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        assert_eq!(journal_mode(writer.connection()), "delete");
+        drop(writer); // rolled back
+        assert_eq!(journal_mode(&store.conn), "wal");
+        assert_eq!(store.snapshots().unwrap().len(), 0);
+
+        // Another connection is reading: the writer does not wait for it.
+        let other = Connection::open(&path).unwrap();
+        let _: i64 = other
+            .query_row("SELECT count(*) FROM snapshots", [], |r| r.get(0))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        assert_eq!(journal_mode(writer.connection()), "wal");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        drop(writer);
+        drop(other);
+
+        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        assert_eq!(journal_mode(writer.connection()), "delete");
+        writer
+            .commit(
+                "2026-11-02T06:00:00Z",
+                "t",
+                SnapshotKind::Full,
+                Default::default(),
+                &[],
+            )
+            .unwrap();
+        assert_eq!(journal_mode(&store.conn), "wal");
+        let synchronous: i64 = store
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(synchronous, 1, "NORMAL again");
+
+        // A store with a snapshot is written through the WAL.
+        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        assert_eq!(journal_mode(writer.connection()), "wal");
+        drop(writer);
+        drop(store);
+        let reopened = Store::open(&path).unwrap();
+        assert_eq!(reopened.snapshots().unwrap().len(), 1);
     }
 
     /// A snapshot's writer turns enforcement off for its own transaction only: whether it
