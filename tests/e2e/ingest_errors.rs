@@ -306,3 +306,44 @@ fn broken_json_in_a_stored_resources_configuration_is_found() {
         );
     }
 }
+
+/// A store's first ingest is written without the WAL (see ARCHITECTURE.md, "Transactions").
+/// When it fails, the store keeps no row of it and is in WAL mode again; only the header's
+/// change counter moved. A first ingest that succeeds is then read like any other.
+#[test]
+fn a_failed_first_ingest_leaves_an_empty_store_in_wal_mode() {
+    let s = Scratch::new();
+    let bad = s.snapshot_file(
+        "bad.json",
+        &[
+            volume("vol-1", 8, true, "2026-11-02T06:00:00Z"),
+            json!({"resourceId": "x", "configuration": {}}),
+        ],
+    );
+    let contents = || {
+        let conn = rusqlite::Connection::open(s.db()).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let rows: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM snapshots) + (SELECT count(*) FROM resources)
+                      + (SELECT count(*) FROM versions)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (mode, rows)
+    };
+    for _ in 0..2 {
+        s.conform(&["ingest", as_str(&bad)])
+            .fails_with(&["bad.json: item 1", "resourceType"]);
+        assert_eq!(contents(), ("wal".to_string(), 0));
+    }
+    s.ingest_items(
+        "good.json",
+        &[volume("vol-1", 8, true, "2026-11-02T06:00:00Z")],
+    );
+    assert_eq!(contents(), ("wal".to_string(), 3));
+    s.assert_store_consistent();
+}
