@@ -190,7 +190,7 @@ pub fn ingest(
     let files =
         source::expand(inputs).map_err(|(path, source)| IngestError::Io { path, source })?;
     let mut writer = store.begin_snapshot(options.role)?;
-    let heads = load_heads(&writer)?;
+    let heads = load_heads(&writer, source::expected_items(&files))?;
     let mut engine = Engine::new(&mut writer, heads, &checker, options, progress);
     let Read {
         reports,
@@ -380,10 +380,13 @@ fn read_files(
     Ok(read)
 }
 
-/// The latest version of every stored resource, which each item is compared with.
-fn load_heads(writer: &SnapshotWriter<'_>) -> Result<EntryMap, StoreError> {
-    let mut entries =
-        EntryMap::with_capacity_and_hasher(writer.resource_count()?, Default::default());
+/// The latest version of every stored resource, which each item is compared with, in a table
+/// sized for them and for the `expected` items about to be read (new resources add entries).
+fn load_heads(writer: &SnapshotWriter<'_>, expected: usize) -> Result<EntryMap, StoreError> {
+    let mut entries = EntryMap::with_capacity_and_hasher(
+        writer.resource_count()?.max(expected),
+        Default::default(),
+    );
     writer.for_each_head(|identity, resource, head| {
         entries.insert(
             identity,
