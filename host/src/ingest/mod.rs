@@ -380,13 +380,16 @@ fn read_files(
     Ok(read)
 }
 
-/// The latest version of every stored resource, which each item is compared with, in a table
-/// sized for them and for the `expected` items about to be read (new resources add entries).
+/// The latest version of every stored resource, which each item is compared with.
+///
+/// The table is sized for the stored resources or, in an empty store, for the `expected` items
+/// about to be read: growing it by doubling, into fresh pages, was a twentieth of a first
+/// ingest. A later snapshot adds few resources to those stored; sizing it from the input's
+/// rough estimate then would only double it.
 fn load_heads(writer: &SnapshotWriter<'_>, expected: usize) -> Result<EntryMap, StoreError> {
-    let mut entries = EntryMap::with_capacity_and_hasher(
-        writer.resource_count()?.max(expected),
-        Default::default(),
-    );
+    let stored = writer.resource_count()?;
+    let capacity = if stored == 0 { expected } else { stored };
+    let mut entries = EntryMap::with_capacity_and_hasher(capacity, Default::default());
     writer.for_each_head(|identity, resource, head| {
         entries.insert(
             identity,
