@@ -22,13 +22,20 @@ use rusqlite::{Connection, ffi};
 pub(super) enum Value<'a> {
     Null,
     Int(i64),
-    Text(&'a str),
+    /// UTF-8 text, as bytes (made from a `str`, or copied from one).
+    Text(&'a [u8]),
     Blob(&'a [u8]),
+}
+
+impl<'a> Value<'a> {
+    pub(super) fn text(text: &'a str) -> Value<'a> {
+        Value::Text(text.as_bytes())
+    }
 }
 
 impl<'a> From<Option<&'a str>> for Value<'a> {
     fn from(text: Option<&'a str>) -> Value<'a> {
-        text.map_or(Value::Null, Value::Text)
+        text.map_or(Value::Null, Value::text)
     }
 }
 
@@ -201,11 +208,11 @@ mod tests {
                 Value::Blob(&data)
             };
             insert
-                .execute(&[Value::Int(i), Value::Text(&buffer), data])
+                .execute(&[Value::Int(i), Value::text(&buffer), data])
                 .unwrap();
         }
         insert
-            .execute(&[Value::Int(100), Value::Text(""), Value::Blob(&[])])
+            .execute(&[Value::Int(100), Value::text(""), Value::Blob(&[])])
             .unwrap();
         drop(buffer);
         let rows: Vec<(i64, String, Option<Vec<u8>>)> = conn
@@ -232,8 +239,8 @@ mod tests {
         let conn = connection();
         let mut insert =
             BorrowingStatement::prepare(&conn, "INSERT INTO t (name) VALUES (?1)").unwrap();
-        insert.execute(&[Value::Text("a")]).unwrap();
-        let err = insert.execute(&[Value::Text("a")]).unwrap_err();
+        insert.execute(&[Value::text("a")]).unwrap();
+        let err = insert.execute(&[Value::text("a")]).unwrap_err();
         assert_eq!(
             err.sqlite_error_code(),
             Some(rusqlite::ErrorCode::ConstraintViolation),
@@ -249,7 +256,7 @@ mod tests {
             insert.execute(&[]),
             Err(rusqlite::Error::InvalidParameterCount(0, 1))
         ));
-        insert.execute(&[Value::Text("b")]).unwrap();
+        insert.execute(&[Value::text("b")]).unwrap();
         let count: i64 = conn
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .unwrap();

@@ -5,6 +5,7 @@
 //! snapshot ids). Reading a snapshot is one range query; a resource's history is its versions.
 
 mod baselines;
+mod batch;
 mod borrowing;
 mod compare;
 mod scans;

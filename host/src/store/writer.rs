@@ -7,6 +7,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
+use super::batch::RowBatch;
 use super::borrowing::{BorrowingStatement, Value};
 use super::{Result, SnapshotInfo, SnapshotKind, SnapshotRole, SourceInfo, StoreError};
 use crate::canonical::ContentHash;
@@ -120,6 +121,9 @@ pub struct SnapshotWriter<'c> {
     /// The id of this snapshot's first version; it hands out ids from there, in order.
     first_version: i64,
     next_version: i64,
+    /// Likewise for resources first seen in this snapshot.
+    first_resource: i64,
+    next_resource: i64,
     /// Dropped last, after the transaction has ended either way.
     _settings: WriteSettings<'c>,
 }
@@ -196,23 +200,54 @@ impl Drop for WriteSettings<'_> {
 
 /// The statements every new version runs, prepared once per snapshot: looking each up in the
 /// connection's cache by its text, per version, cost as much as binding its parameters. They
-/// bind the item's bytes where they lie ([`BorrowingStatement`]).
+/// bind the item's bytes where they lie ([`BorrowingStatement`]). New rows go in batches
+/// ([`RowBatch`]), so a row this snapshot wrote may not be in its table yet: the writer
+/// flushes a batch before it updates or deletes what the batch may hold.
 #[derive(Debug)]
 struct Statements<'c> {
-    insert_resource: BorrowingStatement<'c>,
+    new_resources: RowBatch<'c>,
+    new_versions: RowBatch<'c>,
     end_version: BorrowingStatement<'c>,
     move_head: BorrowingStatement<'c>,
-    insert_version: BorrowingStatement<'c>,
 }
 
 impl<'c> Statements<'c> {
     fn prepare(conn: &'c Connection) -> Result<Statements<'c>> {
         let prepare = |sql| BorrowingStatement::prepare(conn, sql);
         Ok(Statements {
-            insert_resource: prepare(
-                "INSERT INTO resources (account_id, region, resource_type, resource_id, arn,
-                     resource_name, head_version, head_status, head_content_hash, head_raw_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            new_resources: RowBatch::new(
+                conn,
+                "resources",
+                &[
+                    "id",
+                    "account_id",
+                    "region",
+                    "resource_type",
+                    "resource_id",
+                    "arn",
+                    "resource_name",
+                    "head_version",
+                    "head_status",
+                    "head_content_hash",
+                    "head_raw_hash",
+                ],
+            )?,
+            new_versions: RowBatch::new(
+                conn,
+                "versions",
+                &[
+                    "id",
+                    "resource",
+                    "first_snapshot",
+                    "status",
+                    "content_hash",
+                    "raw_hash",
+                    "capture_time",
+                    "state_id",
+                    "md5_hash",
+                    "item_version",
+                    "body",
+                ],
             )?,
             end_version: prepare("UPDATE versions SET until_snapshot = ?1 WHERE id = ?2")?,
             move_head: prepare(
@@ -221,12 +256,14 @@ impl<'c> Statements<'c> {
                         resource_name = coalesce(?6, resource_name)
                  WHERE id = ?7",
             )?,
-            insert_version: prepare(
-                "INSERT INTO versions (id, resource, first_snapshot, status, content_hash, raw_hash,
-                                       capture_time, state_id, md5_hash, item_version, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?,
         })
+    }
+
+    /// Inserts every pending new row.
+    fn flush(&mut self) -> Result<()> {
+        self.new_resources.flush()?;
+        self.new_versions.flush()?;
+        Ok(())
     }
 }
 
@@ -276,6 +313,10 @@ impl<'c> SnapshotWriter<'c> {
             tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM versions", [], |r| {
                 r.get(0)
             })?;
+        let next_resource: i64 =
+            tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM resources", [], |r| {
+                r.get(0)
+            })?;
         Ok(SnapshotWriter {
             statements: Statements::prepare(conn)?,
             tx,
@@ -284,6 +325,8 @@ impl<'c> SnapshotWriter<'c> {
             previous,
             first_version: next_version,
             next_version,
+            first_resource: next_resource,
+            next_resource,
             _settings: settings,
         })
     }
@@ -384,17 +427,20 @@ impl<'c> SnapshotWriter<'c> {
         }
         let statements = &mut self.statements;
         let (status, content_hash, raw_hash) = (
-            Value::Text(status),
+            Value::text(status),
             Value::Blob(&content_hash),
             Value::Blob(&raw_hash),
         );
         let resource = match target {
             Target::New(key) => {
-                statements.insert_resource.execute(&[
-                    Value::Text(&key.account_id),
-                    Value::Text(&key.region),
-                    Value::Text(&key.resource_type),
-                    Value::Text(&key.resource_id),
+                let resource = ResourceRowId(self.next_resource);
+                self.next_resource += 1;
+                statements.new_resources.push(&[
+                    Value::Int(resource.0),
+                    Value::text(&key.account_id),
+                    Value::text(&key.region),
+                    Value::text(&key.resource_type),
+                    Value::text(&key.resource_id),
                     version.arn.into(),
                     version.name.into(),
                     Value::Int(id.0),
@@ -402,13 +448,19 @@ impl<'c> SnapshotWriter<'c> {
                     content_hash,
                     raw_hash,
                 ])?;
-                ResourceRowId(self.tx.last_insert_rowid())
+                resource
             }
             Target::Existing { resource, previous } => {
                 if let Some(previous) = previous {
+                    if previous.0 >= self.first_version {
+                        statements.new_versions.flush()?;
+                    }
                     statements
                         .end_version
                         .execute(&[Value::Int(self.snapshot.0), Value::Int(previous.0)])?;
+                }
+                if resource.0 >= self.first_resource {
+                    statements.new_resources.flush()?;
                 }
                 statements.move_head.execute(&[
                     Value::Int(id.0),
@@ -423,7 +475,7 @@ impl<'c> SnapshotWriter<'c> {
             }
         };
         let meta = version.meta;
-        statements.insert_version.execute(&[
+        statements.new_versions.push(&[
             Value::Int(id.0),
             Value::Int(resource.0),
             Value::Int(self.snapshot.0),
@@ -510,11 +562,12 @@ impl<'c> SnapshotWriter<'c> {
     /// Takes back a version written earlier in this same snapshot, making `previous` current
     /// again: a later capture of the same resource replaces an earlier one.
     pub fn undo_version(
-        &self,
+        &mut self,
         resource: ResourceRowId,
         version: VersionId,
         previous: Option<VersionId>,
     ) -> Result<()> {
+        self.statements.flush()?;
         self.tx
             .prepare_cached("DELETE FROM versions WHERE id = ?1 AND first_snapshot = ?2")?
             .execute(params![version.0, self.snapshot.0])?;
@@ -539,13 +592,14 @@ impl<'c> SnapshotWriter<'c> {
 
     /// Fills in the snapshot's row and commits everything written since `begin`.
     pub fn commit(
-        self,
+        mut self,
         taken_at: &str,
         label: &str,
         kind: SnapshotKind,
         counts: SnapshotCounts,
         sources: &[SourceInfo],
     ) -> Result<SnapshotInfo> {
+        self.statements.flush()?;
         let ingested_at = jiff::Timestamp::now()
             .strftime("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
