@@ -214,3 +214,46 @@ fn latest_wins_keeps_the_later_capture_of_a_duplicate() {
     assert_eq!(s.versions(), 1);
     s.assert_store_consistent();
 }
+
+/// The earlier capture read first: what it wrote is taken back, whether the resource is new
+/// (its rows may still wait in the writer's batch) or stored (its head moves back first), and
+/// in a store's first snapshot as in a later one.
+#[test]
+fn latest_wins_takes_back_an_earlier_capture_read_first() {
+    let s = Scratch::new();
+    let mut first = vec![volume("vol-0", 8, true, "2026-11-01T06:00:00Z")];
+    first.extend((0..40).map(|i| volume(&format!("vol-x{i}"), 8, true, "2026-11-01T06:00:00Z")));
+    first.push(volume("vol-0", 16, true, "2026-11-01T09:00:00Z"));
+    s.snapshot_file("first.json", &first);
+    let snap = s.ingest(&["--latest-wins", as_str(&s.path("first.json"))]);
+    assert_eq!(
+        (snap["added"].as_u64(), snap["live"].as_u64()),
+        (Some(41), Some(41))
+    );
+
+    let mut second: Vec<_> = (0..40)
+        .map(|i| volume(&format!("vol-x{i}"), 8, true, "2026-11-08T06:00:00Z"))
+        .collect();
+    second.insert(0, volume("vol-0", 32, true, "2026-11-08T06:00:00Z"));
+    second.insert(1, volume("vol-new", 8, false, "2026-11-08T06:00:00Z"));
+    second.push(volume("vol-0", 64, true, "2026-11-08T09:00:00Z"));
+    second.push(volume("vol-new", 128, false, "2026-11-08T09:00:00Z"));
+    s.snapshot_file("second.json", &second);
+    let snap = s.ingest(&["--latest-wins", as_str(&s.path("second.json"))]);
+    assert_eq!(
+        (snap["added"].as_u64(), snap["modified"].as_u64()),
+        (Some(1), Some(1))
+    );
+    for (id, size) in [("vol-0", 64), ("vol-new", 128)] {
+        let item = s.conform(&["show", id, "--format", "json"]).ok().json();
+        assert_eq!(item["configuration"]["size"], size, "{id}");
+    }
+    let history = s
+        .conform(&["history", "vol-0", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(history["versions"].as_array().unwrap().len(), 2);
+    // 41 resources, vol-0 twice, vol-new once.
+    assert_eq!(s.versions(), 43);
+    s.assert_store_consistent();
+}
