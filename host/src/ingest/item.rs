@@ -21,7 +21,7 @@ use jsonschema::Validator;
 use serde_json::{Map, Value};
 
 use super::document::{Field, ItemFields};
-use crate::canonical::{self, ContentHash, ContentHasher, Scratch};
+use crate::canonical::{self, ContentHash, ContentHasher, HashedBody, Scratch};
 use crate::model::ItemStatus;
 
 /// The envelope schema, kept in the repository and compiled into the binary.
@@ -530,45 +530,43 @@ impl Item<'_> {
     /// and returns the content hash (status + body).
     pub fn write_body(
         &self,
-        out: &mut Vec<u8>,
+        out: &mut HashedBody,
         scratch: &mut Scratch,
     ) -> Result<ContentHash, ItemProblem> {
-        out.clear();
-        out.push(b'{');
+        let body = out.begin(&[(STATUS_PART, self.status.as_str().as_bytes())], 0);
+        let start = body.len();
+        body.push(b'{');
         for field in BODY_FIELDS {
             let Some(raw) = self.fields.value(field) else {
                 continue;
             };
-            if out.len() > 1 {
-                out.push(b',');
+            if body.len() > start + 1 {
+                body.push(b',');
             }
-            out.push(b'"');
-            out.extend_from_slice(field.key().as_bytes());
-            out.extend_from_slice(b"\":");
+            body.push(b'"');
+            body.extend_from_slice(field.key().as_bytes());
+            body.extend_from_slice(b"\":");
             let problem = |e: serde_json::Error| ItemProblem {
                 pointer: format!("/{}", self.fields.key_used(field)),
                 message: e.to_string(),
             };
             match field {
                 Field::Relationships => {
-                    if !write_relationships(raw, out, scratch) {
+                    if !write_relationships(raw, body, scratch) {
                         let value =
                             normalise_relationships(serde_json::from_str(raw).map_err(problem)?);
-                        canonical::write_canonical_value(&value, out, scratch);
+                        canonical::write_canonical_value(&value, body, scratch);
                     }
                 }
                 Field::Tags if raw.starts_with('[') => {
                     let value = tags_as_map(serde_json::from_str(raw).map_err(problem)?);
-                    canonical::write_canonical_value(&value, out, scratch);
+                    canonical::write_canonical_value(&value, body, scratch);
                 }
-                _ => canonical::write_canonical(raw, out, scratch).map_err(problem)?,
+                _ => canonical::write_canonical(raw, body, scratch).map_err(problem)?,
             }
         }
-        out.push(b'}');
-        let mut hasher = ContentHasher::new();
-        hasher.part(STATUS_PART, Some(self.status.as_str().as_bytes()));
-        hasher.part(0, Some(out));
-        Ok(hasher.finish())
+        body.push(b'}');
+        Ok(out.finish())
     }
 }
 
@@ -999,7 +997,7 @@ mod tests {
             Field::Tags,
             "[{\"key\":\"a\",\"value\":\"1\"},{\"Key\":\"b\",\"Value\":\"2\"}]",
         )]);
-        let (mut out1, mut out2) = (Vec::new(), Vec::new());
+        let (mut out1, mut out2) = (HashedBody::new(), HashedBody::new());
         let mut scratch = Scratch::default();
         let h1 = c
             .read(&one)
@@ -1012,7 +1010,7 @@ mod tests {
             .write_body(&mut out2, &mut scratch)
             .unwrap();
         assert_eq!(
-            String::from_utf8(out1).unwrap(),
+            String::from_utf8(out1.body().to_vec()).unwrap(),
             r#"{"configuration":{"size":8},"tags":{"a":"1","b":"2"}}"#
         );
         assert_eq!(h1, h2);

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::canonical::Scratch;
+use crate::canonical::{HashedBody, Scratch};
 use crate::model::{ItemStatus, ResourceKey, ResourceRowId, VersionId};
 use crate::store::{
     Head, NewVersion, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotRole, SnapshotWriter,
@@ -505,7 +505,7 @@ struct Engine<'e> {
     /// With `--latest-wins`, the head each resource had before this snapshot wrote it a
     /// version: a later capture that wins takes back what an earlier one wrote.
     replaced: HashMap<u128, Option<Head>, foldhash::fast::RandomState>,
-    body: Vec<u8>,
+    body: HashedBody,
     scratch: Scratch,
     counts: SnapshotCounts,
     latest_capture: Option<jiff::Timestamp>,
@@ -537,7 +537,7 @@ impl<'e> Engine<'e> {
             progress,
             entries,
             replaced: HashMap::default(),
-            body: Vec::with_capacity(4096),
+            body: HashedBody::new(),
             scratch: Scratch::default(),
             counts: SnapshotCounts::default(),
             latest_capture: None,
@@ -802,7 +802,7 @@ impl<'e> Engine<'e> {
                         content_hash,
                         raw_hash,
                         meta: &meta,
-                        body: &self.body,
+                        body: self.body.body(),
                         arn: arn.as_deref(),
                         name: name.as_deref(),
                     },
