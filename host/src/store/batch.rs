@@ -6,6 +6,11 @@
 //! `INSERT … VALUES (…), (…), …`, so that work is done once per batch. The rows' bytes are
 //! copied into one buffer meanwhile, since the caller's are gone by the time the batch runs.
 //!
+//! The statements are `INSERT OR FAIL`. With SQLite's default (`ABORT`), a statement that writes
+//! several rows keeps a statement journal, a copy of every page it changes, to undo its own rows
+//! should one of them break a constraint; that wrote the database eight times over. A failure
+//! here ends the whole snapshot's transaction anyway, so nothing needs undoing row by row.
+//!
 //! A pending row is not in the table yet: whoever reads or updates rows the batch may hold
 //! must [`RowBatch::flush`] it first (the snapshot writer does, see `writer.rs`).
 
@@ -46,7 +51,7 @@ impl<'c> RowBatch<'c> {
         let statement = |rows: usize| {
             let row = format!("({})", vec!["?"; columns.len()].join(", "));
             format!(
-                "INSERT INTO {table} ({}) VALUES {}",
+                "INSERT OR FAIL INTO {table} ({}) VALUES {}",
                 columns.join(", "),
                 vec![row; rows].join(", ")
             )
