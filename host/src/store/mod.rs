@@ -913,6 +913,19 @@ mod tests {
             == 1
     }
 
+    /// Commits a snapshot that wrote nothing.
+    fn commit_empty(writer: SnapshotWriter<'_>) {
+        writer
+            .commit(
+                "2026-11-02T06:00:00Z",
+                "t",
+                SnapshotKind::Full,
+                Default::default(),
+                &[],
+            )
+            .unwrap();
+    }
+
     fn journal_mode(conn: &Connection) -> String {
         conn.pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap()
@@ -946,15 +959,7 @@ mod tests {
 
         let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
         assert_eq!(journal_mode(writer.connection()), "delete");
-        writer
-            .commit(
-                "2026-11-02T06:00:00Z",
-                "t",
-                SnapshotKind::Full,
-                Default::default(),
-                &[],
-            )
-            .unwrap();
+        commit_empty(writer);
         assert_eq!(journal_mode(&store.conn), "wal");
         let synchronous: i64 = store
             .conn
@@ -981,15 +986,7 @@ mod tests {
         drop(writer);
         assert!(enforcing_foreign_keys(&store));
         let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
-        writer
-            .commit(
-                "2026-11-02T06:00:00Z",
-                "t",
-                SnapshotKind::Full,
-                Default::default(),
-                &[],
-            )
-            .unwrap();
+        commit_empty(writer);
         assert!(enforcing_foreign_keys(&store));
         let dangling = store.conn.execute(
             "INSERT INTO versions (id, resource, first_snapshot, status, content_hash, raw_hash, body)
