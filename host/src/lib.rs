@@ -11,6 +11,7 @@ pub mod canonical;
 pub mod config;
 pub mod drift;
 pub mod engine;
+pub mod escape;
 pub mod gate;
 pub mod generate;
 pub mod ingest;

@@ -17,19 +17,12 @@ fn main() -> ExitCode {
     cli::init_tracing(args.verbose, args.quiet);
     match cli::run(args) {
         Ok(code) => code,
-        Err(error) if is_broken_pipe(&error) => cli::exit::OK,
+        // Only commands that write before deciding an exit code get here with a closed pipe,
+        // and they would have exited 0; commands that decide first go through `exit::settle`.
+        Err(error) if cli::exit::is_broken_pipe(&error) => cli::exit::OK,
         Err(error) => {
             eprintln!("error: {error:#}");
             cli::exit::tool_failed()
         }
     }
-}
-
-/// `conform show X | head` closes our stdout early; that is not a failure.
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

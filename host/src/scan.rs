@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use serde::Serialize;
 
 use crate::engine::document::{ItemDocument, field};
-use crate::engine::{Compliance, Evaluator, Rule, RuleHost, RuleKind, Verdict};
+use crate::engine::{ACCOUNT_TYPE, Compliance, Evaluator, Rule, RuleHost, RuleKind, Verdict};
 use crate::ingest::{self, IngestError, IngestOptions, LiveItem, NoProgress};
 use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
@@ -113,7 +113,6 @@ pub fn scan_with_jobs(
             None => (Vec::new(), vec![None]),
         };
         run.evaluate_parts(
-            host,
             store,
             readers,
             &parts,
@@ -263,7 +262,7 @@ impl Parts<'_> {
 /// A job of a parallel scan, on its own thread and connection: takes parts of the snapshot,
 /// reads and evaluates them, and sends what it finds in batches.
 fn job(
-    host: &RuleHost,
+    mut evaluator: Evaluator<'_>,
     rules: &[Rule],
     reader: Store,
     parts: &Parts<'_>,
@@ -271,7 +270,6 @@ fn job(
     covered: Option<&HashSet<String>>,
     done: &mpsc::SyncSender<Result<Done, StoreError>>,
 ) {
-    let mut evaluator = host.evaluator(rules);
     let mut found = Done::default();
     let mut seen = Seen::default();
     let mut read = Ok(());
@@ -347,7 +345,6 @@ impl<'r> Run<'r> {
     #[allow(clippy::too_many_arguments)]
     fn evaluate_parts(
         &mut self,
-        host: &RuleHost,
         store: &Store,
         readers: Vec<Store>,
         parts: &[Part],
@@ -365,7 +362,10 @@ impl<'r> Run<'r> {
                 mpsc::sync_channel::<Result<Done, StoreError>>(readers.len() * 4 + 1);
             for reader in readers {
                 let (done_tx, parts) = (done_tx.clone(), &parts);
-                threads.spawn(move || job(host, rules, reader, parts, snapshot, covered, &done_tx));
+                let evaluator = self.evaluator.sibling();
+                threads.spawn(move || {
+                    job(evaluator, rules, reader, parts, snapshot, covered, &done_tx)
+                });
             }
             drop(done_tx);
             // On an error the channel closes as this returns, and the jobs stop at their next
@@ -469,25 +469,17 @@ impl<'r> Run<'r> {
                     .unwrap_or_default();
                 let documents = Arc::new(items.iter().map(|i| i.document.clone()).collect());
                 for evaluation in self.evaluator.evaluate_estate(index, account, documents) {
-                    // An evaluation of one of the items refers to its row; anything else (the
-                    // account) is stored by name.
-                    let resource = items
-                        .iter()
-                        .find(|i| {
-                            i.document.resource_type() == evaluation.resource_type
-                                && i.document.resource_id() == evaluation.resource_id
-                        })
-                        .map_or_else(
-                            || {
-                                Evaluated::Named(ResourceKey {
-                                    account_id: account.clone(),
-                                    region: String::new(),
-                                    resource_type: evaluation.resource_type.clone(),
-                                    resource_id: evaluation.resource_id.clone(),
-                                })
-                            },
-                            |i| Evaluated::Stored(i.resource),
-                        );
+                    // An evaluation of one of the items refers to its row; the account, which
+                    // is not a stored resource, is stored by name.
+                    let resource = match evaluation.item {
+                        Some(i) => Evaluated::Stored(items[i].resource),
+                        None => Evaluated::Named(ResourceKey {
+                            account_id: account.clone(),
+                            region: String::new(),
+                            resource_type: ACCOUNT_TYPE.to_string(),
+                            resource_id: account.clone(),
+                        }),
+                    };
                     self.record(
                         index,
                         resource,
@@ -497,6 +489,9 @@ impl<'r> Run<'r> {
                     )?;
                 }
             }
+        }
+        for note in self.evaluator.budget_notes() {
+            tracing::warn!("{note}");
         }
         Ok(())
     }
@@ -541,12 +536,14 @@ pub fn check(
     };
     let (batches, to_evaluate) = mpsc::sync_channel::<Vec<StoredItem>>(jobs * 2);
     let to_evaluate = Mutex::new(to_evaluate);
+    // The other jobs share the scan's budget with this thread's evaluator.
+    let siblings: Vec<Evaluator<'_>> = (1..jobs.max(1)).map(|_| run.evaluator.sibling()).collect();
     let (collected, parts) = std::thread::scope(|threads| {
-        let workers: Vec<_> = (1..jobs.max(1))
-            .map(|_| {
+        let workers: Vec<_> = siblings
+            .into_iter()
+            .map(|mut evaluator| {
                 let (to_evaluate, evaluate) = (&to_evaluate, &evaluate);
                 threads.spawn(move || {
-                    let mut evaluator = host.evaluator(rules);
                     let mut done = Done::default();
                     loop {
                         let batch = to_evaluate.lock().expect("a check job panicked").recv();

@@ -3,6 +3,7 @@
 
 mod drift;
 mod gate;
+mod hostile_rules;
 mod ingest_errors;
 mod ingest_forms;
 mod read_side;

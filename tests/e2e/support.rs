@@ -71,7 +71,81 @@ impl Scratch {
 
     /// Runs `conform --db <scratch db> ARGS...`.
     pub fn conform(&self, args: &[&str]) -> Run {
-        let output: Output = Command::new(env!("CARGO_BIN_EXE_conform"))
+        let output: Output = self.command(args).output().expect("conform runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs `conform` as `conform` does, sampling its peak resident memory (VmHWM, which only
+    /// grows) until it exits; returns the run and the peak in MiB.
+    pub fn conform_measured(&self, args: &[&str]) -> (Run, u64) {
+        use std::io::Read;
+        let mut child = self
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("conform runs");
+        let status_file = format!("/proc/{}/status", child.id());
+        let mut out = child.stdout.take().unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let out = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            out.read_to_end(&mut b).map(|_| b)
+        });
+        let err = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            err.read_to_end(&mut b).map(|_| b)
+        });
+        let mut peak_kib = 0u64;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            let hwm = std::fs::read_to_string(&status_file)
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("VmHWM:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                })
+                .unwrap_or(0);
+            peak_kib = peak_kib.max(hwm);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let run = Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.join().unwrap().unwrap()).into_owned(),
+            stderr: String::from_utf8_lossy(&err.join().unwrap().unwrap()).into_owned(),
+        };
+        (run, peak_kib / 1024)
+    }
+
+    /// Runs `conform` with its stdout a pipe whose reader has already gone, as under
+    /// `conform gate | head -c 0` once `head` has exited: every write fails with EPIPE.
+    pub fn conform_closed_stdout(&self, args: &[&str]) -> Run {
+        let mut child = self
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("conform runs");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("conform ends");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::new(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The command `conform` runs as, in this scratch directory, with a clean environment.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_conform"));
+        command
             .arg("--db")
             .arg(self.db())
             .args(args)
@@ -80,14 +154,8 @@ impl Scratch {
             .env_remove("CONFORM_CONFIG")
             .env_remove("CONFORM_BASELINE")
             .env_remove("CONFORM_DB")
-            .env("CONFORM_CACHE_DIR", cache_dir())
-            .output()
-            .expect("conform runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+            .env("CONFORM_CACHE_DIR", cache_dir());
+        command
     }
 
     /// Ingests and returns the stored snapshot's counts (`--format json`).

@@ -118,7 +118,7 @@ pub fn run(
             .date()
     });
     let options = GateOptions {
-        baseline: args.baseline,
+        baseline: args.baseline.clone(),
         snapshot: args.snapshot,
         fail_on: args
             .fail_on
@@ -131,26 +131,40 @@ pub fn run(
     };
     let report = gate::gate(&store, &options, &waivers, &config.ignore)?;
 
-    let rendered = render(&report, out.format)?;
+    // The verdict is settled before anything is written: what happens to the output (a
+    // closed pipe, a full disk) never turns a failing gate into a passing one.
+    let verdict = if report.passed {
+        0
+    } else {
+        exit::FINDINGS
+    };
+    exit::settle(verdict, write(&report, &args, out))
+}
+
+/// Writes the report where `--output` and `--format` say.
+fn write(report: &GateReport, args: &GateArgs, out: &Output) -> anyhow::Result<()> {
+    let rendered = render(report, out.format)?;
     match &args.output {
         Some(path) => {
             std::fs::write(path, &rendered)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             let mut stdout = anstream::stdout().lock();
-            text(&report, &mut stdout, 10)?;
+            text(report, &mut stdout, 10)?;
             writeln!(stdout, "report written to {}", path.display())?;
+            stdout.flush()?;
         }
         None if out.format == Format::Text => {
             let mut stdout = anstream::stdout().lock();
-            text(&report, &mut stdout, usize::MAX)?;
+            text(report, &mut stdout, usize::MAX)?;
+            stdout.flush()?;
         }
-        None => std::io::stdout().lock().write_all(&rendered)?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&rendered)?;
+            stdout.flush()?;
+        }
     }
-    Ok(if report.passed {
-        exit::OK
-    } else {
-        exit::findings()
-    })
+    Ok(())
 }
 
 fn render(report: &GateReport, format: Format) -> anyhow::Result<Vec<u8>> {

@@ -1,5 +1,6 @@
 //! `conform ingest`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -99,7 +100,7 @@ pub fn run(db: &Path, args: IngestArgs, out: &Output) -> anyhow::Result<ExitCode
         match result {
             Ok(report) => {
                 if out.format == Format::Text {
-                    print_report(&report);
+                    print_report(&report)?;
                 }
                 reports.push(report);
             }
@@ -128,21 +129,23 @@ fn fail(error: IngestError, done: &[IngestReport], out: &Output) -> anyhow::Resu
             "problems": problems,
             "stored": done,
         });
-        out.emit(&value, |_| Ok(()))?;
+        // The ingest failed whatever happens to this output: exit 2 even if stdout is closed.
+        let _ = out.emit(&value, |_| Ok(()));
     }
     Err(error).context("ingest failed")
 }
 
-fn print_report(report: &IngestReport) {
+fn print_report(report: &IngestReport) -> std::io::Result<()> {
+    let mut stdout = anstream::stdout().lock();
     for note in &report.notes {
         eprintln!("note: {note}");
     }
     let Some(s) = &report.snapshot else {
-        println!("nothing stored: the input holds no configuration item");
-        return;
+        return writeln!(stdout, "nothing stored: the input holds no configuration item");
     };
     let c = &s.counts;
-    println!(
+    writeln!(
+        stdout,
         "snapshot {} ({}, taken {}): {} read from {} — {} added, {} modified, {} deleted, {} unchanged; {} live",
         s.id,
         s.kind.as_str(),
@@ -154,14 +157,16 @@ fn print_report(report: &IngestReport) {
         c.deleted,
         c.unchanged,
         count(c.live, "resource"),
-    );
+    )?;
     if !report.skipped.is_empty() {
-        println!(
+        writeln!(
+        stdout,
             "skipped {} (--skip-invalid):",
             count(c.skipped, "invalid item")
-        );
+        )?;
         for p in &report.skipped {
-            println!("  {p}");
+            writeln!(stdout, "  {p}")?;
         }
     }
+    Ok(())
 }

@@ -31,8 +31,30 @@ pub mod exit {
     /// a finding that fails it).
     pub const FINDINGS: u8 = 1;
 
-    pub fn findings() -> ExitCode {
-        ExitCode::from(FINDINGS)
+    /// The exit code of a command that decided `code` before writing its output, given how
+    /// writing went. Output never changes a verdict: a gate that failed exits 1 even if the
+    /// reader of its stdout went away (`conform gate | head`) or the report could not be
+    /// written (the error still goes to stderr). A reader closing the pipe early is not a
+    /// failure; any other write error of a command that would have exited 0 is exit 2.
+    pub fn settle(code: u8, written: anyhow::Result<()>) -> anyhow::Result<ExitCode> {
+        match written {
+            Ok(()) => Ok(ExitCode::from(code)),
+            Err(error) if is_broken_pipe(&error) => Ok(ExitCode::from(code)),
+            Err(error) if code != 0 => {
+                eprintln!("error: {error:#}");
+                Ok(ExitCode::from(code))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Whether `error` is stdout's reader having gone away (`conform show X | head`).
+    pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+        error.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        })
     }
 }
 

@@ -33,11 +33,26 @@ pub struct RuleArgs {
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
     /// Deadline of one evaluation, in milliseconds.
-    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    #[arg(long, default_value_t = 1000, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub rule_timeout: u64,
     /// Memory cap of one rule instance, in MiB.
-    #[arg(long, default_value_t = 64, value_name = "MIB")]
-    pub rule_memory: usize,
+    #[arg(long, default_value_t = 64, value_name = "MIB",
+          value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub rule_memory: u64,
+    /// Disable a rule for the rest of the scan after N consecutive timeouts (its remaining
+    /// evaluations are ERROR); 0 never does.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub rule_max_timeouts: u32,
+    /// Disable a rule once it has spent this many seconds in the scan, over all its evaluations.
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub rule_budget: Option<std::time::Duration>,
+    /// Stop evaluating after this many seconds: what is left is ERROR "skipped".
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub scan_budget: Option<std::time::Duration>,
+    /// How long compiling one rule may take, in seconds.
+    #[arg(long, default_value = "120", value_name = "SECONDS", value_parser = positive_seconds)]
+    pub rule_compile_timeout: std::time::Duration,
     /// Compile every rule afresh instead of using the cache of compiled rules
     /// (CONFORM_CACHE_DIR, default $XDG_CACHE_HOME/conform/wasm).
     #[arg(long)]
@@ -100,6 +115,14 @@ pub enum RulesAction {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+/// A number of seconds greater than zero (fractions allowed).
+fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() && s < 1e9 => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(format!("'{text}' is not a number of seconds greater than 0")),
+    }
 }
 
 fn parse_compliance(text: &str) -> Result<Compliance, String> {
@@ -218,7 +241,11 @@ fn host(args: &RuleArgs) -> anyhow::Result<RuleHost> {
     let cache_dir = if args.no_cache { None } else { cache_dir() };
     Ok(RuleHost::new(Limits {
         timeout: std::time::Duration::from_millis(args.rule_timeout),
-        memory_bytes: args.rule_memory << 20,
+        memory_bytes: (args.rule_memory as usize) << 20,
+        max_timeouts: args.rule_max_timeouts,
+        rule_budget: args.rule_budget,
+        scan_budget: args.scan_budget,
+        compile_timeout: args.rule_compile_timeout,
         cache_dir,
     })?)
 }
@@ -240,7 +267,10 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
     let rules = load_rules(&host, &args.rules)?;
     let snapshot = store.snapshot(args.snapshot)?;
     let report = run_scan(&store, &host, &rules, snapshot.id, &args.rules)?;
-    out.emit(&report, |w| {
+    // A scan with ERROR evaluations exits 2 whatever happens to its output.
+    let errors = report.errors();
+    let code = if errors > 0 { exit::TOOL_FAILED } else { 0 };
+    let written = out.emit(&report, |w| {
         writeln!(
             w,
             "scan {} of snapshot {}: {} items, {} rules",
@@ -262,15 +292,13 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
             )?;
         }
         Ok(())
-    })?;
-    if report.errors() > 0 {
+    });
+    if errors > 0 {
         eprintln!(
-            "error: {} evaluation(s) ended in ERROR; `conform results --compliance ERROR` lists them",
-            report.errors()
+            "error: {errors} evaluation(s) ended in ERROR; `conform results --compliance ERROR` lists them",
         );
-        return Ok(exit::tool_failed());
     }
-    Ok(exit::OK)
+    exit::settle(code, written)
 }
 
 fn run_scan(
@@ -323,7 +351,15 @@ pub fn check(args: CheckArgs, out: &Output) -> anyhow::Result<ExitCode> {
         non_compliant: &findings,
         rules: &report.rules,
     };
-    out.emit(&output, |w| {
+    // The verdict is settled before anything is written (see `exit::settle`).
+    let code = if !errors.is_empty() {
+        exit::TOOL_FAILED
+    } else if !findings.is_empty() {
+        exit::FINDINGS
+    } else {
+        0
+    };
+    let written = out.emit(&output, |w| {
         for e in findings.iter().chain(&errors) {
             writeln!(
                 w,
@@ -339,14 +375,8 @@ pub fn check(args: CheckArgs, out: &Output) -> anyhow::Result<ExitCode> {
             findings.len(),
             errors.len()
         )
-    })?;
-    Ok(if !errors.is_empty() {
-        exit::tool_failed()
-    } else if !findings.is_empty() {
-        exit::findings()
-    } else {
-        exit::OK
-    })
+    });
+    exit::settle(code, written)
 }
 
 pub fn results(db: &Path, args: ResultsArgs, out: &Output) -> anyhow::Result<ExitCode> {

@@ -7,11 +7,16 @@ use std::sync::Arc;
 
 use wasmtime::{Caller, Linker, Memory, StoreLimits};
 
-use super::Compliance;
+use super::budget::{LOG_LINE_CHARS, LOG_LINES_PER_EVALUATION, RuleBudget};
 use super::document::{Cursor, Found, ItemDocument, JsonText, with_pointer_cached};
+use super::{ACCOUNT_TYPE, Compliance};
 
 /// Longest annotation AWS Config accepts, in characters.
 pub const MAX_ANNOTATION_CHARS: usize = 256;
+/// Longest resource type and id an estate rule may emit, in bytes (AWS Config's
+/// PutEvaluations takes types of 256 characters and ids of 768).
+pub const MAX_EMITTED_TYPE_BYTES: usize = 256;
+pub const MAX_EMITTED_ID_BYTES: usize = 768;
 
 /// What an instance's store holds between and during calls.
 #[derive(Debug)]
@@ -21,25 +26,113 @@ pub struct HostState {
     pub item: Option<Arc<ItemDocument>>,
     /// Document 1: the rule's parameters.
     pub params: Arc<JsonText>,
-    /// What the guest reported during the current evaluation.
-    pub reported: Vec<Reported>,
-    /// The first broken report, which makes the evaluation ERROR.
-    pub broken: Option<String>,
+    /// What the guest reported during the current evaluation: at most one result for a
+    /// resource rule, one evaluation per resource for an estate rule, so what the host keeps
+    /// is bounded by the items, not by the calls.
+    reported: Vec<Reported>,
+    /// `result` calls of a resource rule in the current evaluation.
+    results: usize,
+    /// The first broken report, which makes the evaluation ERROR; reports after it are not kept.
+    broken: Option<String>,
     pub memory: Option<Memory>,
     pub limits: StoreLimits,
     /// For estate rules: the account evaluated and its in-scope items.
-    pub estate: Option<Estate>,
+    estate: Option<Estate>,
+    /// Log lines written in the current evaluation.
+    log_lines: u32,
+    /// What the rule has spent in this scan (its log lines).
+    budget: Arc<RuleBudget>,
     /// Where the last lookups in the item and in the parameters went.
     item_cursor: Cursor,
     cursor_item: Option<Arc<ItemDocument>>,
     params_cursor: Cursor,
 }
 
-/// What an estate rule walks: one account's in-scope items of a snapshot.
+/// What an estate rule walks: one account's in-scope items of a snapshot, with an index by
+/// identity so that `emit` finds what it names in one look-up, and what has been emitted.
 #[derive(Debug, Clone)]
 pub struct Estate {
     pub account: String,
     pub items: Arc<Vec<Arc<ItemDocument>>>,
+    /// `TYPE` NUL `ID` of each item, to its index.
+    index: foldhash::HashMap<Box<[u8]>, usize>,
+    /// Per item, and last for the account: whether it has been evaluated.
+    emitted: Vec<bool>,
+}
+
+impl Estate {
+    pub fn new(account: &str, items: Arc<Vec<Arc<ItemDocument>>>) -> Estate {
+        let mut index = foldhash::HashMap::default();
+        index.reserve(items.len());
+        for (i, item) in items.iter().enumerate() {
+            index.insert(identity(item.resource_type(), item.resource_id()), i);
+        }
+        Estate {
+            account: account.to_string(),
+            emitted: vec![false; items.len() + 1],
+            items,
+            index,
+        }
+    }
+
+    /// What an emitted (type, id) names, or why it names nothing the rule may evaluate.
+    fn target(&self, kind: &str, id: &str) -> Result<Target, String> {
+        if kind == ACCOUNT_TYPE {
+            return if id == self.account {
+                Ok(Target::Account)
+            } else {
+                Err(format!(
+                    "emitted an evaluation of account {}, but it is evaluating account {}",
+                    excerpt(id),
+                    self.account
+                ))
+            };
+        }
+        match self.index.get(&identity(kind, id)) {
+            Some(&i) => Ok(Target::Item(i)),
+            None => Err(format!(
+                "emitted an evaluation of {}/{}, which is not an in-scope resource of account {}",
+                excerpt(kind),
+                excerpt(id),
+                self.account
+            )),
+        }
+    }
+
+    /// Marks `target` evaluated; `false` if it already was.
+    fn first_of(&mut self, target: Target) -> bool {
+        let slot = match target {
+            Target::Item(i) => i,
+            Target::Account | Target::Current => self.items.len(),
+        };
+        !std::mem::replace(&mut self.emitted[slot], true)
+    }
+}
+
+fn identity(kind: &str, id: &str) -> Box<[u8]> {
+    let mut key = Vec::with_capacity(kind.len() + 1 + id.len());
+    key.extend_from_slice(kind.as_bytes());
+    key.push(0);
+    key.extend_from_slice(id.as_bytes());
+    key.into_boxed_slice()
+}
+
+/// At most 80 characters of untrusted text for a message, control characters escaped.
+pub(crate) fn excerpt(text: &str) -> String {
+    let cut: String = text.chars().take(80).collect();
+    let more = if cut.len() < text.len() { "…" } else { "" };
+    format!("{}{more}", crate::escape::terminal(&cut))
+}
+
+/// What an evaluation is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The current item of a resource rule.
+    Current,
+    /// An estate rule's item, by index.
+    Item(usize),
+    /// An estate rule's account.
+    Account,
 }
 
 /// One evaluation as the guest reported it.
@@ -47,25 +140,56 @@ pub struct Estate {
 pub struct Reported {
     pub compliance: Compliance,
     pub annotation: String,
-    /// For estate rules: the resource evaluated; `None` means the current item.
-    pub resource: Option<(String, String)>,
+    pub target: Target,
 }
 
 impl HostState {
-    pub fn new(rule_id: Arc<str>, params: Arc<JsonText>, limits: StoreLimits) -> HostState {
+    pub fn new(
+        rule_id: Arc<str>,
+        params: Arc<JsonText>,
+        limits: StoreLimits,
+        budget: Arc<RuleBudget>,
+    ) -> HostState {
         HostState {
             rule_id,
             item: None,
             params,
             reported: Vec::new(),
+            results: 0,
             broken: None,
             memory: None,
             limits,
             estate: None,
+            log_lines: 0,
+            budget,
             item_cursor: Cursor::default(),
             cursor_item: None,
             params_cursor: Cursor::default(),
         }
+    }
+
+    /// Sets up one evaluation: of `item` (a resource rule) or of `estate`.
+    pub(super) fn begin(&mut self, item: Option<Arc<ItemDocument>>, estate: Option<Estate>) {
+        self.item = item;
+        self.estate = estate;
+        self.reported.clear();
+        self.results = 0;
+        self.broken = None;
+        self.log_lines = 0;
+    }
+
+    /// Ends the evaluation: what it reported, and the first broken report. A resource rule
+    /// that called `result` more than once is broken.
+    pub(super) fn end(&mut self) -> (Vec<Reported>, Option<String>) {
+        self.item = None;
+        self.estate = None;
+        if self.results > 1 {
+            self.broken.get_or_insert(format!(
+                "reported {} results for one item",
+                self.results
+            ));
+        }
+        (std::mem::take(&mut self.reported), self.broken.take())
     }
 
     /// Looks `pointer` up in document `doc` and applies `f`; `None` when the document or the
@@ -225,36 +349,163 @@ fn kind_code(found: Option<Found<'_>>) -> i32 {
     found.map_or(0, |v| v.kind() as i32)
 }
 
+/// Takes a report of the current evaluation: checks the compliance code and the annotation,
+/// and, for an estate rule, that `target` is one not evaluated yet. The first broken report
+/// makes the evaluation ERROR, and nothing reported after it is kept.
 fn report(
     caller: &mut Caller<'_, HostState>,
     compliance: i32,
     annotation: (i32, i32),
-    resource: Option<(String, String)>,
+    target: Result<Target, String>,
 ) -> Result<(), Trap> {
-    let text = read_bytes(caller, annotation.0, annotation.1)?;
+    if caller.data().broken.is_some() {
+        return Ok(());
+    }
+    // 256 characters are at most 1,024 bytes: a longer annotation is refused unread.
+    let max_bytes = MAX_ANNOTATION_CHARS * 4;
+    let text = if annotation.1 as u32 as usize > max_bytes {
+        // Still a trap if the range lies outside memory.
+        check_range(caller, annotation.0, annotation.1)?;
+        None
+    } else {
+        Some(read_bytes(caller, annotation.0, annotation.1)?)
+    };
     let state = caller.data_mut();
-    let problem = match (Compliance::from_code(compliance), String::from_utf8(text)) {
+    let problem = match (Compliance::from_code(compliance), text.map(String::from_utf8)) {
         (None, _) => Some(format!(
             "reported compliance code {compliance}, which is not 1, 2 or 3"
         )),
-        (_, Err(_)) => Some("reported an annotation that is not UTF-8".to_string()),
-        (Some(_), Ok(text)) if text.chars().count() > MAX_ANNOTATION_CHARS => Some(format!(
+        (_, None) => Some(format!(
+            "reported an annotation of {} bytes; the limit is {MAX_ANNOTATION_CHARS} characters",
+            annotation.1 as u32
+        )),
+        (_, Some(Err(_))) => Some("reported an annotation that is not UTF-8".to_string()),
+        (Some(_), Some(Ok(text))) if text.chars().count() > MAX_ANNOTATION_CHARS => Some(format!(
             "reported an annotation of {} characters; the limit is {MAX_ANNOTATION_CHARS}",
             text.chars().count()
         )),
-        (Some(compliance), Ok(annotation)) => {
-            state.reported.push(Reported {
-                compliance,
-                annotation,
-                resource,
-            });
-            None
-        }
+        (Some(compliance), Some(Ok(annotation))) => match target {
+            Err(problem) => Some(problem),
+            Ok(target) => state.take(target, compliance, annotation),
+        },
     };
     if let Some(problem) = problem {
         state.broken.get_or_insert(problem);
     }
     Ok(())
+}
+
+impl HostState {
+    /// Keeps one evaluation of `target`, or says why it cannot be kept.
+    fn take(
+        &mut self,
+        target: Target,
+        compliance: Compliance,
+        annotation: String,
+    ) -> Option<String> {
+        match (&mut self.estate, target) {
+            (None, Target::Current) => {
+                // Only the first result is kept; `end` makes more than one an error.
+                self.results += 1;
+                if self.results > 1 {
+                    return None;
+                }
+            }
+            (None, _) => return Some("called emit, which only estate rules may call".into()),
+            (Some(estate), target) => {
+                // `result` in an estate rule evaluates the account.
+                let target = if target == Target::Current {
+                    Target::Account
+                } else {
+                    target
+                };
+                if !estate.first_of(target) {
+                    let what = match target {
+                        Target::Item(i) => format!(
+                            "{}/{}",
+                            excerpt(estate.items[i].resource_type()),
+                            excerpt(estate.items[i].resource_id())
+                        ),
+                        _ => format!("account {}", estate.account),
+                    };
+                    return Some(format!(
+                        "emitted a second evaluation of {what}; a rule evaluates each resource once"
+                    ));
+                }
+            }
+        }
+        self.reported.push(Reported {
+            compliance,
+            annotation,
+            target,
+        });
+        None
+    }
+
+    /// Takes one line from the evaluation's and the rule's log budgets; `false` (and the line
+    /// counted as dropped) once either is spent.
+    fn log_allowed(&mut self) -> bool {
+        self.log_lines += 1;
+        if self.log_lines > LOG_LINES_PER_EVALUATION {
+            self.budget
+                .log_dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return false;
+        }
+        self.budget.take_log_line()
+    }
+
+    /// Writes one line of the rule's log: control characters escaped, cut to
+    /// `LOG_LINE_CHARS`. A rule's log never shows above warn, so `-q` silences it.
+    fn log(&mut self, level: i32, text: &[u8], full_len: usize) {
+        // Escaped first, then cut, so the line shown is at most `LOG_LINE_CHARS` however many
+        // characters needed escaping.
+        let text = String::from_utf8_lossy(text);
+        let escaped = crate::escape::terminal(&text);
+        let mut line: String = escaped.chars().take(LOG_LINE_CHARS).collect();
+        if line.len() < escaped.len() || text.len() < full_len {
+            line.push_str(" …(cut)");
+        }
+        let rule = &self.rule_id;
+        match level {
+            0 | 1 => tracing::warn!(rule = %rule, "{line}"),
+            2 => tracing::info!(rule = %rule, "{line}"),
+            3 => tracing::debug!(rule = %rule, "{line}"),
+            _ => tracing::trace!(rule = %rule, "{line}"),
+        }
+    }
+}
+
+/// Traps unless `ptr..ptr+len` lies in guest memory.
+fn check_range(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> Result<(), Trap> {
+    let size = memory(caller)?.data_size(caller);
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    if start.saturating_add(len) <= size {
+        Ok(())
+    } else {
+        Err(wasmtime::Error::msg(format!(
+            "range {start}+{len} is outside the rule's memory"
+        )))
+    }
+}
+
+/// Reads an emitted type or id, refusing one longer than `max` bytes without copying it.
+fn read_name(
+    caller: &Caller<'_, HostState>,
+    what: &str,
+    ptr: i32,
+    len: i32,
+    max: usize,
+) -> Result<Result<String, String>, Trap> {
+    if len as u32 as usize > max {
+        check_range(caller, ptr, len)?;
+        return Ok(Err(format!(
+            "emitted a resource {what} of {} bytes; the limit is {max}",
+            len as u32
+        )));
+    }
+    Ok(read_str(caller, ptr, len)?
+        .map_err(|()| format!("emitted a resource {what} that is not UTF-8")))
 }
 
 /// Registers every ABI v1 import in the `conform` module.
@@ -337,7 +588,7 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         M,
         "result",
         |mut caller: Caller<'_, HostState>, compliance: i32, ptr: i32, len: i32| {
-            report(&mut caller, compliance, (ptr, len), None)
+            report(&mut caller, compliance, (ptr, len), Ok(Target::Current))
         },
     )?;
     linker.func_wrap(
@@ -351,18 +602,19 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
          il: i32,
          ap: i32,
          al: i32| {
-            let kind = read_str(&caller, tp, tl)?;
-            let id = read_str(&caller, ip, il)?;
-            match (kind, id) {
-                (Ok(kind), Ok(id)) => report(&mut caller, compliance, (ap, al), Some((kind, id))),
-                _ => {
-                    caller
-                        .data_mut()
-                        .broken
-                        .get_or_insert("emitted a resource name that is not UTF-8".into());
-                    Ok(())
-                }
+            if caller.data().broken.is_some() {
+                return Ok(());
             }
+            let kind = read_name(&caller, "type", tp, tl, MAX_EMITTED_TYPE_BYTES)?;
+            let id = read_name(&caller, "id", ip, il, MAX_EMITTED_ID_BYTES)?;
+            let target = kind.and_then(|kind| {
+                let id = id?;
+                match &caller.data().estate {
+                    Some(estate) => estate.target(&kind, &id),
+                    None => Err("called emit, which only estate rules may call".to_string()),
+                }
+            });
+            report(&mut caller, compliance, (ap, al), target)
         },
     )?;
     linker.func_wrap(
@@ -406,16 +658,16 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         M,
         "log",
-        |caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| {
-            let text = String::from_utf8_lossy(&read_bytes(&caller, ptr, len)?).into_owned();
-            let rule = caller.data().rule_id.clone();
-            match level {
-                0 => tracing::error!(rule = %rule, "{text}"),
-                1 => tracing::warn!(rule = %rule, "{text}"),
-                2 => tracing::info!(rule = %rule, "{text}"),
-                3 => tracing::debug!(rule = %rule, "{text}"),
-                _ => tracing::trace!(rule = %rule, "{text}"),
+        |mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| {
+            // Only as much as one line shows is read (four bytes a character at most).
+            let full = len as u32 as usize;
+            check_range(&caller, ptr, len)?;
+            if !caller.data_mut().log_allowed() {
+                return Ok(());
             }
+            let shown = full.min(LOG_LINE_CHARS * 4) as i32;
+            let text = read_bytes(&caller, ptr, shown)?;
+            caller.data_mut().log(level, &text, full);
             Ok(())
         },
     )?;

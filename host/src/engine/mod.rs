@@ -10,6 +10,7 @@
 //! binary (WIT components) can plug in beside core modules.
 
 pub mod abi;
+pub mod budget;
 pub mod builtin;
 pub mod document;
 pub mod manifest;
@@ -24,7 +25,8 @@ use serde_json::Value;
 use wasmtime::{Engine, InstancePre, Linker, Module, Store, StoreLimitsBuilder, TypedFunc};
 
 use crate::canonical::ContentHasher;
-use abi::HostState;
+use abi::{HostState, Target};
+pub use budget::Budget;
 use document::{ItemDocument, JsonText};
 pub use manifest::{ABI_VERSION, Manifest, RuleKind, Scope, Severity};
 
@@ -95,11 +97,21 @@ impl EngineError {
     }
 }
 
-/// How far a rule may go in one evaluation, and where compiled rules are cached.
+/// How far a rule may go in one evaluation and in one scan, and where compiled rules are cached.
 #[derive(Debug, Clone)]
 pub struct Limits {
+    /// Deadline of one evaluation.
     pub timeout: Duration,
+    /// Linear memory of one instance.
     pub memory_bytes: usize,
+    /// Consecutive timeouts after which a rule is disabled for the rest of the scan; 0: never.
+    pub max_timeouts: u32,
+    /// Time one rule may spend in one scan, over all its evaluations; `None`: no limit.
+    pub rule_budget: Option<Duration>,
+    /// Time the whole scan may spend evaluating; past it, what is left is ERROR.
+    pub scan_budget: Option<Duration>,
+    /// How long compiling one rule may take.
+    pub compile_timeout: Duration,
     /// Directory of compiled modules, keyed by content and compiler settings; `None` compiles
     /// every module in every process.
     pub cache_dir: Option<std::path::PathBuf>,
@@ -110,10 +122,23 @@ impl Default for Limits {
         Limits {
             timeout: Duration::from_secs(1),
             memory_bytes: 64 << 20,
+            max_timeouts: 3,
+            rule_budget: None,
+            scan_budget: None,
+            compile_timeout: Duration::from_secs(120),
             cache_dir: None,
         }
     }
 }
+
+/// Tables one instance may have, and elements per table (a funcref is a pointer: 8 MiB a
+/// table at most). Toolchains make one table of a few thousand functions; a rule looping on
+/// `table.grow` sees it fail at this size, as `memory.grow` fails at the memory cap.
+pub const MAX_TABLES: usize = 4;
+pub const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Largest rule module conform compiles (componentized interpreters run to tens of MiB).
+pub const MAX_MODULE_BYTES: usize = 256 << 20;
 
 /// The resource type of an evaluation about a whole account (estate rules), as AWS Config names it.
 pub const ACCOUNT_TYPE: &str = "AWS::::Account";
@@ -193,14 +218,30 @@ pub struct Verdict {
     pub annotation: String,
 }
 
-/// One evaluation of one rule for one resource (what an estate rule emits).
+/// One evaluation an estate rule made for one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evaluation {
-    pub rule_id: String,
-    pub resource_type: String,
-    pub resource_id: String,
+    /// The in-scope item it evaluated, by index in the items the rule was given; `None`: the
+    /// account itself (`AWS::::Account`).
+    pub item: Option<usize>,
     pub compliance: Compliance,
     pub annotation: String,
+}
+
+/// Why an evaluation failed, and whether it was by running out of time (which counts towards
+/// the circuit breaker).
+struct Failure {
+    message: String,
+    timed_out: bool,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            message,
+            timed_out: false,
+        }
+    }
 }
 
 impl RuleHost {
@@ -210,11 +251,22 @@ impl RuleHost {
         if let Some(dir) = &limits.cache_dir {
             // wasmtime keys each artifact by the module's bytes and the compiler's version and
             // settings, so a changed module or a new conform never loads a stale artifact.
+            // The cache only saves time: where it cannot be made (a read-only home, say), rules
+            // are compiled afresh.
             let mut cache = wasmtime::CacheConfig::new();
             cache.with_directory(dir);
-            let cache = wasmtime::Cache::new(cache)
-                .map_err(|e| EngineError::Engine(format!("cache {}: {e}", dir.display())))?;
-            config.cache(Some(cache));
+            match std::fs::create_dir_all(dir)
+                .map_err(|e| e.to_string())
+                .and_then(|()| wasmtime::Cache::new(cache).map_err(|e| e.to_string()))
+            {
+                Ok(cache) => {
+                    config.cache(Some(cache));
+                }
+                Err(e) => tracing::warn!(
+                    "compiled-rule cache {} unusable ({e}); compiling rules afresh",
+                    dir.display()
+                ),
+            }
         }
         let engine = Engine::new(&config).map_err(|e| EngineError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
@@ -266,12 +318,20 @@ impl RuleHost {
         bytes: &[u8],
         params: &dyn Fn(&str) -> Option<Value>,
     ) -> Result<Rule, EngineError> {
+        if bytes.len() > MAX_MODULE_BYTES {
+            return Err(EngineError::load(
+                source,
+                format!(
+                    "is {} bytes; conform compiles rules of at most {MAX_MODULE_BYTES}",
+                    bytes.len()
+                ),
+            ));
+        }
         let binary = wat::parse_bytes(bytes)
             .map_err(|e| EngineError::load(source, format!("not WebAssembly: {e}")))?;
         let manifest = Manifest::from_module(source, &binary)?;
         let name = format!("{} ({source})", manifest.id);
-        let module = Module::new(&self.engine, &binary)
-            .map_err(|e| EngineError::load(&name, format!("{e:#}")))?;
+        let module = self.compile(&name, &binary)?;
         for import in module.imports() {
             if import.module() != "conform" || !ABI_IMPORTS.contains(&import.name()) {
                 return Err(EngineError::load(
@@ -313,6 +373,30 @@ impl RuleHost {
         })
     }
 
+    /// Compiles a module within the compile timeout. Compilation cannot be interrupted, so a
+    /// module that takes too long is left to its thread and the load fails; the process ends
+    /// soon after (a rule that cannot load stops the command).
+    fn compile(&self, name: &str, binary: &[u8]) -> Result<Module, EngineError> {
+        let (engine, binary) = (self.engine.clone(), binary.to_vec());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("conform-compile".into())
+            .spawn(move || {
+                let _ = tx.send(Module::new(&engine, &binary));
+            })
+            .map_err(|e| EngineError::Engine(e.to_string()))?;
+        match rx.recv_timeout(self.limits.compile_timeout) {
+            Ok(compiled) => compiled.map_err(|e| EngineError::load(name, format!("{e:#}"))),
+            Err(_) => Err(EngineError::load(
+                name,
+                format!(
+                    "did not compile within {} s",
+                    self.limits.compile_timeout.as_secs_f64()
+                ),
+            )),
+        }
+    }
+
     /// Loads every built-in rule. A built-in whose parameters are required but were not given
     /// (REQUIRED_TAGS needs `tag1Key`, as in AWS Config) is left out, with the reason returned;
     /// parameters that were given and are invalid are an error.
@@ -337,10 +421,12 @@ impl RuleHost {
     }
 
     /// An evaluator for `rules`: it keeps one live instance per rule and reuses it across items.
+    /// It starts a scan's budget (`Budget`); the scan's other jobs take a `sibling`.
     pub fn evaluator<'r>(&self, rules: &'r [Rule]) -> Evaluator<'r> {
         Evaluator {
             engine: self.engine.clone(),
             limits: self.limits.clone(),
+            budget: Arc::new(Budget::new(rules, &self.limits)),
             rules,
             live: rules.iter().map(|_| None).collect(),
         }
@@ -351,6 +437,7 @@ impl RuleHost {
 pub struct Evaluator<'r> {
     engine: Engine,
     limits: Limits,
+    budget: Arc<Budget>,
     rules: &'r [Rule],
     live: Vec<Option<Live>>,
 }
@@ -369,14 +456,36 @@ struct Live {
     evaluate: TypedFunc<(), i32>,
 }
 
-impl Evaluator<'_> {
+impl<'r> Evaluator<'r> {
+    /// Another evaluator of the same rules, sharing this one's budget: for another job of the
+    /// same scan.
+    pub fn sibling(&self) -> Evaluator<'r> {
+        Evaluator {
+            engine: self.engine.clone(),
+            limits: self.limits.clone(),
+            budget: self.budget.clone(),
+            rules: self.rules,
+            live: self.rules.iter().map(|_| None).collect(),
+        }
+    }
+
+    /// What the scan's budget cut short (disabled rules, dropped log lines), for its log.
+    pub fn budget_notes(&self) -> Vec<String> {
+        self.budget.notes(self.rules)
+    }
+
     /// Evaluates rule `index` on `item` (the CI as rules see it), if it is in the rule's scope.
     pub fn evaluate(&mut self, index: usize, item: &Arc<ItemDocument>) -> Option<Verdict> {
         let rule = &self.rules[index];
         if rule.manifest.kind != RuleKind::Resource || !rule.manifest.scope.includes_item(item) {
             return None;
         }
-        Some(match self.run(index, item) {
+        let ran = match self.budget.refuses(index) {
+            Some(reason) => Err(reason),
+            None => self.run(index, item),
+        };
+        let rule = &self.rules[index];
+        Some(match ran {
             Ok((compliance, annotation)) => Verdict {
                 compliance,
                 annotation,
@@ -395,7 +504,8 @@ impl Evaluator<'_> {
     }
 
     /// Runs estate rule `index` once for `account` over its in-scope `items` (ABI §6). Returns the
-    /// evaluations it emitted; if it failed, one ERROR evaluation of the account.
+    /// evaluations it emitted, each naming its item by index; if it failed, one ERROR evaluation
+    /// of the account.
     pub fn evaluate_estate(
         &mut self,
         index: usize,
@@ -406,47 +516,33 @@ impl Evaluator<'_> {
         if rule.manifest.kind != RuleKind::Estate {
             return Vec::new();
         }
-        let rule_id = rule.manifest.id.clone();
-        let version = rule.manifest.version.clone();
-        let of_account = |compliance, annotation: String| Evaluation {
-            rule_id: rule_id.clone(),
-            resource_type: ACCOUNT_TYPE.to_string(),
-            resource_id: account.to_string(),
-            compliance,
-            annotation,
+        let (rule_id, version) = (rule.manifest.id.clone(), rule.manifest.version.clone());
+        let failed = |message: String| {
+            vec![Evaluation {
+                item: None,
+                compliance: Compliance::Error,
+                annotation: format!("rule {rule_id} v{version}: {message}"),
+            }]
         };
-        let estate = abi::Estate {
-            account: account.to_string(),
-            items,
-        };
+        if let Some(reason) = self.budget.refuses(index) {
+            return failed(reason);
+        }
+        let estate = abi::Estate::new(account, items);
         match self.call(index, None, Some(estate)) {
             Ok((reported, None)) if !reported.is_empty() => reported
                 .into_iter()
-                .map(|r| {
-                    let (resource_type, resource_id) = r
-                        .resource
-                        .unwrap_or_else(|| (ACCOUNT_TYPE.to_string(), account.to_string()));
-                    Evaluation {
-                        rule_id: rule_id.clone(),
-                        resource_type,
-                        resource_id,
-                        compliance: r.compliance,
-                        annotation: r.annotation,
-                    }
+                .map(|r| Evaluation {
+                    item: match r.target {
+                        Target::Item(i) => Some(i),
+                        Target::Account | Target::Current => None,
+                    },
+                    compliance: r.compliance,
+                    annotation: r.annotation,
                 })
                 .collect(),
-            Ok((_, Some(problem))) => vec![of_account(
-                Compliance::Error,
-                format!("rule {rule_id} v{version}: {problem}"),
-            )],
-            Ok(_) => vec![of_account(
-                Compliance::Error,
-                format!("rule {rule_id} v{version}: emitted no evaluation"),
-            )],
-            Err(message) => vec![of_account(
-                Compliance::Error,
-                format!("rule {rule_id} v{version}: {message}"),
-            )],
+            Ok((_, Some(problem))) => failed(problem),
+            Ok(_) => failed("emitted no evaluation".to_string()),
+            Err(failure) => failed(failure.message),
         }
     }
 
@@ -455,10 +551,12 @@ impl Evaluator<'_> {
         index: usize,
         item: &Arc<ItemDocument>,
     ) -> Result<(Compliance, String), String> {
-        let (mut reported, broken) = self.call(index, Some(item.clone()), None)?;
+        let (mut reported, broken) = self
+            .call(index, Some(item.clone()), None)
+            .map_err(|f| f.message)?;
         match (broken, reported.as_slice()) {
             (Some(problem), _) => Err(problem),
-            (None, [one]) if one.resource.is_none() => {
+            (None, [_]) => {
                 let one = reported.pop().expect("one result");
                 Ok((one.compliance, one.annotation))
             }
@@ -468,69 +566,88 @@ impl Evaluator<'_> {
     }
 
     /// Calls the rule's entry point with the given current item or estate, and returns what it
-    /// reported and the first broken report. A trap or non-zero return is an `Err`.
+    /// reported and the first broken report. A trap or non-zero return is an `Err`. The time
+    /// it took is charged to the rule's budget.
     fn call(
         &mut self,
         index: usize,
         item: Option<Arc<ItemDocument>>,
         estate: Option<abi::Estate>,
-    ) -> Result<(Vec<abi::Reported>, Option<String>), String> {
+    ) -> Result<(Vec<abi::Reported>, Option<String>), Failure> {
+        let started = std::time::Instant::now();
+        let called = self.call_once(index, item, estate);
+        let timed_out = matches!(&called, Err(f) if f.timed_out);
+        self.budget.spent(index, started.elapsed(), timed_out);
+        called
+    }
+
+    fn call_once(
+        &mut self,
+        index: usize,
+        item: Option<Arc<ItemDocument>>,
+        estate: Option<abi::Estate>,
+    ) -> Result<(Vec<abi::Reported>, Option<String>), Failure> {
         if self.live[index].is_none() {
             self.live[index] = Some(self.instantiate(index)?);
         }
+        let deadline = self.budget.deadline();
         let live = self.live[index].as_mut().expect("instantiated above");
-        let ticks = (self.limits.timeout.as_millis() / TICK.as_millis()).max(1) as u64;
-        live.store.set_epoch_deadline(ticks);
-        let state = live.store.data_mut();
-        state.item = item;
-        state.estate = estate;
-        state.reported.clear();
-        state.broken = None;
+        live.store.set_epoch_deadline(ticks(deadline));
+        live.store.data_mut().begin(item, estate);
         let called = live.evaluate.call(&mut live.store, ());
-        let state = live.store.data_mut();
-        state.item = None;
-        state.estate = None;
-        let reported = std::mem::take(&mut state.reported);
-        let broken = state.broken.take();
+        let (reported, broken) = live.store.data_mut().end();
         match called {
             Err(error) => {
                 // A trapped or interrupted instance may be in any state: never reuse it.
                 self.live[index] = None;
-                Err(self.describe_trap(&error))
+                Err(self.describe_trap(&error, deadline))
             }
             Ok(0) => Ok((reported, broken)),
-            Ok(code) => Err(format!("reported error {code}")),
+            Ok(code) => Err(format!("reported error {code}").into()),
         }
     }
 
-    fn instantiate(&self, index: usize) -> Result<Live, String> {
+    fn instantiate(&self, index: usize) -> Result<Live, Failure> {
         let rule = &self.rules[index];
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory_bytes)
+            .memories(1)
+            .tables(MAX_TABLES)
+            .table_elements(MAX_TABLE_ELEMENTS)
             .instances(1)
             .build();
         let state = HostState::new(
             Arc::from(rule.manifest.id.as_str()),
             rule.params_text.clone(),
             limits,
+            self.budget.rule(index).clone(),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        let ticks = (self.limits.timeout.as_millis() / TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        let instance = rule
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| format!("could not start: {}", self.describe_trap(&e)))?;
+        let deadline = self.budget.deadline();
+        store.set_epoch_deadline(ticks(deadline));
+        let instance = rule.pre.instantiate(&mut store).map_err(|e| {
+            let f = self.describe_trap(&e, deadline);
+            Failure {
+                message: format!("could not start: {}", f.message),
+                ..f
+            }
+        })?;
         let memory = instance
             .get_memory(&mut store, "memory")
-            .ok_or("exports no memory")?;
+            .ok_or_else(|| "exports no memory".to_string())?;
         store.data_mut().memory = Some(memory);
         if let Ok(init) = instance.get_typed_func::<(), i32>(&mut store, "conform_init") {
             match init.call(&mut store, ()) {
                 Ok(0) => {}
-                Ok(code) => return Err(format!("conform_init reported error {code}")),
-                Err(e) => return Err(format!("conform_init failed: {}", self.describe_trap(&e))),
+                Ok(code) => return Err(format!("conform_init reported error {code}").into()),
+                Err(e) => {
+                    let f = self.describe_trap(&e, deadline);
+                    return Err(Failure {
+                        message: format!("conform_init failed: {}", f.message),
+                        ..f
+                    });
+                }
             }
         }
         let entry = rule.manifest.kind.entry_point();
@@ -540,17 +657,27 @@ impl Evaluator<'_> {
         Ok(Live { store, evaluate })
     }
 
-    fn describe_trap(&self, error: &wasmtime::Error) -> String {
+    fn describe_trap(&self, error: &wasmtime::Error, deadline: Duration) -> Failure {
         match error.downcast_ref::<wasmtime::Trap>() {
-            Some(wasmtime::Trap::Interrupt) => {
-                format!(
-                    "exceeded its deadline of {} ms",
-                    self.limits.timeout.as_millis()
-                )
-            }
-            Some(trap) => format!("trapped: {trap}"),
+            Some(wasmtime::Trap::Interrupt) => Failure {
+                message: if deadline < self.limits.timeout {
+                    format!(
+                        "stopped at the end of the scan's time budget ({} ms left)",
+                        deadline.as_millis()
+                    )
+                } else {
+                    format!("exceeded its deadline of {} ms", self.limits.timeout.as_millis())
+                },
+                timed_out: true,
+            },
+            Some(trap) => format!("trapped: {trap}").into(),
             // A host import refused the call (a range outside memory): its own message says why.
-            None => error.root_cause().to_string(),
+            None => error.root_cause().to_string().into(),
         }
     }
+}
+
+/// Epoch ticks for a deadline: at least one.
+fn ticks(deadline: Duration) -> u64 {
+    (deadline.as_millis() / TICK.as_millis()).max(1) as u64
 }

@@ -168,19 +168,15 @@ fn case_name(key: &ResourceKey) -> String {
     )
 }
 
-/// XML 1.0 allows only some characters, even escaped; rule annotations are untrusted text.
-fn xml_safe(s: &str) -> String {
-    s.chars()
-        .filter(|&c| {
-            matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
-        })
-        .collect()
-}
-
+/// An attribute value: line breaks and tabs as references, which attribute-value
+/// normalisation would otherwise turn into spaces.
 fn attr(s: &str) -> String {
-    escape(xml_safe(s).as_str()).replace('\n', "&#10;")
+    escape(crate::escape::xml(s).as_ref())
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+        .replace('\t', "&#9;")
 }
 
 fn text(s: &str) -> String {
-    escape(xml_safe(s).as_str()).into_owned()
+    escape(crate::escape::xml(s).as_ref()).into_owned()
 }

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use crate::drift::{DriftReport, StateRef};
+use crate::escape::{markdown as md, markdown_code as code};
 use crate::gate::{Finding, GateReport};
 use crate::store::SnapshotRole;
 
@@ -52,8 +53,8 @@ pub fn drift_markdown(report: &DriftReport, w: &mut dyn Write) -> std::io::Resul
     writeln!(
         w,
         "### Drift from {} to {}\n",
-        state_name(&report.before),
-        state_name(&report.after)
+        md(&state_name(&report.before)),
+        md(&state_name(&report.after))
     )?;
     writeln!(w, "{}\n", drift_summary(report))?;
     write_markdown_resources(report, w, COMMENT_BUDGET)
@@ -76,19 +77,18 @@ pub fn write_markdown_resources(
             .changes
             .iter()
             .take(5)
-            .map(|c| format!("`{}`", md_escape(&c.pointer)))
+            .map(|c| code(&c.pointer))
             .collect::<Vec<_>>()
             .join(", ");
         if r.changes.len() > 5 {
             fields.push_str(&format!(" and {} more", r.changes.len() - 5));
         }
         let line = format!(
-            "| {} | `{}/{}` | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} |\n",
             r.kind.as_str(),
-            md_escape(&r.resource.resource_type),
-            md_escape(&r.resource.resource_id),
-            r.resource.account_id,
-            r.resource.region,
+            resource_code(&r.resource),
+            md(&r.resource.account_id),
+            md(&r.resource.region),
             fields
         );
         if written + line.len() > budget {
@@ -105,9 +105,9 @@ pub fn write_markdown_resources(
     Ok(())
 }
 
-/// Keeps table cells intact: pipes and newlines would break a markdown row.
-pub fn md_escape(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+/// `TYPE/ID` as a code span for a table cell: ids come from inputs and may hold anything.
+fn resource_code(key: &crate::model::ResourceKey) -> String {
+    code(&format!("{}/{}", key.resource_type, key.resource_id))
 }
 
 fn count(n: u64, noun: &str) -> String {
@@ -131,9 +131,9 @@ pub fn gate_markdown(report: &GateReport, w: &mut dyn Write) -> std::io::Result<
             count(c.failing, "finding")
         )?;
     }
-    write!(w, "{}", state_name(&report.snapshot))?;
+    write!(w, "{}", md(&state_name(&report.snapshot)))?;
     if let Some(b) = &report.baseline {
-        write!(w, ", against {}", state_name(b))?;
+        write!(w, ", against {}", md(&state_name(b)))?;
     }
     writeln!(w, ". Fails on: {}.\n", fail_on)?;
     writeln!(w, "| | findings | new | failing | waived |")?;
@@ -168,12 +168,11 @@ pub fn gate_markdown(report: &GateReport, w: &mut dyn Write) -> std::io::Result<
         for f in &waived {
             let wv = f.waiver.as_ref().expect("waived");
             let line = format!(
-                "| {} | `{}/{}` | {} | {} |\n",
-                f.rule_id,
-                md_escape(&f.resource.resource_type),
-                md_escape(&f.resource.resource_id),
-                md_escape(&wv.justification),
-                wv.expires.as_deref().unwrap_or("never")
+                "| {} | {} | {} | {} |\n",
+                md(&f.rule_id),
+                resource_code(&f.resource),
+                md(&wv.justification),
+                md(wv.expires.as_deref().unwrap_or("never"))
             );
             if line.len() > budget {
                 writeln!(w, "\n_…and more; see the full report._")?;
@@ -189,12 +188,12 @@ pub fn gate_markdown(report: &GateReport, w: &mut dyn Write) -> std::io::Result<
         for s in expired {
             writeln!(
                 w,
-                "- waiver {} (`{}` on `{}`), expired {}: {}",
+                "- waiver {} ({} on {}), expired {}: {}",
                 s.waiver.number,
-                s.waiver.rule,
-                s.waiver.resource,
-                s.waiver.expires.as_deref().unwrap_or("?"),
-                md_escape(&s.waiver.justification)
+                md(&s.waiver.rule),
+                md(&s.waiver.resource),
+                md(s.waiver.expires.as_deref().unwrap_or("?")),
+                md(&s.waiver.justification)
             )?;
         }
     }
@@ -230,20 +229,21 @@ fn findings_table(
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        let mut message = md_escape(&f.message);
-        if message.chars().count() > 200 {
-            message = message.chars().take(199).collect::<String>() + "…";
-        }
+        // Cut before escaping, so an escape is never cut in half.
+        let mut message = if f.message.chars().count() > 200 {
+            md(&f.message.chars().take(199).collect::<String>()) + "…"
+        } else {
+            md(&f.message)
+        };
         if f.new && f.kind != crate::gate::FindingKind::Drift {
             message.push_str(" **(new)**");
         }
         let line = format!(
-            "| {} | {severity} | `{}/{}` | {} | {} | {message} |\n",
-            f.rule_id,
-            md_escape(&f.resource.resource_type),
-            md_escape(&f.resource.resource_id),
-            f.resource.account_id,
-            f.resource.region
+            "| {} | {severity} | {} | {} | {} | {message} |\n",
+            md(&f.rule_id),
+            resource_code(&f.resource),
+            md(&f.resource.account_id),
+            md(&f.resource.region)
         );
         if line.len() > *budget {
             writeln!(

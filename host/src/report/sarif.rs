@@ -138,7 +138,8 @@ fn rule(id: &str, title: &str, description: &str, severity: Severity, help: &str
         "name": id,
         "shortDescription": {"text": title},
         "fullDescription": {"text": description},
-        "help": {"text": help, "markdown": help},
+        // Titles and descriptions come from rule manifests: code scanning renders this markdown.
+        "help": {"text": help, "markdown": crate::escape::markdown(help)},
         "defaultConfiguration": {"level": level(severity)},
         "properties": {
             "tags": ["compliance", "configuration"],
@@ -278,36 +279,19 @@ impl<'a> SarifResult<'a> {
     }
 }
 
-/// A repository-relative path that names a resource: stable, and safe in a URI.
+/// A repository-relative path that names a resource: stable, and safe in a URI. Each part is
+/// one segment (`crate::escape::uri_segment`), so no id can add a segment or climb out of
+/// `conform/`; a type's `::` separators make segments of their own.
 pub fn resource_uri(key: &ResourceKey) -> String {
-    let part = |s: &str| {
-        if s.is_empty() {
-            "_".to_string()
-        } else {
-            percent_encode(s)
-        }
-    };
-    let kind: Vec<String> = key.resource_type.split("::").map(part).collect();
+    use crate::escape::uri_segment;
+    let kind: Vec<String> = key.resource_type.split("::").map(uri_segment).collect();
     format!(
         "conform/{}/{}/{}/{}",
-        part(&key.account_id),
-        part(&key.region),
+        uri_segment(&key.account_id),
+        uri_segment(&key.region),
         kind.join("/"),
-        part(&key.resource_id)
+        uri_segment(&key.resource_id)
     )
-}
-
-/// RFC 3986 percent-encoding of everything but unreserved characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn short_hash(hash: &str) -> &str {
