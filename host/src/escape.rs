@@ -57,12 +57,41 @@ fn escape_controls(text: &str, keep_lf: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Inline markdown text that renders as exactly these characters: ASCII punctuation is
-/// backslash-escaped, line breaks and other controls become spaces. Safe in a table cell.
+/// Inline markdown text that renders as exactly these characters: every character that can
+/// open an inline construct of GitHub-flavoured markdown is backslash-escaped (CommonMark makes
+/// an escaped ASCII punctuation character literal): emphasis, code, links and images, raw HTML
+/// and entities, strikethrough, math, table cells, mentions; `://` and `www.` are broken so no
+/// bare URL becomes a link. Line breaks and other controls become spaces. For inline text only
+/// (a table cell, the middle of a line): the block constructs that need a line start do not
+/// apply there.
 pub fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        if c.is_ascii_punctuation() {
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("://") || rest.starts_with("www.") {
+            let (head, tail) = rest.split_at(if rest.starts_with("www.") { 3 } else { 1 });
+            out.push_str(head);
+            out.push('\\');
+            rest = tail;
+            continue;
+        }
+        if matches!(
+            c,
+            '\\' | '`'
+                | '*'
+                | '_'
+                | '['
+                | ']'
+                | '<'
+                | '>'
+                | '!'
+                | '|'
+                | '&'
+                | '~'
+                | '#'
+                | '$'
+                | '@'
+        ) {
             out.push('\\');
             out.push(c);
         } else if is_terminal_control(c) {
@@ -70,6 +99,7 @@ pub fn markdown(text: &str) -> String {
         } else {
             out.push(c);
         }
+        rest = &rest[c.len_utf8()..];
     }
     out
 }
@@ -99,9 +129,7 @@ pub fn markdown_code(text: &str) -> String {
 /// U+FFFE and U+FFFF) are written as `\u{XX}`. Markup (`<`, `&`, quotes) is the XML writer's
 /// to escape.
 pub fn xml(text: &str) -> Cow<'_, str> {
-    let forbidden = |c: char| {
-        matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
-    };
+    let forbidden = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}');
     if !text.chars().any(forbidden) {
         return Cow::Borrowed(text);
     }
@@ -158,8 +186,16 @@ mod tests {
             assert!(!out.chars().any(is_terminal_control), "{s:?} → {out:?}");
         }
         assert_eq!(terminal("a\r\nb\u{1b}[0m"), "a\\u{d}\\u{a}b\\u{1b}[0m");
-        assert_eq!(terminal("plain \\ text"), "plain \\ text", "nothing to escape");
-        assert_eq!(terminal("\\u{1b}\u{1b}"), "\\\\u{1b}\\u{1b}", "a fake escape is not");
+        assert_eq!(
+            terminal("plain \\ text"),
+            "plain \\ text",
+            "nothing to escape"
+        );
+        assert_eq!(
+            terminal("\\u{1b}\u{1b}"),
+            "\\\\u{1b}\\u{1b}",
+            "a fake escape is not"
+        );
         assert_eq!(terminal_lines("one\ntwo\r"), "one\ntwo\\u{d}");
     }
 
@@ -168,8 +204,15 @@ mod tests {
         let out = markdown(HOSTILE[0]);
         assert_eq!(
             out,
-            "x\\` \\| \\!\\[p\\]\\(https\\:\\/\\/evil\\.example\\/p\\.png\\) \\<img src\\=y\\> \
-             \\[a\\]\\(javascript\\:alert\\(1\\)\\)"
+            "x\\` \\| \\!\\[p\\](https:\\//evil.example/p.png) \\<img src=y\\> \\[a\\](javascript:alert(1))"
+        );
+        assert_eq!(
+            markdown("see www.evil.example @team"),
+            "see www\\.evil.example \\@team"
+        );
+        assert_eq!(
+            markdown("snapshot 2, taken 2026-11-09T10:00:00Z"),
+            "snapshot 2, taken 2026-11-09T10:00:00Z"
         );
         assert!(!markdown("a\nb\rc").contains(['\n', '\r']));
     }

@@ -21,7 +21,11 @@ fn main() -> ExitCode {
         // and they would have exited 0; commands that decide first go through `exit::settle`.
         Err(error) if cli::exit::is_broken_pipe(&error) => cli::exit::OK,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Messages quote inputs: what could act on a terminal is escaped.
+            eprintln!(
+                "error: {}",
+                conform::escape::terminal_lines(&format!("{error:#}"))
+            );
             cli::exit::tool_failed()
         }
     }

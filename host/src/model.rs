@@ -72,13 +72,15 @@ pub struct ResourceKey {
 
 impl fmt::Display for ResourceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.resource_type, self.resource_id)?;
+        // For people, so safe on a terminal: ids come from inputs.
+        use crate::escape::terminal as t;
+        write!(f, "{}/{}", t(&self.resource_type), t(&self.resource_id))?;
         if !self.account_id.is_empty() || !self.region.is_empty() {
             write!(
                 f,
                 " ({} {})",
-                or_dash(&self.account_id),
-                or_dash(&self.region)
+                t(or_dash(&self.account_id)),
+                t(or_dash(&self.region))
             )?;
         }
         Ok(())

@@ -112,14 +112,7 @@ pub fn scan_with_jobs(
             }
             None => (Vec::new(), vec![None]),
         };
-        run.evaluate_parts(
-            store,
-            readers,
-            &parts,
-            snapshot,
-            covered.as_ref(),
-            sink,
-        )?;
+        run.evaluate_parts(store, readers, &parts, snapshot, covered.as_ref(), sink)?;
         run.finish(sink)
     })?;
     let mut summaries = run.summaries;

@@ -13,7 +13,14 @@ fn bomb(name: &str) -> String {
 fn volumes(n: usize) -> Scratch {
     let s = Scratch::new();
     let items: Vec<Value> = (0..n)
-        .map(|i| volume(&format!("vol-{i:05}"), 8, i % 2 == 0, "2026-11-02T06:00:00Z"))
+        .map(|i| {
+            volume(
+                &format!("vol-{i:05}"),
+                8,
+                i % 2 == 0,
+                "2026-11-02T06:00:00Z",
+            )
+        })
         .collect();
     s.ingest_items("volumes.json", &items);
     s
@@ -87,7 +94,8 @@ fn a_flooding_log_is_bounded_escaped_and_summarised() {
         &run.stderr[..run.stderr.len().min(500)]
     );
     assert!(
-        run.stderr.contains("rule HOSTILE_LOG: 79872 log line(s) dropped"),
+        run.stderr
+            .contains("rule HOSTILE_LOG: 79872 log line(s) dropped"),
         "the dropped lines are summarised:\n{}",
         &run.stderr[run.stderr.len().saturating_sub(1_000)..]
     );
@@ -136,7 +144,16 @@ fn an_estate_rule_evaluates_each_of_its_resources_once_and_nothing_else() {
         .map(|e| e["resource_id"].as_str().unwrap())
         .collect();
     ids.sort();
-    assert_eq!(ids, ["vol-00000", "vol-00001", "vol-00002", "vol-00003", "vol-00004"]);
+    assert_eq!(
+        ids,
+        [
+            "vol-00000",
+            "vol-00001",
+            "vol-00002",
+            "vol-00003",
+            "vol-00004"
+        ]
+    );
     assert!(evaluations.iter().all(|e| e["compliance"] == "COMPLIANT"));
 
     let refused = [
@@ -149,7 +166,10 @@ fn an_estate_rule_evaluates_each_of_its_resources_once_and_nothing_else() {
             3,
             "emitted an evaluation of AWS::EC2::Volume/vol-nope, which is not an in-scope resource",
         ),
-        (4, "emitted a resource id of 1048576 bytes; the limit is 768"),
+        (
+            4,
+            "emitted a resource id of 1048576 bytes; the limit is 768",
+        ),
         (
             6,
             "emitted a second evaluation of AWS::EC2::Volume/vol-00000",
@@ -162,7 +182,10 @@ fn an_estate_rule_evaluates_each_of_its_resources_once_and_nothing_else() {
         let e = &evaluations[0];
         assert_eq!(e["compliance"], "ERROR", "mode {mode}");
         assert_eq!(e["resource_type"], "AWS::::Account");
-        assert_eq!(e["resource_id"], "123456789012", "stored under its own account");
+        assert_eq!(
+            e["resource_id"], "123456789012",
+            "stored under its own account"
+        );
         assert!(
             e["annotation"].as_str().unwrap().contains(message),
             "mode {mode}: {}",
@@ -197,9 +220,7 @@ fn a_rule_that_always_times_out_is_disabled_after_three() {
         .count();
     let skipped = evaluations
         .iter()
-        .filter(|e| {
-            annotation(e).contains("skipped: rule disabled after 3 consecutive timeouts")
-        })
+        .filter(|e| annotation(e).contains("skipped: rule disabled after 3 consecutive timeouts"))
         .count();
     assert_eq!((timed_out, skipped), (3, 37), "{evaluations:?}");
     assert!(

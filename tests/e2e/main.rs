@@ -3,9 +3,11 @@
 
 mod drift;
 mod gate;
+mod hostile_reports;
 mod hostile_rules;
 mod ingest_errors;
 mod ingest_forms;
+mod read_only;
 mod read_side;
 mod rules;
 mod support;

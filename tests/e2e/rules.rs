@@ -186,7 +186,10 @@ fn hostile_rules_each_end_in_their_error_and_spare_the_others() {
         ("HOSTILE_TRAP", "unreachable"),
         ("HOSTILE_GARBAGE", "compliance code 7"),
         ("HOSTILE_POINTER", "outside the rule's memory"),
-        ("HOSTILE_ANNOTATION", "annotation of 60000 bytes; the limit is 256 characters"),
+        (
+            "HOSTILE_ANNOTATION",
+            "annotation of 60000 bytes; the limit is 256 characters",
+        ),
         ("HOSTILE_SILENT", "without reporting a result"),
     ];
     for (rule_id, message) in expected {

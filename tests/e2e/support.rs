@@ -79,6 +79,20 @@ impl Scratch {
         }
     }
 
+    /// Runs `conform` with extra environment variables.
+    pub fn conform_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = self.command(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output: Output = command.output().expect("conform runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Runs `conform` as `conform` does, sampling its peak resident memory (VmHWM, which only
     /// grows) until it exits; returns the run and the peak in MiB.
     pub fn conform_measured(&self, args: &[&str]) -> (Run, u64) {

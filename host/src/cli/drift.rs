@@ -10,10 +10,10 @@ use conform::drift::{self, DriftKind, DriftOptions, DriftReport, StateRef};
 use conform::ingest::{IngestOptions, NoProgress};
 use conform::store::{Baseline, SnapshotRole, SnapshotSelector, Store, check_baseline_name};
 
-use super::read::open_existing;
+use super::read::{open_existing, open_to_read};
 use conform::report::markdown::{drift_markdown, drift_summary, state_name};
 
-use super::render::{Output, count, short_json, style};
+use super::render::{Output, count, short_json, style, t};
 use super::{Format, exit};
 
 #[derive(Debug, Args)]
@@ -81,7 +81,7 @@ pub fn baseline(db: &Path, args: BaselineArgs, out: &Output) -> anyhow::Result<E
             })?;
         }
         BaselineCommand::List => {
-            let store = open_existing(db)?;
+            let store = open_to_read(db)?;
             let list = store.baselines()?;
             out.emit(&list, |w| {
                 if list.is_empty() {
@@ -94,7 +94,7 @@ pub fn baseline(db: &Path, args: BaselineArgs, out: &Output) -> anyhow::Result<E
             })?;
         }
         BaselineCommand::Show { name } => {
-            let store = open_existing(db)?;
+            let store = open_to_read(db)?;
             let b = store.baseline(&name)?;
             out.emit(&b, |w| {
                 writeln!(w, "baseline '{}': {}", b.name, describe(&b))?;
@@ -167,7 +167,7 @@ pub fn drift(
     out: &Output,
 ) -> anyhow::Result<ExitCode> {
     out.accept("drift", DRIFT_FORMATS)?;
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let baseline = store.choose_baseline(args.baseline.as_deref())?;
     let snapshot = store.snapshot(args.snapshot)?;
     compare(
@@ -186,7 +186,7 @@ pub fn diff(
     out: &Output,
 ) -> anyhow::Result<ExitCode> {
     out.accept("diff", DRIFT_FORMATS)?;
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let (before, after) = (store.snapshot(args.before)?, store.snapshot(args.after)?);
     compare(
         &store,
@@ -246,8 +246,8 @@ fn text(report: &DriftReport, w: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         w,
         "{b}drift from {} to {}{b:#}",
-        state_name(&report.before),
-        state_name(&report.after)
+        t(&state_name(&report.before)),
+        t(&state_name(&report.after))
     )?;
     writeln!(w, "  {}", drift_summary(report))?;
     for r in &report.resources {
@@ -259,10 +259,10 @@ fn text(report: &DriftReport, w: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             w,
             "{st}{mark} {}/{}{st:#} {d}({} {}){d:#}",
-            r.resource.resource_type,
-            r.resource.resource_id,
-            r.resource.account_id,
-            r.resource.region
+            t(&r.resource.resource_type),
+            t(&r.resource.resource_id),
+            t(&r.resource.account_id),
+            t(&r.resource.region)
         )?;
         for c in &r.changes {
             let value = match (&c.before, &c.after) {
@@ -273,7 +273,7 @@ fn text(report: &DriftReport, w: &mut dyn Write) -> std::io::Result<()> {
                 (Some(before), None) => format!("removed {}", short_json(before, 100)),
                 (None, None) => String::new(),
             };
-            writeln!(w, "    {:<44} {value}", c.pointer)?;
+            writeln!(w, "    {:<44} {value}", t(&c.pointer))?;
         }
         if r.ignored > 0 {
             writeln!(

@@ -12,8 +12,8 @@ use conform::gate::{self, FailOn, GateOptions, GateReport, Waivers};
 use conform::report::markdown::state_name;
 use conform::store::SnapshotSelector;
 
-use super::read::open_existing;
-use super::render::{Output, count, style};
+use super::read::open_to_read;
+use super::render::{Output, count, style, t};
 use super::{Format, exit};
 
 #[derive(Debug, Args)]
@@ -111,7 +111,7 @@ pub fn run(
         Some(path) => Waivers::load(path)?,
         None => Waivers::default(),
     };
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let today = args.today.unwrap_or_else(|| {
         jiff::Timestamp::now()
             .to_zoned(jiff::tz::TimeZone::UTC)
@@ -133,11 +133,7 @@ pub fn run(
 
     // The verdict is settled before anything is written: what happens to the output (a
     // closed pipe, a full disk) never turns a failing gate into a passing one.
-    let verdict = if report.passed {
-        0
-    } else {
-        exit::FINDINGS
-    };
+    let verdict = if report.passed { 0 } else { exit::FINDINGS };
     exit::settle(verdict, write(&report, &args, out))
 }
 
@@ -202,9 +198,9 @@ fn text(report: &GateReport, w: &mut dyn Write, limit: usize) -> std::io::Result
             fail_on
         )?;
     }
-    write!(w, "  {}", state_name(&report.snapshot))?;
+    write!(w, "  {}", t(&state_name(&report.snapshot)))?;
     if let Some(baseline) = &report.baseline {
-        write!(w, "; against {}", state_name(baseline))?;
+        write!(w, "; against {}", t(&state_name(baseline)))?;
     }
     writeln!(w)?;
     writeln!(
@@ -234,21 +230,21 @@ fn text(report: &GateReport, w: &mut dyn Write, limit: usize) -> std::io::Result
         writeln!(
             w,
             "{r}FAIL{r:#} {:<40} {severity:<8} {}/{} {d}({} {}){d:#}{}",
-            f.rule_id,
-            f.resource.resource_type,
-            f.resource.resource_id,
-            f.resource.account_id,
-            f.resource.region,
+            t(&f.rule_id),
+            t(&f.resource.resource_type),
+            t(&f.resource.resource_id),
+            t(&f.resource.account_id),
+            t(&f.resource.region),
             if f.new { "" } else { " (also in baseline)" }
         )?;
         writeln!(
             w,
             "       {}",
-            if f.message.is_empty() {
+            t(if f.message.is_empty() {
                 f.kind_text()
             } else {
                 &f.message
-            }
+            })
         )?;
         if f.waiver.as_ref().is_some_and(|w| w.expired) {
             let wv = f.waiver.as_ref().expect("checked");
@@ -256,7 +252,7 @@ fn text(report: &GateReport, w: &mut dyn Write, limit: usize) -> std::io::Result
                 w,
                 "       waiver {} expired {}",
                 wv.waiver,
-                wv.expires.as_deref().unwrap_or("?")
+                t(wv.expires.as_deref().unwrap_or("?"))
             )?;
         }
     }
@@ -268,13 +264,13 @@ fn text(report: &GateReport, w: &mut dyn Write, limit: usize) -> std::io::Result
         writeln!(
             w,
             "{d}waived{d:#} {:<38} {}/{}: {}{}",
-            f.rule_id,
-            f.resource.resource_type,
-            f.resource.resource_id,
-            wv.justification,
+            t(&f.rule_id),
+            t(&f.resource.resource_type),
+            t(&f.resource.resource_id),
+            t(&wv.justification),
             wv.expires
                 .as_deref()
-                .map(|e| format!(" (until {e})"))
+                .map(|e| format!(" (until {})", t(e)))
                 .unwrap_or_default()
         )?;
     }
@@ -282,7 +278,9 @@ fn text(report: &GateReport, w: &mut dyn Write, limit: usize) -> std::io::Result
         writeln!(
             w,
             "{d}note: waiver {} ({} on {}) matched no finding; it may be stale{d:#}",
-            s.waiver.number, s.waiver.rule, s.waiver.resource
+            s.waiver.number,
+            t(&s.waiver.rule),
+            t(&s.waiver.resource)
         )?;
     }
     Ok(())

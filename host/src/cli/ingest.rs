@@ -141,7 +141,10 @@ fn print_report(report: &IngestReport) -> std::io::Result<()> {
         eprintln!("note: {note}");
     }
     let Some(s) = &report.snapshot else {
-        return writeln!(stdout, "nothing stored: the input holds no configuration item");
+        return writeln!(
+            stdout,
+            "nothing stored: the input holds no configuration item"
+        );
     };
     let c = &s.counts;
     writeln!(
@@ -160,7 +163,7 @@ fn print_report(report: &IngestReport) -> std::io::Result<()> {
     )?;
     if !report.skipped.is_empty() {
         writeln!(
-        stdout,
+            stdout,
             "skipped {} (--skip-invalid):",
             count(c.skipped, "invalid item")
         )?;

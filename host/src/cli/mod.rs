@@ -41,7 +41,10 @@ pub mod exit {
             Ok(()) => Ok(ExitCode::from(code)),
             Err(error) if is_broken_pipe(&error) => Ok(ExitCode::from(code)),
             Err(error) if code != 0 => {
-                eprintln!("error: {error:#}");
+                eprintln!(
+                    "error: {}",
+                    conform::escape::terminal_lines(&format!("{error:#}"))
+                );
                 Ok(ExitCode::from(code))
             }
             Err(error) => Err(error),

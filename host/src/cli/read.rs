@@ -7,7 +7,7 @@ use clap::Args;
 use conform::store::{SnapshotSelector, Store};
 
 use super::exit;
-use super::render::{Output, bytes, count};
+use super::render::{Output, bytes, count, t};
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -25,6 +25,7 @@ pub struct HistoryArgs {
 }
 
 /// Opens a store that must already exist: reading never creates one.
+/// Opens an existing store to write it (ingest, scan, baselines), migrating its schema.
 pub fn open_existing(db: &Path) -> anyhow::Result<Store> {
     if !db.exists() {
         anyhow::bail!(
@@ -35,8 +36,19 @@ pub fn open_existing(db: &Path) -> anyhow::Result<Store> {
     Ok(Store::open(db)?)
 }
 
+/// Opens an existing store only to read it: works on a store this process may not write.
+pub fn open_to_read(db: &Path) -> anyhow::Result<Store> {
+    if !db.exists() {
+        anyhow::bail!(
+            "no store at {} (run `conform ingest` first, or pass --db)",
+            db.display()
+        );
+    }
+    Ok(Store::open_read_only(db)?)
+}
+
 pub fn snapshots(db: &Path, out: &Output) -> anyhow::Result<ExitCode> {
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let list = store.snapshots()?;
     out.emit(&list, |w| {
         if list.is_empty() {
@@ -63,7 +75,7 @@ pub fn snapshots(db: &Path, out: &Output) -> anyhow::Result<ExitCode> {
                 c.modified,
                 c.deleted,
                 c.live,
-                s.label
+                t(&s.label)
             )?;
         }
         Ok(())
@@ -72,7 +84,7 @@ pub fn snapshots(db: &Path, out: &Output) -> anyhow::Result<ExitCode> {
 }
 
 pub fn show(db: &Path, args: ShowArgs, out: &Output) -> anyhow::Result<ExitCode> {
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let snapshot = store.snapshot(args.at)?;
     let resource = store.resolve_resource(&args.resource)?;
     let Some(item) = store.item_at(&resource, snapshot.id)? else {
@@ -83,21 +95,22 @@ pub fn show(db: &Path, args: ShowArgs, out: &Output) -> anyhow::Result<ExitCode>
         );
     };
     out.emit(&item, |w| {
-        serde_json::to_writer_pretty(&mut *w, &item)?;
-        writeln!(w)
+        // JSON escapes C0 controls; DEL, C1 and bidirectional overrides need escaping too.
+        let text = serde_json::to_string_pretty(&item)?;
+        writeln!(w, "{}", conform::escape::terminal_lines(&text))
     })?;
     Ok(exit::OK)
 }
 
 pub fn history(db: &Path, args: HistoryArgs, out: &Output) -> anyhow::Result<ExitCode> {
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let resource = store.resolve_resource(&args.resource)?;
     let versions = store.history(resource.row)?;
     let value = serde_json::json!({ "resource": resource, "versions": versions });
     out.emit(&value, |w| {
         writeln!(w, "{}", resource.key)?;
         if let Some(arn) = &resource.arn {
-            writeln!(w, "  {arn}")?;
+            writeln!(w, "  {}", t(arn))?;
         }
         for v in &versions {
             let seen = match (v.seen_in.first(), v.seen_in.last()) {
@@ -126,7 +139,7 @@ pub fn history(db: &Path, args: HistoryArgs, out: &Output) -> anyhow::Result<Exi
 }
 
 pub fn stats(db: &Path, out: &Output) -> anyhow::Result<ExitCode> {
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let stats = store.stats()?;
     out.emit(&stats, |w| {
         writeln!(w, "store {} (schema {})", stats.path, stats.schema_version)?;

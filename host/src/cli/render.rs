@@ -70,6 +70,11 @@ impl Output {
     }
 }
 
+/// Untrusted text (ids, annotations, labels) for a terminal: control characters escaped.
+pub fn t(text: &str) -> std::borrow::Cow<'_, str> {
+    conform::escape::terminal(text)
+}
+
 /// A count with its noun, pluralised.
 pub fn count(n: u64, noun: &str) -> String {
     if n == 1 {
@@ -113,7 +118,8 @@ pub mod style {
 
 /// A JSON value on one line, cut to `max` characters for tables.
 pub fn short_json(value: &serde_json::Value, max: usize) -> String {
-    let text = value.to_string();
+    // JSON escapes C0 controls; DEL, C1 and bidirectional overrides it leaves as they are.
+    let text = t(&value.to_string()).into_owned();
     if text.chars().count() <= max {
         return text;
     }

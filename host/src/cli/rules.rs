@@ -10,8 +10,8 @@ use conform::engine::{Compliance, Limits, Manifest, Rule, RuleHost};
 use conform::store::{EvaluationFilter, SnapshotSelector};
 
 use super::exit;
-use super::read::open_existing;
-use super::render::Output;
+use super::read::{open_existing, open_to_read};
+use super::render::{Output, t};
 
 /// Where rules come from and how they are bounded.
 #[derive(Debug, Args)]
@@ -121,7 +121,9 @@ pub enum RulesAction {
 fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
     match text.parse::<f64>() {
         Ok(s) if s > 0.0 && s.is_finite() && s < 1e9 => Ok(std::time::Duration::from_secs_f64(s)),
-        _ => Err(format!("'{text}' is not a number of seconds greater than 0")),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds greater than 0"
+        )),
     }
 }
 
@@ -288,7 +290,11 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
             writeln!(
                 w,
                 "{:<44} {:>9} {:>13} {:>9} {:>6}",
-                r.rule_id, r.compliant, r.non_compliant, r.not_applicable, r.error
+                t(&r.rule_id),
+                r.compliant,
+                r.non_compliant,
+                r.not_applicable,
+                r.error
             )?;
         }
         Ok(())
@@ -361,11 +367,7 @@ pub fn check(args: CheckArgs, out: &Output) -> anyhow::Result<ExitCode> {
     };
     let written = out.emit(&output, |w| {
         for e in findings.iter().chain(&errors) {
-            writeln!(
-                w,
-                "{:<14} {:<36} {}/{}  {}",
-                e.compliance, e.rule_id, e.resource_type, e.resource_id, e.annotation
-            )?;
+            evaluation_line(w, e)?;
         }
         writeln!(
             w,
@@ -379,8 +381,24 @@ pub fn check(args: CheckArgs, out: &Output) -> anyhow::Result<ExitCode> {
     exit::settle(code, written)
 }
 
+/// One evaluation on one line, for people.
+fn evaluation_line(
+    w: &mut dyn std::io::Write,
+    e: &conform::store::StoredEvaluation,
+) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{:<14} {:<36} {}/{}  {}",
+        e.compliance,
+        t(&e.rule_id),
+        t(&e.resource_type),
+        t(&e.resource_id),
+        t(&e.annotation)
+    )
+}
+
 pub fn results(db: &Path, args: ResultsArgs, out: &Output) -> anyhow::Result<ExitCode> {
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let snapshot = store.snapshot(args.snapshot)?;
     let Some(scan) = store.latest_scan(snapshot.id)? else {
         anyhow::bail!(
@@ -397,11 +415,7 @@ pub fn results(db: &Path, args: ResultsArgs, out: &Output) -> anyhow::Result<Exi
     let evaluations = store.evaluations(scan.id, &filter)?;
     out.emit(&evaluations, |w| {
         for e in &evaluations {
-            writeln!(
-                w,
-                "{:<14} {:<36} {}/{}  {}",
-                e.compliance, e.rule_id, e.resource_type, e.resource_id, e.annotation
-            )?;
+            evaluation_line(w, e)?;
         }
         Ok(())
     })?;
@@ -460,11 +474,12 @@ pub fn rules(args: RulesArgs, out: &Output) -> anyhow::Result<ExitCode> {
             };
             writeln!(
                 w,
-                "{:<40} v{:<8} {:<13} {}  [{scope}]",
-                m.id,
-                m.version,
+                "{:<40} v{:<8} {:<13} {}  [{}]",
+                t(&m.id),
+                t(&m.version),
                 format!("{:?}", m.severity).to_lowercase(),
-                m.title
+                t(&m.title),
+                t(&scope)
             )?;
         }
         Ok(())

@@ -10,8 +10,8 @@ use conform::store::{SnapshotSelector, StoreError};
 use conform::timeline::{self, ComplianceChanges, Range, ResourceTimeline, TimelineEntry};
 
 use super::ingest::parse_time;
-use super::read::open_existing;
-use super::render::{Output, short_json, style};
+use super::read::open_to_read;
+use super::render::{Output, short_json, style, t};
 use super::{Format, exit};
 
 #[derive(Debug, Args)]
@@ -45,7 +45,7 @@ pub fn timeline(
 ) -> anyhow::Result<ExitCode> {
     out.accept("timeline", &[Format::Text, Format::Json, Format::Markdown])?;
     let config = Config::load(config)?;
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let range = Range {
         since: args.since,
         until: args.until,
@@ -132,7 +132,8 @@ fn estate_text(
     match baseline {
         Some(name) => writeln!(
             w,
-            "{d}drifted: resources that differ from baseline '{name}'{d:#}"
+            "{d}drifted: resources that differ from baseline '{}'{d:#}",
+            t(name)
         )?,
         None => writeln!(
             w,
@@ -215,16 +216,17 @@ fn estate_markdown(
     if let Some(name) = baseline {
         writeln!(
             w,
-            "\n_Drifted: resources that differ from baseline `{name}`. Rule columns: non-compliant resources._"
+            "\n_Drifted: resources that differ from baseline {}. Rule columns: non-compliant resources._",
+            conform::escape::markdown_code(name)
         )?;
     }
     Ok(())
 }
 
-fn resource_text(t: &ResourceTimeline, w: &mut dyn Write) -> std::io::Result<()> {
+fn resource_text(timeline: &ResourceTimeline, w: &mut dyn Write) -> std::io::Result<()> {
     let (b, d) = (style::BOLD, style::DIM);
-    writeln!(w, "{b}{}{b:#}", t.resource.key)?;
-    for v in &t.versions {
+    writeln!(w, "{b}{}{b:#}", timeline.resource.key)?;
+    for v in &timeline.versions {
         let until = v
             .until_snapshot
             .map(|u| format!("until snapshot {u}"))
@@ -247,11 +249,11 @@ fn resource_text(t: &ResourceTimeline, w: &mut dyn Write) -> std::io::Result<()>
                 (Some(x), None) => format!("removed {}", short_json(x, 80)),
                 _ => String::new(),
             };
-            writeln!(w, "        {:<40} {what}", c.pointer)?;
+            writeln!(w, "        {:<40} {what}", t(&c.pointer))?;
         }
     }
     let rules: Vec<String> = {
-        let mut r: Vec<String> = t
+        let mut r: Vec<String> = timeline
             .snapshots
             .iter()
             .flat_map(|s| s.compliance.keys().cloned())
@@ -270,7 +272,7 @@ fn resource_text(t: &ResourceTimeline, w: &mut dyn Write) -> std::io::Result<()>
         write!(w, "  {b}{r}{b:#}")?;
     }
     writeln!(w)?;
-    for s in &t.snapshots {
+    for s in &timeline.snapshots {
         write!(
             w,
             "{:>4}  {:<20}  {:<7}",
@@ -296,7 +298,7 @@ fn resource_text(t: &ResourceTimeline, w: &mut dyn Write) -> std::io::Result<()>
 
 pub fn compliance_changes(db: &Path, args: ChangesArgs, out: &Output) -> anyhow::Result<ExitCode> {
     out.accept("compliance-changes", &[Format::Text, Format::Json])?;
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let snapshot = store.snapshot(args.snapshot)?;
     let changes = timeline::compliance_changes(&store, &snapshot)?;
     out.emit(&changes, |w| changes_text(&changes, w))?;
@@ -333,12 +335,14 @@ fn changes_text(c: &ComplianceChanges, w: &mut dyn Write) -> std::io::Result<()>
         };
         writeln!(
             w,
-            "  {:<40} {}/{} {d}({} {}){d:#}  {old} → {st}{new}{st:#}",
+            "  {:<40} {} {d}({} {}){d:#}  {old} → {st}{new}{st:#}",
             change.rule_id,
-            change.resource.resource_type,
-            change.resource.resource_id,
-            change.resource.account_id,
-            change.resource.region
+            t(&format!(
+                "{}/{}",
+                change.resource.resource_type, change.resource.resource_id
+            )),
+            t(&change.resource.account_id),
+            t(&change.resource.region)
         )?;
     }
     Ok(())

@@ -184,10 +184,8 @@ impl HostState {
         self.item = None;
         self.estate = None;
         if self.results > 1 {
-            self.broken.get_or_insert(format!(
-                "reported {} results for one item",
-                self.results
-            ));
+            self.broken
+                .get_or_insert(format!("reported {} results for one item", self.results));
         }
         (std::mem::take(&mut self.reported), self.broken.take())
     }
@@ -371,7 +369,10 @@ fn report(
         Some(read_bytes(caller, annotation.0, annotation.1)?)
     };
     let state = caller.data_mut();
-    let problem = match (Compliance::from_code(compliance), text.map(String::from_utf8)) {
+    let problem = match (
+        Compliance::from_code(compliance),
+        text.map(String::from_utf8),
+    ) {
         (None, _) => Some(format!(
             "reported compliance code {compliance}, which is not 1, 2 or 3"
         )),

@@ -10,6 +10,9 @@ use super::document::ItemDocument;
 /// The ABI version this host speaks.
 pub const ABI_VERSION: u32 = 1;
 
+/// Longest rule id (AWS Config's rule names are at most 128 characters).
+pub const MAX_ID_CHARS: usize = 128;
+
 /// The custom section that holds a rule's manifest.
 pub const MANIFEST_SECTION: &str = "conform.manifest";
 
@@ -124,7 +127,7 @@ impl Manifest {
     /// Reads the manifest of a module from its custom section, without compiling it.
     pub fn from_module(name: &str, bytes: &[u8]) -> Result<Manifest, EngineError> {
         let text = manifest_section(bytes)
-            .map_err(|e| EngineError::load(name, format!("not a WebAssembly module: {e}")))?
+            .map_err(|e| EngineError::load(name, e))?
             .ok_or_else(|| {
                 EngineError::load(
                     name,
@@ -151,6 +154,9 @@ impl Manifest {
         }
         let manifest: Manifest = serde_json::from_value(value)
             .map_err(|e| EngineError::load(name, format!("manifest: {e}")))?;
+        manifest
+            .check_text()
+            .map_err(|e| EngineError::load(name, e))?;
         jsonschema::validator_for(&manifest.parameters).map_err(|e| {
             EngineError::load(
                 name,
@@ -161,6 +167,39 @@ impl Manifest {
             )
         })?;
         Ok(manifest)
+    }
+
+    /// Refuses ids that could not be named on a command line, in a params file or a waiver
+    /// (and that reports would have to escape), and text fields beyond what reports show.
+    fn check_text(&self) -> Result<(), String> {
+        let id_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':');
+        if self.id.is_empty() {
+            return Err("manifest: the rule id is empty".into());
+        }
+        if self.id.len() > MAX_ID_CHARS
+            || !self.id.chars().all(id_ok)
+            || !self.id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        {
+            return Err(format!(
+                "manifest: rule id {} is not 1 to {MAX_ID_CHARS} letters, digits, '_', '-', '.' \
+                 or ':' starting with a letter or digit",
+                super::abi::excerpt(&self.id)
+            ));
+        }
+        for (field, text, max) in [
+            ("version", &self.version, 64),
+            ("title", &self.title, 256),
+            ("description", &self.description, 4_096),
+        ] {
+            if text.chars().count() > max {
+                return Err(format!(
+                    "manifest: rule {}: {field} is {} characters; the limit is {max}",
+                    self.id,
+                    text.chars().count()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Fills in defaults from the parameters schema and validates `given` against it.
@@ -204,16 +243,25 @@ impl Manifest {
     }
 }
 
-/// The payload of the manifest section, if the module has one.
-pub fn manifest_section(bytes: &[u8]) -> Result<Option<&[u8]>, wasmparser::BinaryReaderError> {
+/// The payload of the manifest section, if the module has one. Two are refused: which one a
+/// tool reads would be up to the tool.
+pub fn manifest_section(bytes: &[u8]) -> Result<Option<&[u8]>, String> {
+    let mut found = None;
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        if let wasmparser::Payload::CustomSection(section) = payload?
+        if let wasmparser::Payload::CustomSection(section) =
+            payload.map_err(|e| format!("not a WebAssembly module: {e}"))?
             && section.name() == MANIFEST_SECTION
         {
-            return Ok(Some(section.data()));
+            if found.is_some() {
+                return Err(format!(
+                    "has two `{MANIFEST_SECTION}` custom sections; a rule has one manifest \
+                     (`conform rules annotate` replaces it)"
+                ));
+            }
+            found = Some(section.data());
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// Returns `module` with its manifest section replaced by (or added as) `manifest`.
@@ -320,6 +368,48 @@ mod tests {
             "the old section is replaced, not kept"
         );
         wasmparser::Validator::new().validate_all(&twice).unwrap();
+    }
+
+    #[test]
+    fn a_module_with_two_manifests_is_refused() {
+        let module = wat::parse_str(
+            r#"(module (@custom "conform.manifest" "{}") (@custom "conform.manifest" "{}"))"#,
+        )
+        .unwrap();
+        let err = manifest_section(&module).unwrap_err();
+        assert!(
+            err.contains("two `conform.manifest` custom sections"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rule_ids_are_names_not_text() {
+        for (id, ok) in [
+            ("ENCRYPTED_VOLUMES", true),
+            ("my-org.s3:v2", true),
+            ("", false),
+            ("-leading", false),
+            ("with space", false),
+            ("x`|![p](https://evil.example/p.png)", false),
+            ("line\nbreak", false),
+        ] {
+            let text = manifest_json(1).replace(r#""id": "R""#, &format!(r#""id": "{id}""#));
+            let got = Manifest::from_json("r.wasm", text.as_bytes());
+            assert_eq!(got.is_ok(), ok, "{id:?}: {got:?}");
+        }
+        let long =
+            manifest_json(1).replace(r#""id": "R""#, &format!(r#""id": "{}""#, "A".repeat(129)));
+        assert!(Manifest::from_json("r.wasm", long.as_bytes()).is_err());
+        let err = Manifest::from_json(
+            "r.wasm",
+            manifest_json(1)
+                .replace(r#""id": "R""#, r#""id": """#)
+                .as_bytes(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("the rule id is empty"), "{err}");
     }
 
     #[test]

@@ -666,7 +666,10 @@ impl<'r> Evaluator<'r> {
                         deadline.as_millis()
                     )
                 } else {
-                    format!("exceeded its deadline of {} ms", self.limits.timeout.as_millis())
+                    format!(
+                        "exceeded its deadline of {} ms",
+                        self.limits.timeout.as_millis()
+                    )
                 },
                 timed_out: true,
             },

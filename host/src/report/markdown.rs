@@ -169,7 +169,7 @@ pub fn gate_markdown(report: &GateReport, w: &mut dyn Write) -> std::io::Result<
             let wv = f.waiver.as_ref().expect("waived");
             let line = format!(
                 "| {} | {} | {} | {} |\n",
-                md(&f.rule_id),
+                f.rule_id, // a rule id is letters, digits and `_-.:` (the manifest checks it)
                 resource_code(&f.resource),
                 md(&wv.justification),
                 md(wv.expires.as_deref().unwrap_or("never"))
@@ -240,7 +240,7 @@ fn findings_table(
         }
         let line = format!(
             "| {} | {severity} | {} | {} | {} | {message} |\n",
-            md(&f.rule_id),
+            f.rule_id, // a rule id is letters, digits and `_-.:` (the manifest checks it)
             resource_code(&f.resource),
             md(&f.resource.account_id),
             md(&f.resource.region)

@@ -66,6 +66,15 @@ pub enum StoreError {
         found: usize,
         known: usize,
     },
+    #[error(
+        "database {path} has schema version {found}, older than this conform's ({known}), and \
+         this command only reads; any command that writes (ingest, scan) migrates it"
+    )]
+    NeedsMigration {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     #[error("no snapshot {0}")]
@@ -242,6 +251,64 @@ impl Store {
             source,
         })?;
         Store::setup(conn, path)
+    }
+
+    /// Opens an existing store only to read it, as every command that writes nothing does: it
+    /// works on a store this process may not write (a CI artifact, a read-only mount, a 0444
+    /// file) and never changes one.
+    ///
+    /// Where the file or its directory cannot be written, the store is opened `immutable`: no
+    /// lock, no `-wal` or `-shm` file made (SQLite would make them with the database's own
+    /// mode, and a 0444 `-shm` breaks the next writer). A store left with a non-empty `-wal`
+    /// (a writer that did not close) is read through it instead, as SQLite can when its `-shm`
+    /// exists. The schema must be current: migrating is writing.
+    #[instrument(skip_all, err(level = "debug"), fields(path = %path.as_ref().display()))]
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        let path = path.as_ref().to_path_buf();
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let writable = |p: &Path| rustix::fs::access(p, rustix::fs::Access::WRITE_OK).is_ok();
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let pending_wal = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = if (writable(&path) && writable(&dir)) || pending_wal {
+            Connection::open_with_flags(&path, flags - OpenFlags::SQLITE_OPEN_URI)
+        } else {
+            Connection::open_with_flags(file_uri(&path, "immutable=1"), flags)
+        }
+        .map_err(open_err)?;
+        conn.pragma_update(None, "mmap_size", 1i64 << 40)
+            .map_err(open_err)?;
+        conn.pragma_update(None, "cache_size", -65536)
+            .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let found: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+            .map_err(open_err)? as usize;
+        if found != MIGRATIONS.len() {
+            if found > MIGRATIONS.len() {
+                return Err(StoreError::TooNew {
+                    path,
+                    found,
+                    known: MIGRATIONS.len(),
+                });
+            }
+            return Err(StoreError::NeedsMigration {
+                path,
+                found,
+                known: MIGRATIONS.len(),
+            });
+        }
+        Ok(Store { conn, path })
     }
 
     /// Another connection to the same database, read-only, for reading on another thread (a
@@ -899,6 +966,21 @@ impl VersionRow {
                 .unwrap_or_else(|| serde_json::json!({})),
         })
     }
+}
+
+/// An SQLite `file:` URI for `path` with `query`: `%`, `?` and `#` in the path escaped, as
+/// SQLite's URI parser wants.
+fn file_uri(path: &Path, query: &str) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    format!("{uri}?{query}")
 }
 
 #[cfg(test)]
