@@ -197,6 +197,9 @@ pub fn write_canonical(
     }
     out.truncate(start);
     scratch.members.truncate(base);
+    if let Some(why) = scratch.refused.take() {
+        return Err(serde::de::Error::custom(why));
+    }
     write_canonical_serde(json, out, scratch)
 }
 
@@ -256,9 +259,10 @@ impl Scanned<'_> {
                     }
                 }
                 self.out.push(b'}');
-                self.scratch.reorder(self.out, start, base);
+                let duplicate = self.scratch.reorder(self.out, start, base);
                 self.scratch.members.truncate(base);
-                Some(at + 1)
+                // serde_json then reads the text again and refuses it, saying where.
+                duplicate.is_none().then_some(at + 1)
             }
             b'[' => {
                 if depth == MAX_DEPTH {
@@ -289,16 +293,40 @@ impl Scanned<'_> {
                 let end = number_end(bytes, pos).ok()?;
                 let token = &self.text[pos..end];
                 let digits = token.strip_prefix('-').unwrap_or(token);
-                // An integer that fits any 64-bit integer is written as it was (serde_json
-                // writes back the same digits); "-0", fractions and exponents go through it.
-                if digits.len() <= 18
-                    && token != "-0"
-                    && !digits.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'))
-                {
-                    self.out.extend_from_slice(token.as_bytes());
-                } else {
-                    write_canonical_serde(token, self.out, self.scratch).ok()?;
+                // An integer is kept as written ("-0" is 0). One beyond 64 bits is refused:
+                // every reader of the store (rules, drift, JSON Schema) holds integers in 64
+                // bits, and would read it as another number.
+                if !digits.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+                    let fits = digits.len() <= 18
+                        || token.parse::<i64>().is_ok()
+                        || token.parse::<u64>().is_ok();
+                    if !fits {
+                        self.scratch.refused =
+                            Some(format!("the integer {} is beyond 64 bits", excerpt(token)));
+                        return None;
+                    }
+                    if token == "-0" {
+                        self.out.push(b'0');
+                    } else {
+                        self.out.extend_from_slice(token.as_bytes());
+                    }
+                    return Some(end);
                 }
+                // A fraction or exponent is a 64-bit float, as for every JSON reader: one it
+                // cannot hold (1e999, or 1e-400, which is not 0) is refused, not changed.
+                let value: f64 = token.parse().ok()?;
+                let nonzero = token
+                    .split(['e', 'E'])
+                    .next()
+                    .is_some_and(|m| m.bytes().any(|b| matches!(b, b'1'..=b'9')));
+                if !value.is_finite() || (value == 0.0 && nonzero) {
+                    self.scratch.refused = Some(format!(
+                        "the number {} is beyond what a 64-bit float holds",
+                        excerpt(token)
+                    ));
+                    return None;
+                }
+                write_f64(self.out, value);
                 Some(end)
             }
             b't' | b'f' | b'n' => {
@@ -370,6 +398,9 @@ pub fn to_canonical_string(value: &serde_json::Value) -> String {
 pub struct Scratch {
     bytes: Vec<u8>,
     members: Vec<Member>,
+    /// Why the text read is refused although it is JSON (a number beyond a 64-bit float, which
+    /// serde_json would change rather than refuse), once the scanner finds it.
+    refused: Option<String>,
 }
 
 /// One object member already written to the output: key bytes `key`, whole member `span`.
@@ -528,9 +559,12 @@ impl<'de> Visitor<'de> for Canon<'_> {
             self.out.pop(); // trailing comma
         }
         self.out.push(b'}');
-        self.scratch.reorder(self.out, start, base);
+        let duplicate = self.scratch.reorder(self.out, start, base);
         self.scratch.members.truncate(base);
-        Ok(())
+        match duplicate {
+            Some(key) => Err(de::Error::custom(duplicate_message(&key))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -543,38 +577,53 @@ impl Scratch {
         }
     }
 
-    /// Rewrites the object at `out[start..]` with its members sorted by key, the last of equal
-    /// keys winning. Most objects AWS writes are unsorted, so this is the common path.
-    fn reorder(&mut self, out: &mut Vec<u8>, start: usize, base: usize) {
+    /// Rewrites the object at `out[start..]` with its members sorted by key. Most objects AWS
+    /// writes are unsorted, so this is the common path. Returns a key the object has twice
+    /// (its text as written, quotes included), which the caller refuses.
+    fn reorder(&mut self, out: &mut Vec<u8>, start: usize, base: usize) -> Option<String> {
         let members = &mut self.members[base..];
         let key_of = |m: &Member| &out[m.key.0..m.key.1];
         let sorted_unique = members.windows(2).all(|w| key_of(&w[0]) < key_of(&w[1]));
         if sorted_unique {
-            return;
+            return None;
         }
-        // Stable sort keeps input order among equal keys; the last of each run is kept.
         members.sort_by(|a, b| out[a.key.0..a.key.1].cmp(&out[b.key.0..b.key.1]));
+        if let Some(pair) = members
+            .windows(2)
+            .find(|w| out[w[0].key.0..w[0].key.1] == out[w[1].key.0..w[1].key.1])
+        {
+            return Some(String::from_utf8_lossy(&out[pair[0].key.0..pair[0].key.1]).into_owned());
+        }
         let bytes = &mut self.bytes;
         bytes.clear();
         bytes.extend_from_slice(&out[start..]);
         out.truncate(start);
         out.push(b'{');
-        let key_of = |m: &Member| &bytes[m.key.0 - start..m.key.1 - start];
-        let mut first = true;
         for (i, m) in members.iter().enumerate() {
-            if members
-                .get(i + 1)
-                .is_some_and(|next| key_of(next) == key_of(m))
-            {
-                continue;
-            }
-            if !first {
+            if i > 0 {
                 out.push(b',');
             }
-            first = false;
             out.extend_from_slice(&bytes[m.span.0 - start..m.span.1 - start]);
         }
         out.push(b'}');
+        None
+    }
+}
+
+fn duplicate_message(key: &str) -> String {
+    format!(
+        "an object has the key {} twice; which one counts would be a guess",
+        excerpt(key)
+    )
+}
+
+/// At most 60 characters of input quoted in a message.
+fn excerpt(text: &str) -> String {
+    let cut: String = text.chars().take(60).collect();
+    if cut.len() < text.len() {
+        format!("{cut}…")
+    } else {
+        cut
     }
 }
 
@@ -667,8 +716,46 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_keep_the_last_value() {
-        assert_eq!(canon(r#"{"a":1,"b":2,"a":3}"#), r#"{"a":3,"b":2}"#);
+    fn duplicate_keys_are_refused_at_every_level_and_by_both_writers() {
+        let mut out = Vec::new();
+        for text in [
+            r#"{"a":1,"b":2,"a":3}"#,
+            r#"{"x":{"encrypted":true,"encrypted":false}}"#,
+            r#"[{"k":"\u0041","k":1}]"#,
+        ] {
+            let err = write_canonical(text, &mut out, &mut Scratch::default()).unwrap_err();
+            assert!(err.to_string().contains("twice"), "{text}: {err}");
+            let err = write_canonical_serde(text, &mut out, &mut Scratch::default()).unwrap_err();
+            assert!(err.to_string().contains("twice"), "{text}: {err}");
+        }
+        // Keys equal only once unescaped are the same key.
+        let text = r#"{"A":1,"\u0041":2}"#;
+        assert!(write_canonical(text, &mut out, &mut Scratch::default()).is_err());
+    }
+
+    #[test]
+    fn numbers_are_kept_as_written_or_refused() {
+        assert_eq!(
+            canon("[18446744073709551615, -9223372036854775808, -0, 1e2, 0.0, 1.5e-300]"),
+            "[18446744073709551615,-9223372036854775808,0,100,0,1.5e-300]"
+        );
+        let mut out = Vec::new();
+        for text in ["[1e-400]", "[1e999]", "[-2.5e400]"] {
+            let err = write_canonical(text, &mut out, &mut Scratch::default()).unwrap_err();
+            assert!(
+                err.to_string().contains("beyond what a 64-bit float holds"),
+                "{text}: {err}"
+            );
+        }
+        for text in ["[18446744073709551616]", "[-9223372036854775809]"] {
+            let err = write_canonical(text, &mut out, &mut Scratch::default()).unwrap_err();
+            assert!(err.to_string().contains("beyond 64 bits"), "{text}: {err}");
+        }
+        assert_eq!(
+            canon("[0e-400, 0.000e5]"),
+            "[0,0]",
+            "zero written small is zero"
+        );
     }
 
     #[test]
@@ -719,7 +806,7 @@ mod tests {
         let cases = [
             r#"{"b":1,"a":{"d":[true,false,null],"c":"x"},"b":2}"#,
             r#"{"k\u0041":"v\n\u00e9\ud83d\ude00","kA":1,"\"q":"\/"}"#,
-            r#"[0,-0,1,-1,123456789012345678,1234567890123456789,-9223372036854775808,18446744073709551616]"#,
+            r#"[0,-0,1,-1,123456789012345678,1234567890123456789,-9223372036854775808,18446744073709551615]"#,
             r#"[1.0,1.5,-2.50,1e2,1E-2,0.1,3.0e0,-0.0,123456789.123456789]"#,
             r#"  { "spaced" : [ 1 , 2 ] , "empty" : { } , "none" : [ ] }  "#,
             r#""just a string""#,

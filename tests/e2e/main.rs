@@ -3,6 +3,7 @@
 
 mod drift;
 mod gate;
+mod hostile_inputs;
 mod hostile_reports;
 mod hostile_rules;
 mod ingest_errors;

@@ -48,6 +48,58 @@ pub struct IngestArgs {
     /// AWS_EC2_Volume.json for AWS::EC2::Volume.
     #[arg(long, value_name = "DIR")]
     pub schemas: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// How large inputs may be (sizes in bytes, or with K, M, G: binary multiples).
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Largest item.
+    #[arg(long, default_value = "32M", value_name = "SIZE", value_parser = parse_size)]
+    pub max_item_bytes: u64,
+    /// Largest file, after decompression.
+    #[arg(long, default_value = "4G", value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_bytes: u64,
+    /// Largest expansion of a .gz, in decompressed bytes per compressed byte (judged past 16 MiB).
+    #[arg(long, default_value_t = 100, value_name = "RATIO",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_gzip_ratio: u64,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> conform::ingest::InputLimits {
+        conform::ingest::InputLimits {
+            max_item_bytes: self.max_item_bytes,
+            max_file_bytes: self.max_file_bytes,
+            max_gzip_ratio: self.max_gzip_ratio,
+        }
+    }
+}
+
+/// "1048576", "64K", "32M", "4G" (binary multiples; a trailing "iB" or "B" is allowed).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        Some((i, 'T' | 't')) => (&t[..i], 40),
+        _ => (t, 0),
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if n > 0 => n
+            .checked_mul(1 << shift)
+            .ok_or_else(|| format!("'{text}' is too large")),
+        _ => Err(format!(
+            "'{text}' is not a size greater than 0 (such as 1048576, 64K, 32M, 4G)"
+        )),
+    }
 }
 
 pub fn parse_time(text: &str) -> Result<jiff::Timestamp, String> {
@@ -86,6 +138,7 @@ pub fn run(db: &Path, args: IngestArgs, out: &Output) -> anyhow::Result<ExitCode
         label: args.label,
         type_schemas: args.schemas,
         role: Default::default(),
+        limits: args.limits.limits(),
     };
     let batches: Vec<Vec<PathBuf>> = if args.each {
         args.inputs.into_iter().map(|p| vec![p]).collect()

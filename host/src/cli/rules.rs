@@ -75,6 +75,8 @@ pub struct CheckArgs {
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub limits: super::ingest::LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -328,6 +330,7 @@ pub fn check(args: CheckArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let rules = load_rules(&host, &args.rules)?;
     let options = conform::ingest::IngestOptions {
         partial: true,
+        limits: args.limits.limits(),
         ..Default::default()
     };
     let jobs = args.rules.jobs.map_or_else(

@@ -193,6 +193,8 @@ pub struct ItemFields<'a> {
     /// Fields (one bit each) the reader only delimited, leaving their check to whoever uses
     /// them: see [`ItemFields::check_deferred`].
     deferred: u32,
+    /// A key the item has twice, spelled the same.
+    duplicate: Option<Spelling>,
 }
 
 /// Deferred JSON that is not JSON: in `field`, from byte `offset` of its text.
@@ -234,11 +236,35 @@ impl Default for ItemFields<'_> {
             raw: [None; Field::COUNT],
             keys: API_SPELLINGS,
             deferred: 0,
+            duplicate: None,
         }
     }
 }
 
 impl<'a> ItemFields<'a> {
+    /// A field's key that the item has twice, spelled alike (`"configuration"` twice): refused,
+    /// as RFC 8259 leaves open which one counts. Both AWS dialects' spellings of one field may
+    /// stand side by side; the first non-null one counts.
+    pub fn duplicate_key(&self) -> Option<&'static str> {
+        self.duplicate.map(Spelling::text)
+    }
+
+    /// Bytes of the item's fields' JSON, and the largest field: what the item-size limit
+    /// judges and names.
+    pub fn size(&self) -> (u64, Option<Field>) {
+        let mut total = 0u64;
+        let mut largest: Option<(usize, Field)> = None;
+        for (i, raw) in self.raw.iter().enumerate() {
+            if let Some(raw) = raw {
+                total += raw.len() as u64;
+                if largest.is_none_or(|(n, _)| raw.len() > n) {
+                    largest = Some((raw.len(), Field::ALL[i]));
+                }
+            }
+        }
+        (total, largest.map(|(_, f)| f))
+    }
+
     pub fn get(&self, field: Field) -> Option<&'a str> {
         self.raw[field as usize]
     }
@@ -502,6 +528,7 @@ struct RawItem<H> {
     not_an_object: Option<&'static str>,
     /// Fields only delimited, not checked (the text reader's; see `ItemFields::check_deferred`).
     deferred: u32,
+    duplicate: Option<Spelling>,
 }
 
 impl<H> RawItem<H> {
@@ -511,6 +538,7 @@ impl<H> RawItem<H> {
             keys: API_SPELLINGS,
             not_an_object: None,
             deferred: 0,
+            duplicate: None,
         }
     }
 
@@ -527,6 +555,9 @@ impl<H> RawItem<H> {
         H: RawText,
     {
         let slot = &mut self.raw[field as usize];
+        if slot.is_some() && self.keys[field as usize] == key {
+            self.duplicate.get_or_insert(key);
+        }
         if slot.as_ref().is_none_or(|v| v.text() == "null") {
             *slot = Some(value);
             self.keys[field as usize] = key;
@@ -558,6 +589,7 @@ impl<H: RawText> RawItem<H> {
                 raw: std::array::from_fn(|i| self.raw[i].as_ref().map(RawText::text)),
                 keys: self.keys,
                 deferred: self.deferred,
+                duplicate: self.duplicate,
             }),
         }
     }

@@ -553,12 +553,17 @@ impl Item<'_> {
             match field {
                 Field::Relationships => {
                     if !write_relationships(raw, body, scratch) {
+                        // The tree would keep one of two equal keys silently: refuse as the
+                        // canonical writer does.
+                        canonical::write_canonical(raw, &mut Vec::new(), scratch)
+                            .map_err(problem)?;
                         let value =
                             normalise_relationships(serde_json::from_str(raw).map_err(problem)?);
                         canonical::write_canonical_value(&value, body, scratch);
                     }
                 }
                 Field::Tags if raw.starts_with('[') => {
+                    canonical::write_canonical(raw, &mut Vec::new(), scratch).map_err(problem)?;
                     let value = tags_as_map(serde_json::from_str(raw).map_err(problem)?);
                     canonical::write_canonical_value(&value, body, scratch);
                 }
@@ -810,8 +815,8 @@ mod tests {
             r#"[]"#,
             r#"[{"resourceId":"b","name":"Is attached to","resourceType":"T"},{"resourceId":"a","relationshipName":"Contains","resourceName":null}]"#,
             r#"[{"name":"N","relationshipName":"R","resourceId":"x"},{"relationshipName":"R","name":"N"}]"#,
-            r#"[{"name":null,"resourceName":"keep"},{"resourceName":null},{"resourceName":"x","resourceName":null}]"#,
-            r#"[{"name":"dup","name":"last"},"text",3,null,[{"name":"inner"}],{}]"#,
+            r#"[{"name":null,"resourceName":"keep"},{"resourceName":null}]"#,
+            r#"["text",3,null,[{"name":"inner"}],{}]"#,
             r#"[ { "resourceId" : "vpc-1" , "name" : "Is contained in VPC" } ]"#,
             r#"[{"na\u006de":"escaped key","resourceId":"é\n"}]"#,
             r#"[{"resourceId":"z"},{"resourceId":"a"},{"resourceId":"a"}]"#,
@@ -833,6 +838,16 @@ mod tests {
             );
         }
         let mut out = Vec::new();
+        for duplicate in [
+            r#"[{"resourceName":"x","resourceName":null}]"#,
+            r#"[{"name":"dup","name":"last"}]"#,
+        ] {
+            assert!(!write_relationships(
+                duplicate,
+                &mut out,
+                &mut Scratch::default()
+            ));
+        }
         let lone = r#"[{"resourceId":"\ud800"}]"#;
         assert!(!write_relationships(
             lone,

@@ -32,6 +32,7 @@ use document::{BrokenJson, Document, DocumentError, Field, Form, ItemEvent, Item
 use item::{Checker, Item, ItemProblem};
 pub use item::{ENVELOPE_SCHEMA, SchemaFileError};
 use source::FileError;
+pub use source::InputLimits;
 
 /// How an ingest reads its input and what kind of snapshot it makes.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +51,8 @@ pub struct IngestOptions {
     pub type_schemas: Option<PathBuf>,
     /// Observed (the estate's history) or desired (a baseline file, compared against).
     pub role: SnapshotRole,
+    /// How large files and items may be.
+    pub limits: InputLimits,
 }
 
 /// Receives progress as ingest goes; the CLI draws a bar with it.
@@ -151,11 +154,37 @@ fn describe_problems(problems: &[Problem]) -> String {
         problems.len(),
         if problems.len() == 1 { "" } else { "s" }
     );
-    for p in problems {
+    for p in problems.iter().take(PROBLEMS_SHOWN) {
         text.push_str("\n  ");
         text.push_str(&p.to_string());
     }
+    if problems.len() > PROBLEMS_SHOWN {
+        text.push_str(&format!(
+            "\n  … and {} more (`--format json` lists every one)",
+            problems.len() - PROBLEMS_SHOWN
+        ));
+    }
     text
+}
+
+/// Problems an ingest keeps (the rest are counted): a file of bad items must not cost memory
+/// in proportion to its size.
+const MAX_PROBLEMS: usize = 10_000;
+/// Problems an error message lists.
+const PROBLEMS_SHOWN: usize = 100;
+/// Characters of a problem's message: messages may quote input, and input can be huge.
+const MESSAGE_CHARS: usize = 300;
+
+/// A message cut to `MESSAGE_CHARS`: a serde error quoting a 1 GB string must not print it.
+fn excerpt(message: String) -> String {
+    if message.len() <= MESSAGE_CHARS {
+        return message;
+    }
+    let mut cut: String = message.chars().take(MESSAGE_CHARS).collect();
+    if cut.len() < message.len() {
+        cut.push_str("… (cut)");
+    }
+    cut
 }
 
 /// What one file held.
@@ -335,7 +364,9 @@ fn read_files(
     for (index, path) in files.iter().enumerate() {
         progress.file(path);
         engine.begin_file(index, path);
-        let outcome = source::read_file(path, &mut |event, text| engine.on_item(event, text));
+        let limits = engine.options.limits;
+        let outcome =
+            source::read_file(path, limits, &mut |event, text| engine.on_item(event, text));
         let display = path.display().to_string();
         match outcome {
             Ok(doc) => {
@@ -375,6 +406,17 @@ fn read_files(
     if !engine.fatal.is_empty() || (!engine.problems.is_empty() && !engine.options.skip_invalid) {
         let mut all = std::mem::take(&mut engine.fatal);
         all.append(&mut engine.problems);
+        if engine.omitted_problems > 0 {
+            all.push(Problem {
+                file: String::new(),
+                location: Location::File,
+                pointer: String::new(),
+                message: format!(
+                    "and {} more problems, not listed (only the first {MAX_PROBLEMS} are kept)",
+                    engine.omitted_problems
+                ),
+            });
+        }
         return Err(IngestError::Invalid { problems: all });
     }
     Ok(read)
@@ -464,10 +506,20 @@ impl ItemAt {
     /// The item's location; `text` is its file's text, if at hand, to add a line number.
     /// Lines are counted only here, for errors: counting for every item would be quadratic.
     fn location(self, text: Option<&str>) -> Location {
-        let line = self
-            .offset
-            .zip(text)
-            .map(|(offset, text)| source::line_column(&text.as_bytes()[..offset]).0);
+        self.location_from(text, &mut (0, 1))
+    }
+
+    /// As `location`, counting lines on from `known` (an offset and its line, which it moves
+    /// here), so that many problems in one file cost one pass over it, not one each.
+    fn location_from(self, text: Option<&str>, known: &mut (usize, usize)) -> Location {
+        let line = self.offset.zip(text).map(|(offset, text)| {
+            if offset < known.0 {
+                *known = (0, 1);
+            }
+            let newlines = memchr::memchr_iter(b'\n', &text.as_bytes()[known.0..offset]).count();
+            *known = (offset, known.1 + newlines);
+            known.1
+        });
         match (self.lines_form, line) {
             (true, Some(line)) => Location::Line { line },
             (true, None) => Location::Line {
@@ -514,6 +566,10 @@ struct Engine<'e> {
     invalid_items: u64,
     /// Problems with whole files (never skippable: a truncated file would read as deletions).
     fatal: Vec<Problem>,
+    /// Problems past `MAX_PROBLEMS`, counted only.
+    omitted_problems: usize,
+    /// The last offset in the current file whose line was counted, and that line.
+    line_at: (usize, usize),
     store_error: Option<StoreError>,
     /// Deferred JSON of the item being placed found broken (see `on_item`).
     broken: Option<BrokenJson>,
@@ -544,6 +600,8 @@ impl<'e> Engine<'e> {
             problems: Vec::new(),
             invalid_items: 0,
             fatal: Vec::new(),
+            omitted_problems: 0,
+            line_at: (0, 1),
             store_error: None,
             broken: None,
             file_index: 0,
@@ -556,6 +614,7 @@ impl<'e> Engine<'e> {
         self.file_index = index;
         self.file = path.display().to_string();
         self.file_items = 0;
+        self.line_at = (0, 1);
     }
 
     /// Takes in one item. `Err` when JSON the reader left unchecked is broken: the file then
@@ -599,6 +658,38 @@ impl<'e> Engine<'e> {
             offset,
             lines_form,
         };
+        if let Some(key) = fields.duplicate_key() {
+            self.keep_previous_state(&fields, at);
+            self.item_problems(
+                at,
+                text,
+                vec![ItemProblem {
+                    pointer: format!("/{key}"),
+                    message: format!(
+                        "the item has the key \"{key}\" twice; which one counts would be a guess"
+                    ),
+                }],
+            );
+            return Ok(());
+        }
+        let (size, largest) = fields.size();
+        let max = self.options.limits.max_item_bytes;
+        if size > max {
+            self.keep_previous_state(&fields, at);
+            let pointer = largest.map(|f| format!("/{}", f.key())).unwrap_or_default();
+            self.item_problems(
+                at,
+                text,
+                vec![ItemProblem {
+                    pointer,
+                    message: format!(
+                        "the item is {size} bytes, more than the limit per item of {max} \
+                         (--max-item-bytes)"
+                    ),
+                }],
+            );
+            return Ok(());
+        }
         match self.checker.read(&fields) {
             Ok(item) => {
                 if let Err(e) = self.place(&item, at, text) {
@@ -619,11 +710,15 @@ impl<'e> Engine<'e> {
     fn item_problems(&mut self, at: ItemAt, text: Option<&str>, problems: Vec<ItemProblem>) {
         self.invalid_items += 1;
         for p in problems {
+            if self.problems.len() >= MAX_PROBLEMS {
+                self.omitted_problems += 1;
+                continue;
+            }
             self.problems.push(Problem {
                 file: self.file.clone(),
-                location: at.location(text),
+                location: at.location_from(text, &mut self.line_at),
                 pointer: p.pointer,
-                message: p.message,
+                message: excerpt(p.message),
             });
         }
     }
@@ -840,6 +935,17 @@ impl<'e> Engine<'e> {
     fn file_problem(&mut self, error: FileError) {
         let (location, message) = match error {
             FileError::Io(e) => (Location::File, format!("cannot read: {e}")),
+            FileError::Limit {
+                item: Some(index),
+                message,
+            } => (
+                Location::Item { index, line: None },
+                format!("the item {message}"),
+            ),
+            FileError::Limit {
+                item: None,
+                message,
+            } => (Location::File, format!("the file {message}")),
             FileError::Empty => (Location::File, "the file is empty".to_string()),
             FileError::NotUtf8 { line, column } => (
                 Location::Position { line, column },
@@ -877,7 +983,7 @@ impl<'e> Engine<'e> {
             file: self.file.clone(),
             location,
             pointer: String::new(),
-            message,
+            message: excerpt(message),
         });
     }
 

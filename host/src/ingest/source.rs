@@ -4,6 +4,7 @@
 //! bytes, as AWS delivers every file to S3 gzipped) are decompressed as a stream. Either way
 //! memory stays at one item, whatever the size of the file.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -21,13 +22,132 @@ const DATA_SUFFIXES: &[&str] = &[
     ".jsonl.gz",
 ];
 
+/// How much input one file and one item may be: inputs are untrusted, and a small `.gz` can
+/// expand to anything. Every limit has a flag to raise it (README, "Limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputLimits {
+    /// Bytes of one item's JSON (AWS's largest items are a few hundred KiB).
+    pub max_item_bytes: u64,
+    /// Bytes of one file, after decompression.
+    pub max_file_bytes: u64,
+    /// Decompressed bytes per compressed byte of a `.gz`, judged once it has expanded past
+    /// `RATIO_GRACE` (AWS's deliveries compress about 7 to 1; a bomb, hundreds to 1).
+    pub max_gzip_ratio: u64,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        InputLimits {
+            max_item_bytes: 32 << 20,
+            max_file_bytes: 4 << 30,
+            max_gzip_ratio: 100,
+        }
+    }
+}
+
+/// Expansion a `.gz` may reach before its ratio is judged: small files compress unevenly.
+const RATIO_GRACE: u64 = 16 << 20;
+
 /// Why a file could not be read as a document.
 #[derive(Debug)]
 pub enum FileError {
     Io(std::io::Error),
     Empty,
-    NotUtf8 { line: usize, column: usize },
+    NotUtf8 {
+        line: usize,
+        column: usize,
+    },
     Document(DocumentError),
+    /// A limit of `InputLimits` was passed; the item it happened in, when in one.
+    Limit {
+        item: Option<usize>,
+        message: String,
+    },
+}
+
+/// A limit passed while streaming, carried through serde_json's I/O error to `read_file`.
+#[derive(Debug)]
+struct LimitPassed {
+    item_bytes: bool,
+    message: String,
+}
+
+impl std::fmt::Display for LimitPassed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LimitPassed {}
+
+/// Counts the compressed bytes read from a file.
+struct Counting<'a, R> {
+    inner: R,
+    read: &'a Cell<u64>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Stops a decompressed stream at the first limit it passes: the file's size, the ratio, or
+/// the bytes since the last item ended (`item_start`, moved by the reader's sink), so the
+/// parser never buffers more than one item's limit.
+struct Limited<'a, R> {
+    inner: R,
+    limits: InputLimits,
+    compressed: &'a Cell<u64>,
+    expanded: &'a Cell<u64>,
+    item_start: &'a Cell<u64>,
+}
+
+impl<R: Read> Read for Limited<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let expanded = self.expanded.get() + n as u64;
+        self.expanded.set(expanded);
+        let l = &self.limits;
+        let passed = |item_bytes: bool, message: String| {
+            Err(std::io::Error::other(LimitPassed {
+                item_bytes,
+                message,
+            }))
+        };
+        if expanded > l.max_file_bytes {
+            return passed(
+                false,
+                format!(
+                    "decompresses to more than {} bytes, the limit per file (--max-file-bytes)",
+                    l.max_file_bytes
+                ),
+            );
+        }
+        let compressed = self.compressed.get().max(1);
+        if expanded > RATIO_GRACE && expanded / compressed > l.max_gzip_ratio {
+            return passed(
+                false,
+                format!(
+                    "decompresses more than {} to 1 ({expanded} bytes from {compressed}): \
+                     refused as a decompression bomb (--max-gzip-ratio)",
+                    l.max_gzip_ratio
+                ),
+            );
+        }
+        if expanded - self.item_start.get() > l.max_item_bytes {
+            return passed(
+                true,
+                format!(
+                    "is more than {} bytes, the limit per item (--max-item-bytes)",
+                    l.max_item_bytes
+                ),
+            );
+        }
+        Ok(n)
+    }
 }
 
 /// Expands files and directories into the files to read, directories walked in name order so
@@ -91,6 +211,7 @@ pub fn expected_items(files: &[PathBuf]) -> usize {
 /// (to turn an item's position into a line number; `None` for streams).
 pub fn read_file(
     path: &Path,
+    limits: InputLimits,
     sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> document::Verdict,
 ) -> Result<Document, FileError> {
     let file = File::open(path).map_err(FileError::Io)?;
@@ -98,18 +219,49 @@ pub fn read_file(
     let is_gzip = (&file).read(&mut magic).map_err(FileError::Io)? == 2 && magic == [0x1f, 0x8b];
     if is_gzip {
         let file = File::open(path).map_err(FileError::Io)?;
-        let stream = BufReader::with_capacity(
-            256 * 1024,
-            flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-        );
-        return document::read_stream(stream, &mut |event| sink(event, None)).map_err(
-            |e| match e {
-                DocumentError::Syntax(s) if s.is_io() => {
-                    FileError::Io(std::io::Error::other(s.to_string()))
+        let (compressed, expanded, item_start) = (Cell::new(0), Cell::new(0), Cell::new(0));
+        let items = Cell::new(0usize);
+        let counted = Counting {
+            inner: BufReader::new(file),
+            read: &compressed,
+        };
+        let limited = Limited {
+            inner: flate2::read::MultiGzDecoder::new(counted),
+            limits,
+            compressed: &compressed,
+            expanded: &expanded,
+            item_start: &item_start,
+        };
+        // The parser reads ahead of the item it is in by at most this buffer.
+        let stream = BufReader::with_capacity(256 * 1024, limited);
+        let read = document::read_stream(stream, &mut |event| {
+            items.set(event.index + 1);
+            item_start.set(expanded.get());
+            sink(event, None)
+        });
+        return read.map_err(|e| match e {
+            DocumentError::Syntax(s) if s.is_io() => {
+                let io = std::io::Error::from(s);
+                match io.get_ref().and_then(|e| e.downcast_ref::<LimitPassed>()) {
+                    Some(limit) => FileError::Limit {
+                        item: limit.item_bytes.then(|| items.get()),
+                        message: limit.message.clone(),
+                    },
+                    None => FileError::Io(io),
                 }
-                other => FileError::Document(other),
-            },
-        );
+            }
+            other => FileError::Document(other),
+        });
+    }
+    let size = file.metadata().map_err(FileError::Io)?.len();
+    if size > limits.max_file_bytes {
+        return Err(FileError::Limit {
+            item: None,
+            message: format!(
+                "is {size} bytes, more than the limit per file of {} (--max-file-bytes)",
+                limits.max_file_bytes
+            ),
+        });
     }
     let map = map_file(&file)
         .map_err(FileError::Io)?

@@ -41,8 +41,32 @@ pub(super) fn read(
     match read_document(text, sink, strict_end) {
         Ok(doc) => Ok(doc),
         Err(Stop::Document(e)) => Err(e),
+        Err(Stop::WrongType(at)) if let Some(kind) = lone_scalar(text, at) => {
+            Err(DocumentError::Unrecognised(format!(
+                "the file holds a lone JSON {kind}, not configuration items"
+            )))
+        }
         Err(Stop::NotJson(at) | Stop::WrongType(at)) => Err(serde_verdict(text, strict_end, at)),
     }
+}
+
+/// The kind of the valid scalar at `at` when it is all the document holds (its first value):
+/// worded here, because serde's wording quotes the value whole (a 1 GB string in a message).
+fn lone_scalar(text: &str, at: usize) -> Option<&'static str> {
+    let bytes = text.as_bytes();
+    if at != json::skip_space(bytes, 0) {
+        return None;
+    }
+    let kind = match bytes.get(at)? {
+        b'"' => "string",
+        b't' | b'f' => "boolean",
+        b'n' => "null",
+        b'-' | b'0'..=b'9' => "number",
+        _ => return None,
+    };
+    let end = json::value_end(bytes, at).ok()?;
+    // A short value is left to serde, which words it as the stream reader does.
+    (end - at > 4096 && json::skip_space(bytes, end) == bytes.len()).then_some(kind)
 }
 
 /// What the serde reader says of `text`, which the scanner found wrong at byte `at`.
