@@ -157,6 +157,11 @@ pub fn number_end(text: &[u8], pos: usize) -> Result<usize, NotJson> {
     need_digit(at)?;
     if text[at] == b'0' {
         at += 1;
+        // A leading zero is the whole integer part: "01" is not a number (serde_json stops
+        // at the second digit too).
+        if digit(at) {
+            return Err(NotJson(at));
+        }
     } else {
         while digit(at) {
             at += 1;

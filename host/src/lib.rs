@@ -12,6 +12,8 @@ pub mod config;
 pub mod drift;
 pub mod engine;
 pub mod escape;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gate;
 pub mod generate;
 pub mod ingest;

@@ -75,15 +75,24 @@ impl Waivers {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        Waivers::parse(&text, path)
+    }
+
+    /// Parses the text of a waivers file read from `path` (TOML by its extension, else YAML).
+    pub fn parse(text: &str, path: &Path) -> Result<Waivers, WaiverError> {
+        let error = |message: String| WaiverError {
+            path: path.to_path_buf(),
+            message,
+        };
         let is_toml = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
         let file: File = if is_toml {
-            toml::from_str(&text).map_err(|e| error(one_line(&e.to_string())))?
+            toml::from_str(text).map_err(|e| error(one_line(&e.to_string())))?
         } else if text.trim().is_empty() {
             File::default()
         } else {
-            serde_yaml_ng::from_str(&text).map_err(|e| error(one_line(&e.to_string())))?
+            serde_yaml_ng::from_str(text).map_err(|e| error(one_line(&e.to_string())))?
         };
         let list = file
             .waivers

@@ -906,8 +906,95 @@ impl<'de, H: RawHandle<'de>> Visitor<'de> for ItemsSeed<'_, '_, H> {
     }
 }
 
+/// The readers held against each other, by the tests and by the fuzz targets
+/// (`crate::fuzzing`): every form and every damaged text must read alike.
+pub mod agreement {
+    use super::*;
+
+    /// Everything a reader reports of a text: each item event, then the outcome.
+    fn trace(read: impl FnOnce(&mut Sink<'_>) -> Result<Document, DocumentError>) -> Vec<String> {
+        let mut events = Vec::new();
+        let outcome = read(&mut |e: ItemEvent<'_>| {
+            // As ingest with an empty store: every item is new, so deferred checks all run.
+            let verdict = e.fields.map_or(Ok(()), |f| f.check_deferred());
+            let fields = e
+                .fields
+                .map(|f| Field::ALL.map(|k| (f.get(k), f.key_used(k))));
+            // An item whose deferred JSON is broken is refused, never taken in.
+            if verdict.is_ok() {
+                events.push(format!("{} {:?} {}", e.index, fields, e.in_lines));
+            }
+            verdict
+        });
+        events.push(match outcome {
+            Ok(doc) => format!("{:?} {} {:?}", doc.form, doc.items, doc.wrappers),
+            Err(e) => format!("{e:?}"),
+        });
+        events
+    }
+
+    /// Reads `text` with both readers, comparing nothing: for texts only one reader takes (an
+    /// e-mail body is found in text, not in a stream of JSON).
+    pub fn read_both(text: &str) {
+        trace(|sink| read_str(text, sink));
+        trace(|sink| read_stream(text.as_bytes(), sink));
+    }
+
+    /// The in-memory reader (the strict scanner) and serde's reader over the same text must
+    /// see the same items with the same fields, and end the same way, error messages and
+    /// positions included. (serde reading a stream places some errors one column later.)
+    #[cfg(test)]
+    pub fn readers_agree(text: &str) {
+        let (scanned, parsed) = scanned_and_parsed(text);
+        assert_eq!(scanned, parsed, "{text}");
+        let streamed = trace(|sink| read_stream(text.as_bytes(), sink));
+        assert_eq!(scanned.len(), streamed.len(), "{text}");
+        assert_eq!(scanned[..scanned.len() - 1], streamed[..streamed.len() - 1]);
+    }
+
+    /// What ingest depends on, for any text: a file one reader takes, the other takes too,
+    /// with the same items and fields; a file one refuses, the other refuses. (On damaged
+    /// text the two may stop at different items, or word the damage differently; nothing of a
+    /// refused file is stored either way.)
+    pub fn readers_agree_on_outcome(text: &str) {
+        let (scanned, parsed) = scanned_and_parsed(text);
+        let streamed = trace(|sink| read_stream(text.as_bytes(), sink));
+        let refused = |t: &[String]| t.last().is_some_and(|end| is_error(end));
+        let ends = || {
+            format!(
+                "scanned: {:?}\nparsed: {:?}\nstreamed: {:?}\n{text}",
+                scanned.last(),
+                parsed.last(),
+                streamed.last()
+            )
+        };
+        assert_eq!(refused(&scanned), refused(&parsed), "{}", ends());
+        assert_eq!(refused(&scanned), refused(&streamed), "{}", ends());
+        if !refused(&scanned) {
+            assert_eq!(scanned, parsed, "{text}");
+            assert_eq!(scanned, streamed, "{text}");
+        }
+    }
+
+    fn scanned_and_parsed(text: &str) -> (Vec<String>, Vec<String>) {
+        let scanned = trace(|sink| read_str(text, sink));
+        let parsed = trace(|sink| {
+            read_top::<_, &RawValue>(serde_json::Deserializer::from_str(text), sink, true)
+        });
+        (scanned, parsed)
+    }
+
+    /// Whether a trace's last line is an error (the `Debug` of a `DocumentError`).
+    fn is_error(end: &str) -> bool {
+        ["Syntax(", "Unrecognised(", "Invalid {"]
+            .iter()
+            .any(|p| end.starts_with(p))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::agreement::readers_agree;
     use super::*;
 
     /// Each item seen: its index, and its identity fields or the kind found instead.
@@ -1032,42 +1119,6 @@ mod tests {
         );
         assert!(matches!(doc, Err(DocumentError::Syntax(_))));
         assert_eq!(items.len(), 1, "items before the damage are still seen");
-    }
-
-    /// Everything a reader reports of a text: each item event, then the outcome.
-    fn trace(read: impl FnOnce(&mut Sink<'_>) -> Result<Document, DocumentError>) -> Vec<String> {
-        let mut events = Vec::new();
-        let outcome = read(&mut |e: ItemEvent<'_>| {
-            // As ingest with an empty store: every item is new, so deferred checks all run.
-            let verdict = e.fields.map_or(Ok(()), |f| f.check_deferred());
-            let fields = e
-                .fields
-                .map(|f| Field::ALL.map(|k| (f.get(k), f.key_used(k))));
-            // An item whose deferred JSON is broken is refused, never taken in.
-            if verdict.is_ok() {
-                events.push(format!("{} {:?} {}", e.index, fields, e.in_lines));
-            }
-            verdict
-        });
-        events.push(match outcome {
-            Ok(doc) => format!("{:?} {} {:?}", doc.form, doc.items, doc.wrappers),
-            Err(e) => format!("{e:?}"),
-        });
-        events
-    }
-
-    /// The in-memory reader (the strict scanner) and serde's reader over the same text must
-    /// see the same items with the same fields, and end the same way, error messages and
-    /// positions included. (serde reading a stream places some errors one column later.)
-    fn readers_agree(text: &str) {
-        let scanned = trace(|sink| read_str(text, sink));
-        let parsed = trace(|sink| {
-            read_top::<_, &RawValue>(serde_json::Deserializer::from_str(text), sink, true)
-        });
-        assert_eq!(scanned, parsed, "{text}");
-        let streamed = trace(|sink| read_stream(text.as_bytes(), sink));
-        assert_eq!(scanned.len(), streamed.len(), "{text}");
-        assert_eq!(scanned[..scanned.len() - 1], streamed[..streamed.len() - 1]);
     }
 
     #[test]

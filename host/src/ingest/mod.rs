@@ -11,7 +11,7 @@
 //! `--skip-invalid` was not given), the transaction is dropped and the store is untouched.
 
 mod collect;
-mod document;
+pub(crate) mod document;
 mod item;
 mod source;
 

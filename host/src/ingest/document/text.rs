@@ -124,6 +124,18 @@ fn read_document(text: &str, sink: &mut Sink<'_>, strict_end: bool) -> Result<Do
     }
     while pos < bytes.len() {
         let (item, end) = item(text, pos, true)?;
+        // As serde's stream of values: a value that does not end itself (a number, a literal)
+        // must be followed by a space, a bracket, a quote or a separator.
+        let self_delimited = matches!(bytes[pos], b'{' | b'[' | b'"');
+        let ends_well = matches!(
+            bytes.get(end),
+            None | Some(
+                b' ' | b'\n' | b'\t' | b'\r' | b'"' | b'[' | b']' | b'{' | b'}' | b',' | b':'
+            )
+        );
+        if !self_delimited && !ends_well {
+            return Err(Stop::NotJson(end));
+        }
         hand_on(text, &item, doc.items, true, sink)?;
         doc.items += 1;
         pos = json::skip_space(bytes, end);
@@ -192,6 +204,18 @@ fn item(text: &str, pos: usize, defer: bool) -> Result<(RawItem<&str>, usize), S
     let bytes = text.as_bytes();
     if bytes.get(pos) != Some(&b'{') {
         let (_, end) = raw(text, pos)?;
+        // serde reads a string that stands for an item as text, so a lone surrogate in it
+        // stops the file there, as in serde's reader.
+        // Likewise a number (serde reads it as a float: beyond every float, it stops).
+        match bytes[pos] {
+            b'"' => {
+                string(text, pos)?;
+            }
+            b'-' | b'0'..=b'9' if text[pos..end].parse::<f64>().is_ok_and(f64::is_infinite) => {
+                return Err(Stop::NotJson(end));
+            }
+            _ => {}
+        }
         return Ok((RawItem::not_an_object(json::kind_in_words(bytes[pos])), end));
     }
     let mut item = RawItem::new();
@@ -264,13 +288,15 @@ fn items(text: &str, pos: usize, sink: &mut Sink<'_>) -> Result<(usize, usize), 
 
 /// A string or null, as `Option<String>` deserialises.
 fn optional_string(text: &str, pos: usize) -> Result<(Option<String>, usize), Stop> {
-    match text.as_bytes()[pos] {
-        b'"' => {
+    // `pos` may be the end of the text: a key with nothing after its colon.
+    match text.as_bytes().get(pos) {
+        Some(b'"') => {
             let (s, end) = string(text, pos)?;
             Ok((Some(s.into_owned()), end))
         }
-        b'n' => Ok((None, raw(text, pos)?.1)),
-        _ => Err(Stop::WrongType(pos)),
+        Some(b'n') => Ok((None, raw(text, pos)?.1)),
+        Some(_) => Err(Stop::WrongType(pos)),
+        None => Err(Stop::NotJson(pos)),
     }
 }
 
@@ -288,8 +314,10 @@ fn top_object<'t>(
         };
         Ok(match key {
             TopKey::ConfigurationItems => {
-                if text.as_bytes()[at] != b'[' {
-                    return Err(Stop::WrongType(at));
+                match text.as_bytes().get(at) {
+                    Some(b'[') => {}
+                    Some(_) => return Err(Stop::WrongType(at)),
+                    None => return Err(Stop::NotJson(at)),
                 }
                 let (count, end) = items(text, at, sink)?;
                 top.streamed = Some(count);
