@@ -339,3 +339,33 @@ fn limits_that_cannot_work_are_refused() {
         assert!(run.stderr.contains(name), "{flag}: {}", run.stderr);
     }
 }
+
+#[test]
+fn a_rule_with_two_manifests_or_a_bad_id_is_refused() {
+    let s = volumes(1);
+    let manifest = |id: &str| {
+        format!(
+            "{{\\\"abi\\\":1,\\\"id\\\":\\\"{id}\\\",\\\"version\\\":\\\"0.1.0\\\",\\\"title\\\":\\\"t\\\",\\\"severity\\\":\\\"low\\\",\\\"kind\\\":\\\"resource\\\"}}"
+        )
+    };
+    let module = |sections: &[String]| {
+        let customs: String = sections
+            .iter()
+            .map(|m| format!("(@custom \"conform.manifest\" \"{m}\")"))
+            .collect();
+        format!(
+            "(module {customs} (memory (export \"memory\") 1) (func (export \"conform_evaluate\") (result i32) (i32.const 0)))"
+        )
+    };
+    let twice = s.write("twice.wat", module(&[manifest("A"), manifest("B")]));
+    s.conform(&["scan", "--no-builtins", "--rules", as_str(&twice)])
+        .fails_with(&["twice.wat", "has two `conform.manifest` custom sections"]);
+    let empty = s.write("empty.wat", module(&[manifest("")]));
+    s.conform(&["scan", "--no-builtins", "--rules", as_str(&empty)])
+        .fails_with(&["empty.wat", "the rule id is empty"]);
+    let hostile = s.write("hostile.wat", module(&[manifest("x`|<b>")]));
+    s.conform(&["scan", "--no-builtins", "--rules", as_str(&hostile)])
+        .fails_with(&["hostile.wat", "is not 1 to 128 letters"]);
+    let run = s.conform(&["results"]);
+    assert_eq!(run.code, 2, "nothing was scanned: {}", run.stdout);
+}
