@@ -233,63 +233,48 @@ fn a_rule_that_always_times_out_is_disabled_after_three() {
     assert!(took.as_secs_f64() < 3.9, "took {took:?}");
 }
 
+/// Scans the looping rule over every volume on one job with `budget` (a flag and its value),
+/// the breaker off; returns how many of its evaluations were skipped saying `why`.
+fn looping_scan_skips(s: &Scratch, budget: [&str; 2], why: &str) -> (usize, usize) {
+    let hostile = as_str(&fixture("rules/hostile/infinite-loop.wat")).to_string();
+    let mut args = vec![
+        "scan",
+        "--no-builtins",
+        "--jobs",
+        "1",
+        "--rules",
+        &hostile,
+        "--rule-timeout",
+        "100",
+        "--rule-max-timeouts",
+        "0",
+    ];
+    args.extend(budget);
+    let run = s.conform(&args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let evaluations = results(s, "HOSTILE_LOOP");
+    let skipped = evaluations
+        .iter()
+        .filter(|e| e["annotation"].as_str().unwrap().contains(why))
+        .count();
+    (evaluations.len(), skipped)
+}
+
 #[test]
 fn a_scan_budget_and_a_rule_budget_cut_a_slow_scan_short() {
     let s = volumes(40);
-    let hostile = as_str(&fixture("rules/hostile/infinite-loop.wat")).to_string();
-    let run = s.conform(&[
-        "scan",
-        "--no-builtins",
-        "--jobs",
-        "1",
-        "--rules",
-        &hostile,
-        "--rule-timeout",
-        "100",
-        "--rule-max-timeouts",
-        "0",
-        "--scan-budget",
-        "0.45",
-    ]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    let evaluations = results(&s, "HOSTILE_LOOP");
-    let skipped = evaluations
-        .iter()
-        .filter(|e| {
-            e["annotation"]
-                .as_str()
-                .unwrap()
-                .contains("skipped: the scan's time budget of 0.45 s ran out")
-        })
-        .count();
-    assert_eq!(evaluations.len(), 40);
+    let (all, skipped) = looping_scan_skips(
+        &s,
+        ["--scan-budget", "0.45"],
+        "skipped: the scan's time budget of 0.45 s ran out",
+    );
+    assert_eq!(all, 40);
     assert!((30..40).contains(&skipped), "{skipped} skipped");
-
-    let run = s.conform(&[
-        "scan",
-        "--no-builtins",
-        "--jobs",
-        "1",
-        "--rules",
-        &hostile,
-        "--rule-timeout",
-        "100",
-        "--rule-max-timeouts",
-        "0",
-        "--rule-budget",
-        "0.25",
-    ]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    let evaluations = results(&s, "HOSTILE_LOOP");
-    let skipped = evaluations
-        .iter()
-        .filter(|e| {
-            e["annotation"]
-                .as_str()
-                .unwrap()
-                .contains("skipped: rule disabled after spending its time budget of 0.25 s")
-        })
-        .count();
+    let (_, skipped) = looping_scan_skips(
+        &s,
+        ["--rule-budget", "0.25"],
+        "skipped: rule disabled after spending its time budget of 0.25 s",
+    );
     assert_eq!(skipped, 37, "three runs of 100 ms spend 0.25 s");
 }
 

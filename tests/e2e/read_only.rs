@@ -31,11 +31,7 @@ fn as_reader(s: &Scratch, args: &[&str]) -> Run {
         .env("CONFORM_CACHE_DIR", s.path("cache-nobody-may-make"))
         .output()
         .expect("conform runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    output.into()
 }
 
 fn chmod(path: &std::path::Path, mode: u32) {

@@ -19,6 +19,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
 impl Run {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
@@ -71,12 +81,7 @@ impl Scratch {
 
     /// Runs `conform --db <scratch db> ARGS...`.
     pub fn conform(&self, args: &[&str]) -> Run {
-        let output: Output = self.command(args).output().expect("conform runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        self.command(args).output().expect("conform runs").into()
     }
 
     /// Runs `conform` with extra environment variables.
@@ -85,12 +90,7 @@ impl Scratch {
         for (key, value) in env {
             command.env(key, value);
         }
-        let output: Output = command.output().expect("conform runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        command.output().expect("conform runs").into()
     }
 
     /// Runs `conform` as `conform` does, sampling its peak resident memory (VmHWM, which only
@@ -148,12 +148,7 @@ impl Scratch {
             .spawn()
             .expect("conform runs");
         drop(child.stdout.take());
-        let output = child.wait_with_output().expect("conform ends");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::new(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        child.wait_with_output().expect("conform ends").into()
     }
 
     /// The command `conform` runs as, in this scratch directory, with a clean environment.

@@ -27,24 +27,23 @@ pub struct HistoryArgs {
 /// Opens a store that must already exist: reading never creates one.
 /// Opens an existing store to write it (ingest, scan, baselines), migrating its schema.
 pub fn open_existing(db: &Path) -> anyhow::Result<Store> {
-    if !db.exists() {
-        anyhow::bail!(
-            "no store at {} (run `conform ingest` first, or pass --db)",
-            db.display()
-        );
-    }
-    Ok(Store::open(db)?)
+    Ok(Store::open(existing(db)?)?)
 }
 
 /// Opens an existing store only to read it: works on a store this process may not write.
 pub fn open_to_read(db: &Path) -> anyhow::Result<Store> {
+    Ok(Store::open_read_only(existing(db)?)?)
+}
+
+/// `db`, if there is a store there (opening would create one).
+fn existing(db: &Path) -> anyhow::Result<&Path> {
     if !db.exists() {
         anyhow::bail!(
             "no store at {} (run `conform ingest` first, or pass --db)",
             db.display()
         );
     }
-    Ok(Store::open_read_only(db)?)
+    Ok(db)
 }
 
 pub fn snapshots(db: &Path, out: &Output) -> anyhow::Result<ExitCode> {
