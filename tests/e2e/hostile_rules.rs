@@ -35,17 +35,22 @@ fn results(s: &Scratch, rule: &str) -> Vec<Value> {
         .clone()
 }
 
-#[test]
-fn a_rule_growing_its_table_without_bound_is_stopped_at_the_cap() {
-    let s = volumes(2);
-    let (run, peak_mib) = s.conform_measured(&[
+/// Scans with the bomb `name` alone, with a deadline of `timeout_ms`; the run and its peak MiB.
+fn scan_measured(s: &Scratch, name: &str, timeout_ms: &str) -> (Run, u64) {
+    s.conform_measured(&[
         "scan",
         "--no-builtins",
         "--rules",
-        &bomb("table-bomb.wat"),
+        &bomb(name),
         "--rule-timeout",
-        "5000",
-    ]);
+        timeout_ms,
+    ])
+}
+
+#[test]
+fn a_rule_growing_its_table_without_bound_is_stopped_at_the_cap() {
+    let s = volumes(2);
+    let (run, peak_mib) = scan_measured(&s, "table-bomb.wat", "5000");
     assert_eq!(run.code, 2, "{}", run.stderr);
     // Unbounded, this rule took 5.3 GB within the default deadline and 14 GB within a longer
     // one; four tables of 2^20 elements are 32 MiB.
@@ -62,14 +67,7 @@ fn a_rule_growing_its_table_without_bound_is_stopped_at_the_cap() {
 #[test]
 fn a_flooding_log_is_bounded_escaped_and_summarised() {
     let s = volumes(4);
-    let (run, peak_mib) = s.conform_measured(&[
-        "scan",
-        "--no-builtins",
-        "--rules",
-        &bomb("log-flood.wat"),
-        "--rule-timeout",
-        "10000",
-    ]);
+    let (run, peak_mib) = scan_measured(&s, "log-flood.wat", "10000");
     let run = run.ok();
     // 4 evaluations × 20,000 calls × 64 KiB were 5 GB of stderr before; now at most 32
     // lines of 1,024 characters an evaluation are shown.

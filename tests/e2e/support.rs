@@ -97,12 +97,7 @@ impl Scratch {
     /// grows) until it exits; returns the run and the peak in MiB.
     pub fn conform_measured(&self, args: &[&str]) -> (Run, u64) {
         use std::io::Read;
-        let mut child = self
-            .command(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("conform runs");
+        let mut child = self.spawn_piped(args);
         let status_file = format!("/proc/{}/status", child.id());
         let mut out = child.stdout.take().unwrap();
         let mut err = child.stderr.take().unwrap();
@@ -141,14 +136,18 @@ impl Scratch {
     /// Runs `conform` with its stdout a pipe whose reader has already gone, as under
     /// `conform gate | head -c 0` once `head` has exited: every write fails with EPIPE.
     pub fn conform_closed_stdout(&self, args: &[&str]) -> Run {
-        let mut child = self
-            .command(args)
+        let mut child = self.spawn_piped(args);
+        drop(child.stdout.take());
+        child.wait_with_output().expect("conform ends").into()
+    }
+
+    /// `conform` started with its stdout and stderr piped to this process.
+    fn spawn_piped(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .expect("conform runs");
-        drop(child.stdout.take());
-        child.wait_with_output().expect("conform ends").into()
+            .expect("conform runs")
     }
 
     /// The command `conform` runs as, in this scratch directory, with a clean environment.
