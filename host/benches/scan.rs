@@ -56,7 +56,7 @@ fn main() {
             &NoProgress,
         )
         .expect("ingest");
-        report.snapshot.expect("a snapshot").id
+        report.snapshots.last().expect("a snapshot").id
     };
 
     let host = RuleHost::new(Limits::default()).expect("host");

@@ -81,7 +81,13 @@ struct Resource {
 pub fn generate(out: &Path, options: &GenerateOptions) -> std::io::Result<Generated> {
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let accounts: Vec<String> = (0..options.accounts.max(1))
-        .map(|i| format!("{:012}", 111_122_223_333u64 + i as u64 * 333_300_000_111))
+        // Twelve digits, as AWS account ids are: distinct for any count (the step is prime to 10).
+        .map(|i| {
+            format!(
+                "{:012}",
+                (111_122_223_333u64 + i as u64 * 333_300_000_111) % 1_000_000_000_000
+            )
+        })
         .collect();
     let mut next_serial = 0u64;
     let mut new_resource = |rng: &mut fastrand::Rng| {

@@ -91,7 +91,106 @@ fn or_dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
 }
 
-/// Row id of a snapshot. Snapshot ids increase with time: a later id is a later state.
+/// Where a snapshot is complete: an account and region, or all of either (`None`).
+///
+/// AWS Config records one account and region per recorder, and delivers each recorder's
+/// snapshot on its own: a delivery says nothing about the resources of other scopes, so it
+/// must not delete them. `Scope::ESTATE` (both `None`) is the whole estate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Scope {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+}
+
+impl Scope {
+    /// Every account and region.
+    pub const ESTATE: Scope = Scope {
+        account_id: None,
+        region: None,
+    };
+
+    /// One account and region.
+    pub fn of(account_id: &str, region: &str) -> Scope {
+        Scope {
+            account_id: Some(account_id.to_string()),
+            region: Some(region.to_string()),
+        }
+    }
+
+    /// Whether a resource of this account and region lies in the scope.
+    pub fn covers(&self, account_id: &str, region: &str) -> bool {
+        self.account_id.as_deref().is_none_or(|a| a == account_id)
+            && self.region.as_deref().is_none_or(|r| r == region)
+    }
+
+    /// Whether some resource could lie in both scopes.
+    pub fn overlaps(&self, other: &Scope) -> bool {
+        fn meet(a: &Option<String>, b: &Option<String>) -> bool {
+            a.is_none() || b.is_none() || a == b
+        }
+        meet(&self.account_id, &other.account_id) && meet(&self.region, &other.region)
+    }
+
+    /// `*` for "any", as the store records it (no account or region is named `*`).
+    pub fn column(part: &Option<String>) -> &str {
+        part.as_deref().unwrap_or(Scope::ANY)
+    }
+
+    /// The inverse of [`Scope::column`].
+    pub fn from_columns(account_id: String, region: String) -> Scope {
+        let part = |s: String| (s != Scope::ANY).then_some(s);
+        Scope {
+            account_id: part(account_id),
+            region: part(region),
+        }
+    }
+
+    pub const ANY: &'static str = "*";
+}
+
+/// `ACCOUNT/REGION`, `ACCOUNT` (every region), `*/REGION`, `*` (the estate).
+impl std::str::FromStr for Scope {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Scope, String> {
+        let (account, region) = s.split_once('/').unwrap_or((s, Scope::ANY));
+        let part = |p: &str, what: &str| -> Result<Option<String>, String> {
+            if p == Scope::ANY {
+                Ok(None)
+            } else if p.is_empty() || p.contains('/') || p.chars().any(char::is_control) {
+                Err(format!(
+                    "'{s}' is not a scope: give ACCOUNT, ACCOUNT/REGION or * ({what} is empty or not a name)"
+                ))
+            } else {
+                Ok(Some(p.to_string()))
+            }
+        };
+        Ok(Scope {
+            account_id: part(account, "the account")?,
+            region: part(region, "the region")?,
+        })
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::escape::terminal as t;
+        match (&self.account_id, &self.region) {
+            (None, None) => f.write_str("*"),
+            (Some(a), None) => write!(f, "{}", t(or_dash(a))),
+            (a, r) => write!(
+                f,
+                "{}/{}",
+                t(a.as_deref().map_or(Scope::ANY, or_dash)),
+                t(r.as_deref().map_or(Scope::ANY, or_dash))
+            ),
+        }
+    }
+}
+
+/// Row id of a snapshot. Ids are the order snapshots were applied in: a later id is a later
+/// state of the estate. Within one scope, a later id is also a later time (ingest keeps
+/// each scope's deliveries in time order); across scopes, deliveries may arrive out of order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SnapshotId(pub i64);

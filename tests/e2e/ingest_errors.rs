@@ -239,10 +239,10 @@ fn skip_invalid_stores_the_rest_and_does_not_delete_the_invalid_resource() {
         ])
         .ok();
     let report = run.json();
-    assert_eq!(report["snapshot"]["modified"], 1);
-    assert_eq!(report["snapshot"]["skipped"], 1);
+    assert_eq!(report["snapshots"][0]["modified"], 1);
+    assert_eq!(report["snapshots"][0]["skipped"], 1);
     assert_eq!(
-        report["snapshot"]["deleted"], 0,
+        report["snapshots"][0]["deleted"], 0,
         "an invalid item still says its resource exists"
     );
     assert_eq!(report["skipped"][0]["pointer"], "/tags/0");
@@ -255,8 +255,10 @@ fn an_older_snapshot_after_a_newer_one_is_refused() {
         "old.json",
         &[volume("vol-1", 8, true, "2026-10-01T06:00:00Z")],
     );
-    s.conform(&["ingest", as_str(&old)])
-        .fails_with(&["before snapshot 1"]);
+    s.conform(&["ingest", as_str(&old)]).fails_with(&[
+        "this snapshot of 123456789012/us-east-1 was taken at 2026-10-01T06:00:00Z",
+        "(snapshot 1, taken at 2026-11-02T06:00:00Z)",
+    ]);
     assert!(s.db_bytes() == before);
 }
 

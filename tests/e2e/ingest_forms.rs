@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -30,8 +30,26 @@ fn gzipped_files_are_detected_by_content_not_name() {
                 .as_bytes(),
         ),
     );
-    let snap = s.ingest(&[as_str(&s.path("a")), as_str(&s.path("b"))]);
-    assert_eq!(snap["added"], 2);
+    // The AWS-named delivery is one snapshot, the other file one more.
+    let run = s
+        .conform(&[
+            "ingest",
+            "--format",
+            "json",
+            as_str(&s.path("a")),
+            as_str(&s.path("b")),
+        ])
+        .ok()
+        .json();
+    let added: Vec<&Value> = run["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["added"])
+        .collect();
+    assert_eq!(added, [1, 1]);
+    assert_eq!(run["files"][0]["form"], "snapshot file");
+    assert_eq!(run["files"][1]["form"], "snapshot file");
 }
 
 #[test]
@@ -58,7 +76,7 @@ fn an_awslogs_tree_is_walked_and_other_files_are_ignored() {
     );
     s.write(
         &format!("{base}/eu-west-1/2026/11/2/ConfigSnapshot/123456789012_Config_eu-west-1_ConfigSnapshot_20261102T060000Z_b.json.gz"),
-        gzip(snapshot(&[bucket("b-1", "Enabled", "2026-11-02T06:00:00Z")]).to_string().as_bytes()),
+        gzip(snapshot(&[in_region(bucket("b-1", "Enabled", "2026-11-02T06:00:00Z"), "eu-west-1")]).to_string().as_bytes()),
     );
     s.write(
         "sync/AWSLogs/123456789012/Config/ConfigWritabilityCheckFile",
@@ -69,7 +87,7 @@ fn an_awslogs_tree_is_walked_and_other_files_are_ignored() {
         .ok()
         .json();
     assert_eq!(run["files"].as_array().unwrap().len(), 2);
-    assert_eq!(run["snapshot"]["added"], 2);
+    assert_eq!(run["snapshots"][0]["added"], 2);
     assert_eq!(run["files"][0]["form"], "snapshot file");
 }
 

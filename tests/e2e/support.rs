@@ -166,12 +166,17 @@ impl Scratch {
         command
     }
 
-    /// Ingests and returns the stored snapshot's counts (`--format json`).
+    /// Ingests and returns the last snapshot it stored (`--format json`), `null` if none.
     #[track_caller]
     pub fn ingest(&self, args: &[&str]) -> Value {
         let mut all = vec!["ingest", "--format", "json"];
         all.extend_from_slice(args);
-        self.conform(&all).ok().json()["snapshot"].clone()
+        let report = self.conform(&all).ok().json();
+        report["snapshots"]
+            .as_array()
+            .and_then(|s| s.last())
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     pub fn write(&self, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
@@ -270,6 +275,12 @@ pub fn volume(id: &str, size: u64, encrypted: bool, captured: &str) -> Value {
         "configuration": {"volumeId": id, "size": size, "encrypted": encrypted, "state": "available", "volumeType": "gp3"},
         "supplementaryConfiguration": {}
     })
+}
+
+/// The item moved to another region (its `awsRegion`, in either dialect's spelling).
+pub fn in_region(mut item: Value, region: &str) -> Value {
+    item["awsRegion"] = json!(region);
+    item
 }
 
 /// An S3 bucket item in the file dialect.

@@ -128,7 +128,7 @@ fn set_baseline(store: &mut Store, set: SetArgs) -> anyhow::Result<Baseline> {
             ..IngestOptions::default()
         };
         let report = conform::ingest(store, &set.from_file, &options, &NoProgress)?;
-        let Some(info) = report.snapshot else {
+        let Some(info) = report.snapshots.into_iter().last() else {
             anyhow::bail!("the desired-state file holds no configuration item");
         };
         info.id

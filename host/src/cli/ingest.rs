@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use conform::ingest::delivery::Grouping;
 use conform::ingest::{IngestError, IngestOptions, IngestReport, Progress};
 use conform::store::Store;
 
@@ -32,9 +33,28 @@ pub struct IngestArgs {
     #[arg(long)]
     pub skip_invalid: bool,
 
-    /// Make each FILE_OR_DIR its own snapshot, in the order given (each in its own transaction).
+    /// Make each FILE_OR_DIR its own ingest, in the order given (each in its own transaction).
     #[arg(long)]
     pub each: bool,
+
+    /// How AWS Config deliveries (files named ACCOUNT_Config_REGION_ConfigSnapshot_TIME_…)
+    /// become snapshots: one per delivery period (the frequency the recorders deliver at,
+    /// found from the files' times), per file, per hour or per day. Each is a full snapshot of
+    /// the accounts and regions it delivered.
+    #[arg(long, value_enum, default_value_t = GroupArg::Period)]
+    pub group: GroupArg,
+
+    /// Read files the store already holds again (by path, size and time, or by content), as
+    /// new snapshots. Without it they are skipped, so that re-running on a synced bucket
+    /// ingests only what is new.
+    #[arg(long)]
+    pub again: bool,
+
+    /// Where files without an AWS delivery name are complete: ACCOUNT, ACCOUNT/REGION or *
+    /// (the whole estate). Default: the accounts and regions their items name. Resources
+    /// outside it are untouched; items outside it are refused.
+    #[arg(long, value_name = "ACCOUNT[/REGION]")]
+    pub scope: Option<conform::model::Scope>,
 
     /// When the snapshot was taken (RFC 3339, or a date); default: its latest capture time.
     #[arg(long, value_parser = parse_time)]
@@ -51,6 +71,25 @@ pub struct IngestArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GroupArg {
+    Period,
+    File,
+    Hour,
+    Day,
+}
+
+impl From<GroupArg> for Grouping {
+    fn from(g: GroupArg) -> Grouping {
+        match g {
+            GroupArg::Period => Grouping::Period,
+            GroupArg::File => Grouping::File,
+            GroupArg::Hour => Grouping::Hour,
+            GroupArg::Day => Grouping::Day,
+        }
+    }
 }
 
 /// How large inputs may be (sizes in bytes, or with K, M, G: binary multiples).
@@ -139,6 +178,9 @@ pub fn run(db: &Path, args: IngestArgs, out: &Output) -> anyhow::Result<ExitCode
         type_schemas: args.schemas,
         role: Default::default(),
         limits: args.limits.limits(),
+        scope: args.scope,
+        grouping: args.group.into(),
+        again: args.again,
     };
     let batches: Vec<Vec<PathBuf>> = if args.each {
         args.inputs.into_iter().map(|p| vec![p]).collect()
@@ -193,32 +235,45 @@ fn print_report(report: &IngestReport) -> std::io::Result<()> {
     for note in &report.notes {
         eprintln!("note: {note}");
     }
-    let Some(s) = &report.snapshot else {
-        return writeln!(
+    if !report.already_stored.is_empty() {
+        writeln!(
             stdout,
-            "nothing stored: the input holds no configuration item"
-        );
-    };
-    let c = &s.counts;
-    writeln!(
-        stdout,
-        "snapshot {} ({}, taken {}): {} read from {} — {} added, {} modified, {} deleted, {} unchanged; {} live",
-        s.id,
-        s.kind.as_str(),
-        s.taken_at,
-        count(c.items, "item"),
-        count(report.files.len() as u64, "file"),
-        c.added,
-        c.modified,
-        c.deleted,
-        c.unchanged,
-        count(c.live, "resource"),
-    )?;
+            "{} already stored, {} new",
+            count(report.already_stored.len() as u64, "file"),
+            report.new_deliveries
+        )?;
+    }
+    if report.snapshots.is_empty() {
+        let why = if report.already_stored.is_empty() {
+            "the input holds no configuration item"
+        } else {
+            "nothing new"
+        };
+        return writeln!(stdout, "nothing stored: {why}");
+    }
+    for s in &report.snapshots {
+        let c = &s.counts;
+        writeln!(
+            stdout,
+            "snapshot {} ({}, taken {}, {}): {} read from {} — {} added, {} modified, {} deleted, {} unchanged; {} live",
+            s.id,
+            s.kind.as_str(),
+            s.taken_at,
+            super::render::scopes(&s.scopes),
+            count(c.items, "item"),
+            count(s.sources.len() as u64, "file"),
+            c.added,
+            c.modified,
+            c.deleted,
+            c.unchanged,
+            count(c.live, "resource"),
+        )?;
+    }
     if !report.skipped.is_empty() {
         writeln!(
             stdout,
-            "skipped {} (--skip-invalid):",
-            count(c.skipped, "invalid item")
+            "skipped (--skip-invalid): {}",
+            count(report.skipped.len() as u64, "problem")
         )?;
         for p in &report.skipped {
             writeln!(stdout, "  {p}")?;

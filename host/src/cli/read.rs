@@ -55,14 +55,14 @@ pub fn snapshots(db: &Path, out: &Output) -> anyhow::Result<ExitCode> {
         }
         writeln!(
             w,
-            "{:>4}  {:<24}  {:<7}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  label",
-            "id", "taken at", "kind", "items", "added", "modif", "del", "live"
+            "{:>4}  {:<24}  {:<7}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:<28}  label",
+            "id", "taken at", "kind", "items", "added", "modif", "del", "live", "scopes"
         )?;
         for s in &list {
             let c = &s.counts;
             writeln!(
                 w,
-                "{:>4}  {:<24}  {:<7}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {}",
+                "{:>4}  {:<24}  {:<7}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:<28}  {}",
                 s.id.0,
                 s.taken_at,
                 match s.role {
@@ -74,6 +74,7 @@ pub fn snapshots(db: &Path, out: &Output) -> anyhow::Result<ExitCode> {
                 c.modified,
                 c.deleted,
                 c.live,
+                super::render::scopes(&s.scopes),
                 t(&s.label)
             )?;
         }

@@ -126,3 +126,35 @@ pub fn short_json(value: &serde_json::Value, max: usize) -> String {
     let cut: String = text.chars().take(max.saturating_sub(1)).collect();
     format!("{cut}…")
 }
+
+/// A snapshot's scopes in a few words: the one scope it covers, or how many in how many
+/// accounts (an organisation delivers hundreds per period).
+pub fn scopes(scopes: &[conform::store::ScopeInfo]) -> String {
+    use conform::store::SnapshotKind;
+    let partial = scopes
+        .iter()
+        .filter(|s| s.kind == SnapshotKind::Partial)
+        .count();
+    let partial_note = |text: String| match partial {
+        0 => text,
+        n if n == scopes.len() => format!("{text}, changes only"),
+        n => format!("{text}, {n} with changes only"),
+    };
+    match scopes {
+        [] => "-".to_string(),
+        [one] => partial_note(match one.scope() {
+            s if s == conform::model::Scope::ESTATE => "the whole estate".to_string(),
+            s => s.to_string(),
+        }),
+        many => {
+            let mut accounts: Vec<&str> = many.iter().map(|s| s.account_id.as_str()).collect();
+            accounts.sort_unstable();
+            accounts.dedup();
+            partial_note(format!(
+                "{} in {}",
+                count(many.len() as u64, "scope"),
+                count(accounts.len() as u64, "account")
+            ))
+        }
+    }
+}

@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use super::{
-    Checker, Engine, EntryMap, FileReport, IngestError, IngestOptions, Problem, Progress, Read,
-    read_files, source,
+    Checker, DeliveryKey, Engine, EntryMap, FileReport, IngestError, IngestOptions, Places,
+    Problem, Progress, Read, read_files, source,
 };
 use crate::engine::document::{Fields, field};
 use crate::model::{ResourceRowId, VersionId};
@@ -58,14 +58,27 @@ pub fn collect(
     };
     let entries =
         EntryMap::with_capacity_and_hasher(source::expected_items(&files), Default::default());
-    let mut engine = Engine::new(&mut kept, entries, &checker, options, progress);
+    let mut engine = Engine::new(
+        &mut kept,
+        (entries, Places::default()),
+        &checker,
+        options,
+        progress,
+    );
+    let paths: Vec<(&std::path::Path, Option<&DeliveryKey>)> =
+        files.iter().map(|p| (p.as_path(), None)).collect();
     let Read {
         reports,
         notes,
         change_records,
         inventories,
         ..
-    } = read_files(&mut engine, &files, progress)?;
+    } = read_files(&mut engine, &paths)?;
+    if !engine.fatal.is_empty() || (!engine.problems.is_empty() && !options.skip_invalid) {
+        let mut all = std::mem::take(&mut engine.fatal);
+        all.append(&mut engine.problems);
+        return Err(IngestError::Invalid { problems: all });
+    }
     let skipped = engine.problems.clone();
     drop(engine);
     if change_records.is_empty() && inventories.is_empty() {

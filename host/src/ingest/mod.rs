@@ -11,6 +11,7 @@
 //! `--skip-invalid` was not given), the transaction is dropped and the store is untouched.
 
 mod collect;
+pub mod delivery;
 pub(crate) mod document;
 mod item;
 mod source;
@@ -22,12 +23,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::canonical::{HashedBody, Scratch};
-use crate::model::{ItemStatus, ResourceKey, ResourceRowId, VersionId};
+use crate::model::{ItemStatus, ResourceKey, ResourceRowId, Scope, SnapshotId, VersionId};
 use crate::store::{
-    Head, NewVersion, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotRole, SnapshotWriter,
-    SourceInfo, Store, StoreError, Target, VersionMeta, VersionSink, resource_identity,
+    Head, NewVersion, ScopeInfo, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotRecord,
+    SnapshotRole, SnapshotWriter, SourceInfo, Store, StoreError, Target, VersionMeta, VersionSink,
+    resource_identity,
 };
 pub use collect::{Collected, LiveItem, collect};
+use delivery::{DeliveryKey, Group, Grouping, Known, ScopeClock};
 use document::{BrokenJson, Document, DocumentError, Field, Form, ItemEvent, ItemFields, Verdict};
 use item::{Checker, Item, ItemProblem};
 pub use item::{ENVELOPE_SCHEMA, SchemaFileError};
@@ -53,6 +56,13 @@ pub struct IngestOptions {
     pub role: SnapshotRole,
     /// How large files and items may be.
     pub limits: InputLimits,
+    /// Where files without an AWS delivery name are complete; default: the accounts and
+    /// regions their items name.
+    pub scope: Option<Scope>,
+    /// How deliveries with AWS names are grouped into snapshots.
+    pub grouping: Grouping,
+    /// Read files the store already holds again, as new snapshots (else they are skipped).
+    pub again: bool,
 }
 
 /// Receives progress as ingest goes; the CLI draws a bar with it.
@@ -136,13 +146,22 @@ pub enum IngestError {
     )]
     NoItems { inputs: String },
     #[error(
-        "this snapshot was taken at {taken_at}, before snapshot {latest} ({latest_taken_at}); snapshots are \
-         kept in time order: ingest older data first, or set --taken-at"
+        "this snapshot of {scope} was taken at {taken_at}, before data the store holds for it (snapshot \
+         {latest}, taken at {latest_taken_at}); a scope's snapshots are kept in time order: ingest \
+         older data first, or set --taken-at"
     )]
     OutOfOrder {
         taken_at: String,
+        scope: String,
         latest: i64,
         latest_taken_at: String,
+    },
+    #[error(
+        "{flag} names one snapshot, and this input makes {snapshots}: leave it out, or ingest them one at a time"
+    )]
+    OneSnapshotOption {
+        flag: &'static str,
+        snapshots: usize,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -198,16 +217,24 @@ pub struct FileReport {
 /// The outcome of an ingest.
 #[derive(Debug, Clone, Serialize)]
 pub struct IngestReport {
-    /// The snapshot written, or `None` when the input held no configuration item at all.
-    pub snapshot: Option<SnapshotInfo>,
+    /// The snapshots written, in order; none when the input held no configuration item at
+    /// all, or nothing the store did not already hold.
+    pub snapshots: Vec<SnapshotInfo>,
+    /// Files read (new deliveries).
     pub files: Vec<FileReport>,
+    /// Files skipped because the store already holds them (by path, size and time, or by
+    /// content).
+    pub already_stored: Vec<String>,
+    /// How many files were new.
+    pub new_deliveries: u64,
     /// Invalid items left out (with `--skip-invalid`).
     pub skipped: Vec<Problem>,
     /// Things worth knowing that are not errors (messages without items, wrappers peeled).
     pub notes: Vec<String>,
 }
 
-/// Reads `inputs` (files or directories) into one new snapshot.
+/// Reads `inputs` (files or directories) into the store: one snapshot per group of
+/// deliveries (see [`delivery`]), all in one transaction.
 #[tracing::instrument(skip_all, err(level = "debug"), fields(inputs = inputs.len()))]
 pub fn ingest(
     store: &mut Store,
@@ -218,123 +245,282 @@ pub fn ingest(
     let checker = Checker::new(options.type_schemas.as_deref())?;
     let files =
         source::expand(inputs).map_err(|(path, source)| IngestError::Io { path, source })?;
-    let mut writer = store.begin_snapshot(options.role)?;
-    let heads = load_heads(&writer, source::expected_items(&files))?;
+    let mut writer = store.begin_ingest(options.role)?;
+    // A desired state is a file compared against, stored again whenever it is given.
+    let known = match options.role {
+        SnapshotRole::Observed if options.again => Known::new(Vec::new(), writer.scope_times()?),
+        SnapshotRole::Observed => Known::new(writer.stored_sources()?, writer.scope_times()?),
+        SnapshotRole::Desired => Known::default(),
+    };
+    let expected = source::expected_items(&files);
+    let names = options.role == SnapshotRole::Observed;
+    let plan = delivery::plan(files, &known, options.grouping, names)
+        .map_err(|(path, source)| IngestError::Io { path, source })?;
+    if !plan.refused.is_empty() && !options.skip_invalid {
+        return Err(IngestError::Invalid {
+            problems: plan.refused,
+        });
+    }
+    if plan.groups.len() > 1 {
+        for (flag, given) in [
+            ("--taken-at", options.taken_at.is_some()),
+            ("--label", options.label.is_some()),
+        ] {
+            if given {
+                return Err(IngestError::OneSnapshotOption {
+                    flag,
+                    snapshots: plan.groups.len(),
+                });
+            }
+        }
+    }
+    let mut report = IngestReport {
+        snapshots: Vec::new(),
+        files: Vec::new(),
+        already_stored: plan
+            .already_stored
+            .iter()
+            .map(|(path, _)| path.clone())
+            .collect(),
+        new_deliveries: plan.groups.iter().map(|g| g.deliveries.len() as u64).sum(),
+        skipped: plan.refused,
+        notes: Vec::new(),
+    };
+    for path in &plan.already_stored {
+        tracing::debug!(path = path.0, snapshot = ?path.1, "already stored");
+    }
+    let heads = load_heads(&writer, expected)?;
     let mut engine = Engine::new(&mut writer, heads, &checker, options, progress);
+    engine.clock = known.clock;
+    // Problems that fail the ingest; every group is read, so that all of them are told at once.
+    let mut failed: Vec<Problem> = Vec::new();
+    for group in plan.groups {
+        if let Some(info) = ingest_group(&mut engine, group, inputs, &mut report, &mut failed)? {
+            report.snapshots.push(info);
+        }
+    }
+    if engine.omitted_problems > 0 {
+        failed.push(Problem {
+            file: String::new(),
+            location: Location::File,
+            pointer: String::new(),
+            message: format!(
+                "and {} more problems, not listed (only the first {MAX_PROBLEMS} are kept)",
+                engine.omitted_problems
+            ),
+        });
+    }
+    if !failed.is_empty() {
+        return Err(IngestError::Invalid { problems: failed });
+    }
+    report.skipped.append(&mut engine.problems);
+    drop(engine);
+    writer.commit()?;
+    for info in &report.snapshots {
+        tracing::info!(
+            snapshot = info.id.0,
+            items = info.counts.items,
+            added = info.counts.added,
+            modified = info.counts.modified,
+            deleted = info.counts.deleted,
+            "snapshot stored"
+        );
+    }
+    Ok(report)
+}
+
+/// Reads one group of deliveries as one snapshot. `None` when there is no snapshot to make:
+/// the files held only messages without items, or every delivery was skipped. Problems that
+/// fail the ingest go to `failed`; the group is still closed, so later ones can be read.
+fn ingest_group(
+    engine: &mut Engine<'_, SnapshotWriter<'_>>,
+    mut group: Group,
+    inputs: &[PathBuf],
+    report: &mut IngestReport,
+    failed: &mut Vec<Problem>,
+) -> Result<Option<SnapshotInfo>, IngestError> {
+    let options = engine.options;
+    let problems_before = (engine.problems.len(), engine.omitted_problems);
+    let read = loop {
+        let savepoint = engine.writer.savepoint()?;
+        let snapshot = engine.writer.open_snapshot()?;
+        engine.begin_snapshot(&group, snapshot);
+        let files: Vec<(&Path, Option<&DeliveryKey>)> = group
+            .deliveries
+            .iter()
+            .map(|d| (d.path.as_path(), d.key.as_ref()))
+            .collect();
+        let read = read_files(engine, &files)?;
+        // A corrupt delivery among others, with --skip-invalid: take the group back and read
+        // it again without that file; its scope keeps its previous state, as if it had not
+        // delivered.
+        if group.named && options.skip_invalid && !read.unreadable.is_empty() {
+            let first_new = savepoint.first_resource();
+            engine.writer.rollback_to(savepoint)?;
+            engine.rollback(problems_before, first_new);
+            let mut fatal = std::mem::take(&mut engine.fatal);
+            for problem in &mut fatal {
+                problem
+                    .message
+                    .push_str(" (the delivery was skipped: --skip-invalid)");
+            }
+            report.skipped.append(&mut fatal);
+            let mut index = 0;
+            group.deliveries.retain(|_| {
+                index += 1;
+                !read.unreadable.contains(&(index - 1))
+            });
+            if group.deliveries.is_empty() {
+                return Ok(None);
+            }
+            continue;
+        }
+        engine.writer.release(savepoint)?;
+        break read;
+    };
     let Read {
         reports,
         notes,
         change_records,
         inventories,
         mut snapshot_ids,
-    } = read_files(&mut engine, &files, progress)?;
-    let skipped_items = engine.invalid_items;
-    if change_records.is_empty() && inventories.is_empty() {
-        // Nothing but messages without items: there is no snapshot to make.
-        return Ok(IngestReport {
-            snapshot: None,
-            files: reports,
-            skipped: Vec::new(),
-            notes,
-        });
+        unreadable,
+    } = read;
+    report.notes.extend(notes);
+    let sources: Vec<SourceInfo> = reports
+        .iter()
+        .zip(&group.deliveries)
+        .map(|(r, d)| d.source(r.form.clone(), r.items))
+        .collect();
+    report.files.extend(reports);
+    failed.append(&mut engine.fatal);
+    if !options.skip_invalid {
+        failed.extend(engine.problems.drain(problems_before.0..));
     }
-    let kind = if options.partial || inventories.is_empty() {
+    let skipped_items = engine.invalid_items;
+    if change_records.is_empty() && inventories.is_empty() && unreadable.is_empty() {
+        // Nothing but messages without items: no snapshot to make. The sources are not kept:
+        // the reserved snapshot is dropped with them.
+        engine.writer.discard_snapshot()?;
+        return Ok(None);
+    }
+    let kind = if group.named {
+        if group
+            .scopes()
+            .iter()
+            .any(|(_, k, _)| *k == SnapshotKind::Full)
+        {
+            SnapshotKind::Full
+        } else {
+            SnapshotKind::Partial
+        }
+    } else if options.partial || inventories.is_empty() {
         SnapshotKind::Partial
     } else if let Some(record) = change_records.first() {
-        return Err(IngestError::Invalid {
-            problems: vec![Problem {
-                file: record.clone(),
-                location: Location::File,
-                pointer: String::new(),
-                message: format!(
-                    "this file records changes, but {} is a full inventory; pass --partial to apply them all as changes",
-                    inventories[0]
-                ),
-            }],
+        failed.push(Problem {
+            file: record.clone(),
+            location: Location::File,
+            pointer: String::new(),
+            message: format!(
+                "this file records changes, but {} is a full inventory; pass --partial to apply them all as changes",
+                inventories[0]
+            ),
         });
+        SnapshotKind::Partial
     } else {
         SnapshotKind::Full
     };
     if options.role == SnapshotRole::Desired && kind == SnapshotKind::Partial {
-        return Err(IngestError::Invalid {
-            problems: vec![Problem {
-                file: change_records
-                    .first()
-                    .or(inventories.first())
-                    .cloned()
-                    .unwrap_or_default(),
-                location: Location::File,
-                pointer: String::new(),
-                message:
-                    "a desired state must be a complete inventory (a snapshot file or a native \
-                          array of items), not a change record"
-                        .to_string(),
-            }],
+        failed.push(Problem {
+            file: change_records
+                .first()
+                .or(inventories.first())
+                .cloned()
+                .unwrap_or_default(),
+            location: Location::File,
+            pointer: String::new(),
+            message: "a desired state must be a complete inventory (a snapshot file or a native \
+                      array of items), not a change record"
+                .to_string(),
         });
     }
-    if kind == SnapshotKind::Full && engine.counts.items == 0 {
+    if kind == SnapshotKind::Full && engine.counts.items == 0 && !group.named {
         return Err(IngestError::NoItems {
             inputs: inventories.join(", "),
         });
     }
     let taken_at = options
         .taken_at
+        .or(group.time())
         .or(engine.latest_capture)
         .unwrap_or_else(|| {
             let now = jiff::Timestamp::now();
             now.round(jiff::Unit::Second).unwrap_or(now)
         });
+    // Where the snapshot is complete: the scopes its deliveries name, or for other files the
+    // scope given, or the accounts and regions of their items.
+    let scopes: Vec<(Scope, SnapshotKind, jiff::Timestamp)> = if group.named {
+        group.scopes()
+    } else if let Some(scope) = &options.scope {
+        vec![(scope.clone(), kind, taken_at)]
+    } else {
+        engine
+            .places_read()
+            .into_iter()
+            .map(|s| (s, kind, taken_at))
+            .collect()
+    };
+    if !group.named {
+        for (scope, ..) in &scopes {
+            if let Some((held, latest, _)) = engine.clock.latest(scope)
+                && held > taken_at
+            {
+                return Err(IngestError::OutOfOrder {
+                    taken_at: taken_at.to_string(),
+                    scope: scope.to_string(),
+                    latest: latest.0,
+                    latest_taken_at: held.to_string(),
+                });
+            }
+        }
+    }
     // An AWS snapshot id names a snapshot read from one file; otherwise name it by its inputs.
-    let single_id = if files.len() == 1 {
+    let single_id = if group.deliveries.len() == 1 {
         snapshot_ids.pop()
     } else {
         None
     };
-    let label = options
-        .label
-        .clone()
-        .or(single_id)
-        .unwrap_or_else(|| default_label(inputs));
-    let skipped = engine.problems.clone();
-    let counts = engine.finish(kind, taken_at, skipped_items)?;
-    if let Some((latest, latest_taken_at, _)) = writer.previous() {
-        let latest_time: jiff::Timestamp = latest_taken_at
-            .parse()
-            .map_err(|e| StoreError::Corrupt(format!("snapshot {latest} has a bad time: {e}")))?;
-        if taken_at < latest_time {
-            return Err(IngestError::OutOfOrder {
-                taken_at: taken_at.to_string(),
-                latest: latest.0,
-                latest_taken_at: latest_taken_at.clone(),
-            });
+    let label = options.label.clone().or(single_id).unwrap_or_else(|| {
+        if group.named {
+            group.label()
+        } else {
+            default_label(inputs)
         }
-    }
-    let sources: Vec<SourceInfo> = reports
+    });
+    let full: Vec<Scope> = scopes
         .iter()
-        .map(|r| SourceInfo {
-            path: r.path.clone(),
-            form: r.form.clone(),
-            items: r.items,
-        })
+        .filter(|(_, k, _)| *k == SnapshotKind::Full)
+        .map(|(s, ..)| s.clone())
         .collect();
-    let info = writer.commit(&taken_at.to_string(), &label, kind, counts, &sources)?;
-    tracing::info!(
-        snapshot = info.id.0,
-        items = counts.items,
-        added = counts.added,
-        modified = counts.modified,
-        deleted = counts.deleted,
-        "snapshot stored"
-    );
-    Ok(IngestReport {
-        snapshot: Some(info),
-        files: reports,
-        skipped,
-        notes,
-    })
+    let counts = engine.finish(&full, taken_at, skipped_items)?;
+    let scope_rows: Vec<ScopeInfo> = scopes
+        .iter()
+        .map(|(s, k, t)| ScopeInfo::new(s, *k, t.to_string()))
+        .collect();
+    let info = engine.writer.close_snapshot(&SnapshotRecord {
+        taken_at: &taken_at.to_string(),
+        label: &label,
+        kind,
+        counts,
+        sources: &sources,
+        scopes: &scope_rows,
+    })?;
+    for (scope, kind, time) in scopes {
+        engine.clock.record(scope, kind, time, info.id);
+    }
+    Ok(Some(info))
 }
 
-/// History files share the snapshot envelope; AWS names them `..._ConfigHistory_...`.
 /// What reading the input files found, besides the items.
 struct Read {
     reports: Vec<FileReport>,
@@ -345,14 +531,15 @@ struct Read {
     inventories: Vec<String>,
     /// AWS's ids of the snapshot files read.
     snapshot_ids: Vec<String>,
+    /// Files that could not be read to the end (by position in the list read).
+    unreadable: Vec<usize>,
 }
 
-/// Reads every file through `engine`. Fails, with every problem of every file, if a file is
-/// unreadable or an item invalid (unless `--skip-invalid`, for items).
-fn read_files(
-    engine: &mut Engine<'_>,
-    files: &[PathBuf],
-    progress: &dyn Progress,
+/// Reads every file through `engine`: their problems are left in the engine (`fatal` for
+/// files, `problems` for items); only a store error ends reading.
+fn read_files<W: VersionSink + ?Sized>(
+    engine: &mut Engine<'_, W>,
+    files: &[(&Path, Option<&DeliveryKey>)],
 ) -> Result<Read, IngestError> {
     let mut read = Read {
         reports: Vec::new(),
@@ -360,10 +547,11 @@ fn read_files(
         change_records: Vec::new(),
         inventories: Vec::new(),
         snapshot_ids: Vec::new(),
+        unreadable: Vec::new(),
     };
-    for (index, path) in files.iter().enumerate() {
-        progress.file(path);
-        engine.begin_file(index, path);
+    for (index, (path, key)) in files.iter().enumerate() {
+        engine.progress.file(path);
+        engine.begin_file(index, path, *key);
         let limits = engine.options.limits;
         let outcome =
             source::read_file(path, limits, &mut |event, text| engine.on_item(event, text));
@@ -386,7 +574,10 @@ fn read_files(
                     }
                     tracing::info!("{text}");
                     read.notes.push(text);
-                } else if is_change_record(&doc, path) {
+                } else if key.map_or_else(
+                    || is_change_record(&doc, path),
+                    |k| k.kind == SnapshotKind::Partial,
+                ) {
                     read.change_records.push(display.clone());
                 } else {
                     read.inventories.push(display.clone());
@@ -397,27 +588,19 @@ fn read_files(
                     items: doc.items as u64,
                 });
             }
-            Err(error) => engine.file_problem(error),
+            Err(error) => {
+                engine.file_problem(error);
+                read.unreadable.push(index);
+                read.reports.push(FileReport {
+                    path: display,
+                    form: "unreadable".to_string(),
+                    items: engine.file_items as u64,
+                });
+            }
         }
-    }
-    if let Some(error) = engine.store_error.take() {
-        return Err(IngestError::Store(error));
-    }
-    if !engine.fatal.is_empty() || (!engine.problems.is_empty() && !engine.options.skip_invalid) {
-        let mut all = std::mem::take(&mut engine.fatal);
-        all.append(&mut engine.problems);
-        if engine.omitted_problems > 0 {
-            all.push(Problem {
-                file: String::new(),
-                location: Location::File,
-                pointer: String::new(),
-                message: format!(
-                    "and {} more problems, not listed (only the first {MAX_PROBLEMS} are kept)",
-                    engine.omitted_problems
-                ),
-            });
+        if let Some(error) = engine.store_error.take() {
+            return Err(IngestError::Store(error));
         }
-        return Err(IngestError::Invalid { problems: all });
     }
     Ok(read)
 }
@@ -428,22 +611,65 @@ fn read_files(
 /// about to be read: growing it by doubling, into fresh pages, was a twentieth of a first
 /// ingest. A later snapshot adds few resources to those stored; sizing it from the input's
 /// rough estimate then would only double it.
-fn load_heads(writer: &SnapshotWriter<'_>, expected: usize) -> Result<EntryMap, StoreError> {
+fn load_heads(
+    writer: &SnapshotWriter<'_>,
+    expected: usize,
+) -> Result<(EntryMap, Places), StoreError> {
     let stored = writer.resource_count()?;
     let capacity = if stored == 0 { expected } else { stored };
     let mut entries = EntryMap::with_capacity_and_hasher(capacity, Default::default());
-    writer.for_each_head(|identity, resource, head| {
+    let mut places = Places::default();
+    writer.for_each_head(|identity, resource, head, account, region| {
         entries.insert(
             identity,
             Entry {
                 resource: Some(resource),
                 head,
                 seen: None,
+                place: places.intern(account, region),
             },
         );
     })?;
     tracing::debug!(resources = entries.len(), "loaded latest versions");
-    Ok(entries)
+    Ok((entries, places))
+}
+
+/// The distinct (account, region) pairs of the estate, numbered: each resource keeps its
+/// pair's number, so that a snapshot can tell which resources its scopes cover without a
+/// string per resource.
+#[derive(Debug, Default)]
+struct Places {
+    by_hash: HashMap<u64, u32, foldhash::fast::RandomState>,
+    list: Vec<(String, String)>,
+}
+
+impl Places {
+    fn intern(&mut self, account: &[u8], region: &[u8]) -> u32 {
+        let hash = {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            h.update(account);
+            h.update(&[0]);
+            h.update(region);
+            h.digest()
+        };
+        let same = |(a, r): &(String, String)| a.as_bytes() == account && r.as_bytes() == region;
+        if let Some(&n) = self.by_hash.get(&hash)
+            && same(&self.list[n as usize])
+        {
+            return n;
+        }
+        // A hash shared by two pairs (never seen, but possible) falls back to a search.
+        if let Some(n) = self.list.iter().position(same) {
+            return n as u32;
+        }
+        let n = self.list.len() as u32;
+        self.list.push((
+            String::from_utf8_lossy(account).into_owned(),
+            String::from_utf8_lossy(region).into_owned(),
+        ));
+        self.by_hash.entry(hash).or_insert(n);
+        n
+    }
 }
 
 fn is_change_record(doc: &Document, path: &Path) -> bool {
@@ -483,6 +709,8 @@ struct Entry {
     /// The latest version, including any written by this snapshot.
     head: Option<Head>,
     seen: Option<Seen>,
+    /// Its account and region ([`Places`]).
+    place: u32,
 }
 
 /// Where a resource was seen in this snapshot, and what that did.
@@ -548,19 +776,28 @@ enum Outcome {
 /// content hashes; see ARCHITECTURE.md, "Hashes".)
 type EntryMap = HashMap<u128, Entry, foldhash::fast::RandomState>;
 
-struct Engine<'e> {
-    writer: &'e mut dyn VersionSink,
+struct Engine<'e, W: VersionSink + ?Sized> {
+    writer: &'e mut W,
     checker: &'e Checker,
     options: &'e IngestOptions,
     progress: &'e dyn Progress,
     entries: EntryMap,
-    /// With `--latest-wins`, the head each resource had before this snapshot wrote it a
-    /// version: a later capture that wins takes back what an earlier one wrote.
-    replaced: HashMap<u128, Option<Head>, foldhash::fast::RandomState>,
+    places: Places,
+    /// The head (and row) each resource had before this snapshot wrote it a version: a later
+    /// capture that wins takes back what an earlier one wrote, and a snapshot taken back
+    /// (a corrupt delivery skipped) puts every resource back as it was.
+    replaced: HashMap<u128, (Option<ResourceRowId>, Option<Head>), foldhash::fast::RandomState>,
     body: HashedBody,
     scratch: Scratch,
     counts: SnapshotCounts,
+    /// Items read over every snapshot of the ingest, for progress.
+    items_read: u64,
     latest_capture: Option<jiff::Timestamp>,
+    /// Each scope's latest data: a change captured before its scope's latest full snapshot
+    /// is already reflected in it.
+    clock: ScopeClock,
+    /// Places that items of this snapshot named (the scopes of a file without AWS name).
+    places_read: Vec<bool>,
     /// Problems with single items (left out with --skip-invalid).
     problems: Vec<Problem>,
     invalid_items: u64,
@@ -576,12 +813,19 @@ struct Engine<'e> {
     file_index: usize,
     file: String,
     file_items: usize,
+    /// What the current file's AWS name says: its items must lie in its scope.
+    file_key: Option<DeliveryKey>,
+    /// Which files of this snapshot record changes (AWS history files): a resource they name
+    /// twice, or that a snapshot file also names, takes its latest capture.
+    change_files: Vec<bool>,
+    /// Changes skipped as already reflected in a later snapshot of their scope.
+    superseded: u64,
 }
 
-impl<'e> Engine<'e> {
+impl<'e, W: VersionSink + ?Sized> Engine<'e, W> {
     fn new(
-        writer: &'e mut dyn VersionSink,
-        entries: EntryMap,
+        writer: &'e mut W,
+        (entries, places): (EntryMap, Places),
         checker: &'e Checker,
         options: &'e IngestOptions,
         progress: &'e dyn Progress,
@@ -592,11 +836,15 @@ impl<'e> Engine<'e> {
             options,
             progress,
             entries,
+            places,
             replaced: HashMap::default(),
             body: HashedBody::new(),
             scratch: Scratch::default(),
             counts: SnapshotCounts::default(),
+            items_read: 0,
             latest_capture: None,
+            clock: ScopeClock::default(),
+            places_read: Vec::new(),
             problems: Vec::new(),
             invalid_items: 0,
             fatal: Vec::new(),
@@ -607,14 +855,83 @@ impl<'e> Engine<'e> {
             file_index: 0,
             file: String::new(),
             file_items: 0,
+            file_key: None,
+            change_files: Vec::new(),
+            superseded: 0,
         }
     }
 
-    fn begin_file(&mut self, index: usize, path: &Path) {
+    /// Starts a snapshot: nothing is seen in it yet. The group's own deliveries go on the
+    /// clock first, so that a history file read before its scope's snapshot file in the
+    /// group still knows which of its changes that snapshot already reflects.
+    fn begin_snapshot(&mut self, group: &Group, snapshot: SnapshotId) {
+        for entry in self.entries.values_mut() {
+            entry.seen = None;
+        }
+        self.replaced.clear();
+        self.counts = SnapshotCounts::default();
+        self.latest_capture = None;
+        self.invalid_items = 0;
+        self.superseded = 0;
+        self.places_read.clear();
+        self.change_files = group
+            .deliveries
+            .iter()
+            .map(|d| {
+                d.key
+                    .as_ref()
+                    .is_some_and(|k| k.kind == SnapshotKind::Partial)
+            })
+            .collect();
+        if group.named {
+            for (scope, kind, time) in group.scopes() {
+                if kind == SnapshotKind::Full {
+                    self.clock.record(scope, kind, time, snapshot);
+                }
+            }
+        }
+    }
+
+    /// Puts every resource back as it was before the snapshot (whose rows the writer took
+    /// back), and forgets the problems found since `problems_before`.
+    /// `first_new` is the first resource row the snapshot would have created.
+    fn rollback(&mut self, problems_before: (usize, usize), first_new: ResourceRowId) {
+        for (identity, (resource, head)) in self.replaced.drain() {
+            if let Some(entry) = self.entries.get_mut(&identity) {
+                entry.resource = resource;
+                entry.head = head;
+            }
+        }
+        // Resources first seen in the snapshot have no record: they were not there before.
+        for entry in self.entries.values_mut() {
+            if entry.resource.is_some_and(|r| r >= first_new) {
+                entry.resource = None;
+                entry.head = None;
+            }
+        }
+        self.problems.truncate(problems_before.0);
+        self.omitted_problems = problems_before.1;
+    }
+
+    /// The scopes that the items of this snapshot named, one per account and region.
+    fn places_read(&self) -> Vec<Scope> {
+        self.places_read
+            .iter()
+            .enumerate()
+            .filter(|(_, read)| **read)
+            .map(|(n, _)| {
+                let (account, region) = &self.places.list[n];
+                Scope::of(account, region)
+            })
+            .collect()
+    }
+
+    fn begin_file(&mut self, index: usize, path: &Path, key: Option<&DeliveryKey>) {
         self.file_index = index;
         self.file = path.display().to_string();
         self.file_items = 0;
         self.line_at = (0, 1);
+        self.file_key = key.cloned();
     }
 
     /// Takes in one item. `Err` when JSON the reader left unchecked is broken: the file then
@@ -624,9 +941,10 @@ impl<'e> Engine<'e> {
             return Ok(());
         }
         self.counts.items += 1;
+        self.items_read += 1;
         self.file_items += 1;
-        if self.counts.items.is_multiple_of(8192) {
-            self.progress.items(self.counts.items);
+        if self.items_read.is_multiple_of(8192) {
+            self.progress.items(self.items_read);
         }
         let lines_form = event.in_lines;
         let fields = match event.fields {
@@ -757,16 +1075,25 @@ impl<'e> Engine<'e> {
         if let Some(t) = item.capture_time {
             self.latest_capture = Some(self.latest_capture.map_or(t, |l| l.max(t)));
         }
+        if let Some(problem) = self.outside_scope(item) {
+            self.broken = item.fields.check_deferred().err();
+            if self.broken.is_none() {
+                self.item_problems(at, text, vec![problem]);
+            }
+            return Ok(());
+        }
         let identity = resource_identity(
             &item.account_id,
             &item.region,
             &item.resource_type,
             &item.resource_id,
         );
-        let entry = self.entries.entry(identity).or_insert(Entry {
+        let places = &mut self.places;
+        let entry = self.entries.entry(identity).or_insert_with(|| Entry {
             resource: None,
             head: None,
             seen: None,
+            place: places.intern(item.account_id.as_bytes(), item.region.as_bytes()),
         });
         // JSON the reader only delimited (`ItemFields::check_deferred`) needs no check when it
         // is byte for byte content stored before (or placed earlier in this ingest), which was
@@ -778,7 +1105,7 @@ impl<'e> Engine<'e> {
         let unchecked = !item.fields.deferred_is_empty()
             && !matches(entry.head)
             && (self.replaced.is_empty()
-                || !matches(self.replaced.get(&identity).copied().flatten()));
+                || !matches(self.replaced.get(&identity).and_then(|(_, head)| *head)));
         let broken = |item: &Item<'_>| {
             unchecked
                 .then(|| item.fields.check_deferred().err())
@@ -792,8 +1119,27 @@ impl<'e> Engine<'e> {
             return Ok(());
         }
 
+        // A change captured before its scope's latest snapshot is already reflected there.
+        let is_change = |file: usize| self.change_files.get(file).copied().unwrap_or(false);
+        if is_change(self.file_index)
+            && let Some(capture) = item.capture_time
+            && self
+                .clock
+                .latest_full(&item.account_id, &item.region)
+                .is_some_and(|full| capture < full)
+        {
+            self.superseded += 1;
+            self.broken = broken(item);
+            return Ok(());
+        }
+        let place = entry.place as usize;
+        if self.places_read.len() <= place {
+            self.places_read.resize(place + 1, false);
+        }
+        self.places_read[place] = true;
+
         if let Some(seen) = entry.seen {
-            if !self.options.latest_wins {
+            if !(self.options.latest_wins || is_change(seen.file) || is_change(self.file_index)) {
                 let same_file = seen.file == self.file_index;
                 let file = if same_file {
                     "this file"
@@ -829,7 +1175,8 @@ impl<'e> Engine<'e> {
                 Outcome::Added(v) | Outcome::Modified(v) | Outcome::Deleted(v) => {
                     let resource = entry.resource.expect("a version implies a resource");
                     // A version written in this snapshot recorded the head it replaced.
-                    let before = self.replaced.get(&identity).copied().unwrap_or(entry.head);
+                    // Every resource stored before has its record; one without was new.
+                    let before = self.replaced.get(&identity).and_then(|(_, head)| *head);
                     self.writer
                         .undo_version(resource, v, before.map(|h| h.version))?;
                     entry.head = before;
@@ -909,8 +1256,12 @@ impl<'e> Engine<'e> {
                     (true, true) => Outcome::Deleted(version),
                     _ => Outcome::Modified(version),
                 };
-                if self.options.latest_wins {
-                    self.replaced.entry(identity).or_insert(head);
+                // A resource new in this ingest needs no record: it had nothing to go back to
+                // (and on a first ingest, that is every item).
+                if entry.resource.is_some() {
+                    self.replaced
+                        .entry(identity)
+                        .or_insert((entry.resource, head));
                 }
                 entry.resource = Some(new_head.resource);
                 entry.head = Some(new_head);
@@ -930,6 +1281,31 @@ impl<'e> Engine<'e> {
             outcome,
         });
         Ok(())
+    }
+
+    /// A problem when the item lies outside the scope of its file: the scope its AWS name
+    /// says, or the one given with `--scope`. A snapshot deletes what its scope does not
+    /// name, so an item from elsewhere would make it a snapshot of more than it is.
+    fn outside_scope(&self, item: &Item<'_>) -> Option<ItemProblem> {
+        let (account, region) = (&*item.account_id, &*item.region);
+        let (scope, whence) = match (&self.file_key, &self.options.scope) {
+            (Some(key), _) if !key.admits(account, region) => (key.scope(), "its file's name"),
+            (None, Some(scope)) if !scope.covers(account, region) => (scope.clone(), "--scope"),
+            _ => return None,
+        };
+        let pointer = if scope.account_id.as_deref().is_some_and(|a| a != account) {
+            "/accountId"
+        } else {
+            "/awsRegion"
+        };
+        Some(ItemProblem {
+            pointer: pointer.to_string(),
+            message: format!(
+                "the item is in account {}, region {}: outside {scope}, the scope {whence} gives",
+                crate::escape::terminal(account),
+                crate::escape::terminal(region),
+            ),
+        })
     }
 
     fn file_problem(&mut self, error: FileError) {
@@ -987,18 +1363,25 @@ impl<'e> Engine<'e> {
         });
     }
 
-    /// Records deletions for a full snapshot and returns the final counts.
+    /// Records the deletions of the snapshot's full scopes (their live resources it did not
+    /// name) and returns the final counts. Resources outside every full scope are untouched.
     fn finish(
         &mut self,
-        kind: SnapshotKind,
+        full: &[Scope],
         taken_at: jiff::Timestamp,
         skipped: u64,
     ) -> Result<SnapshotCounts, StoreError> {
-        if kind == SnapshotKind::Full {
+        if !full.is_empty() {
+            let covered: Vec<bool> = self
+                .places
+                .list
+                .iter()
+                .map(|(account, region)| full.iter().any(|s| s.covers(account, region)))
+                .collect();
             let mut gone: Vec<(u128, Head)> = self
                 .entries
                 .iter()
-                .filter(|(_, e)| e.seen.is_none())
+                .filter(|(_, e)| e.seen.is_none() && covered[e.place as usize])
                 .filter_map(|(k, e)| e.head.filter(|h| !h.status.is_deleted()).map(|h| (*k, h)))
                 .collect();
             // Deletions are written in resource order, so a store's ids do not depend on hashing.
@@ -1028,6 +1411,9 @@ impl<'e> Engine<'e> {
             self.counts.deleted += deleted.len() as u64;
             for (key, head) in deleted {
                 if let Some(entry) = self.entries.get_mut(&key) {
+                    self.replaced
+                        .entry(key)
+                        .or_insert((entry.resource, entry.head));
                     entry.head = Some(head);
                 }
             }
@@ -1038,7 +1424,7 @@ impl<'e> Engine<'e> {
             .values()
             .filter(|e| e.head.is_some_and(|h| !h.status.is_deleted()))
             .count() as u64;
-        self.progress.items(self.counts.items);
+        self.progress.items(self.items_read);
         Ok(self.counts)
     }
 }

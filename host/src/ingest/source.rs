@@ -10,6 +10,7 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::document::{self, Document, DocumentError, ItemEvent};
+use crate::canonical::ContentHash;
 
 /// File names picked up when walking a directory (an S3 `AWSLogs/` sync holds other files,
 /// such as `ConfigWritabilityCheckFile`, that are not data).
@@ -278,6 +279,17 @@ pub fn read_file(
         }
     };
     document::read_str(text, &mut |event| sink(event, Some(text))).map_err(FileError::Document)
+}
+
+/// The XXH3-128 of a file's bytes, through a map: how ingest knows a file it stored before
+/// without parsing it.
+pub fn hash_file(path: &Path) -> std::io::Result<ContentHash> {
+    let file = File::open(path)?;
+    let hash = match map_file(&file)? {
+        Some(map) => xxhash_rust::xxh3::xxh3_128(&map),
+        None => xxhash_rust::xxh3::xxh3_128(&[]),
+    };
+    Ok(ContentHash(hash))
 }
 
 /// Maps a file read-only; `None` for an empty file (which cannot be mapped).

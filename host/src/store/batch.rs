@@ -94,6 +94,12 @@ impl<'c> RowBatch<'c> {
         Ok(())
     }
 
+    /// Drops every pending row, for a writer rolling back to a savepoint.
+    pub(super) fn discard(&mut self) {
+        self.slots.clear();
+        self.bytes.clear();
+    }
+
     /// Inserts every pending row. The batch is empty afterwards, whether or not it succeeded
     /// (a failure ends the snapshot's transaction anyway).
     pub(super) fn flush(&mut self) -> rusqlite::Result<()> {

@@ -21,7 +21,7 @@ use tracing::instrument;
 use crate::canonical::ContentHash;
 use crate::engine::document::{Fields, ItemDocument, field};
 use crate::model::{
-    ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId,
+    ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, Scope, SnapshotId, VersionId,
 };
 
 pub use baselines::{Baseline, check_baseline_name};
@@ -32,7 +32,8 @@ pub use scans::{
     StoredEvaluation, evaluation_identity,
 };
 pub use writer::{
-    Head, NewVersion, SnapshotCounts, SnapshotWriter, Target, VersionMeta, VersionSink,
+    Head, NewVersion, Savepoint, SnapshotCounts, SnapshotRecord, SnapshotWriter, Target,
+    VersionMeta, VersionSink,
 };
 
 /// Every migration, in order. Add new files at the end; never edit one that has shipped.
@@ -42,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_baselines_drift.sql"),
     include_str!("../../migrations/0004_compact_evaluations.sql"),
     include_str!("../../migrations/0005_version_ranges.sql"),
+    include_str!("../../migrations/0006_scopes_and_sources.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +152,8 @@ pub struct SnapshotInfo {
     #[serde(flatten)]
     pub counts: SnapshotCounts,
     pub sources: Vec<SourceInfo>,
+    /// Where the snapshot is complete or partial; empty for a desired state.
+    pub scopes: Vec<ScopeInfo>,
     pub role: SnapshotRole,
 }
 
@@ -197,6 +201,41 @@ pub struct SourceInfo {
     pub path: String,
     pub form: String,
     pub items: u64,
+    /// The hash of the file's bytes, its size and modification time (RFC 3339), by which a
+    /// later ingest knows it is already stored. `None` in stores older than schema 6.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<ContentHash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified_at: Option<String>,
+}
+
+/// One scope of a snapshot: where it is complete (full) or only names changes (partial), and
+/// when the scope's data was taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopeInfo {
+    /// `*` for every account.
+    pub account_id: String,
+    /// `*` for every region.
+    pub region: String,
+    pub kind: SnapshotKind,
+    pub delivered_at: String,
+}
+
+impl ScopeInfo {
+    pub fn new(scope: &Scope, kind: SnapshotKind, delivered_at: String) -> ScopeInfo {
+        ScopeInfo {
+            account_id: Scope::column(&scope.account_id).to_string(),
+            region: Scope::column(&scope.region).to_string(),
+            kind,
+            delivered_at,
+        }
+    }
+
+    pub fn scope(&self) -> Scope {
+        Scope::from_columns(self.account_id.clone(), self.region.clone())
+    }
 }
 
 /// A resource's identity and descriptive names.
@@ -411,8 +450,9 @@ impl Store {
         &self.path
     }
 
-    /// Starts writing a new snapshot; nothing is visible to others until it is committed.
-    pub fn begin_snapshot(&mut self, role: SnapshotRole) -> Result<SnapshotWriter<'_>> {
+    /// Starts an ingest: snapshots written in one transaction, none visible to others until
+    /// [`SnapshotWriter::commit`].
+    pub fn begin_ingest(&mut self, role: SnapshotRole) -> Result<SnapshotWriter<'_>> {
         SnapshotWriter::begin(&mut self.conn, role)
     }
 
@@ -456,18 +496,24 @@ impl Store {
         let mut list = stmt
             .query_map([], snapshot_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut sources = self.conn.prepare(
-            "SELECT snapshot_id, path, form, items FROM snapshot_sources ORDER BY snapshot_id, path",
-        )?;
+        let mut sources = self.conn.prepare(&format!(
+            "SELECT snapshot_id, {SOURCE_COLUMNS} FROM snapshot_sources ORDER BY snapshot_id, path"
+        ))?;
         let mut rows = sources.query([])?;
         while let Some(row) = rows.next()? {
             let id = SnapshotId(row.get(0)?);
             if let Ok(i) = list.binary_search_by_key(&id, |s| s.id) {
-                list[i].sources.push(SourceInfo {
-                    path: row.get(1)?,
-                    form: row.get(2)?,
-                    items: row.get::<_, i64>(3)? as u64,
-                });
+                list[i].sources.push(source_from_row(row, 1)?);
+            }
+        }
+        let mut scopes = self.conn.prepare(&format!(
+            "SELECT snapshot_id, {SCOPE_COLUMNS} FROM snapshot_scopes ORDER BY snapshot_id, account_id, region"
+        ))?;
+        let mut rows = scopes.query([])?;
+        while let Some(row) = rows.next()? {
+            let id = SnapshotId(row.get(0)?);
+            if let Ok(i) = list.binary_search_by_key(&id, |s| s.id) {
+                list[i].scopes.push(scope_from_row(row, 1)?);
             }
         }
         Ok(list)
@@ -499,17 +545,17 @@ impl Store {
                 .ok_or_else(|| StoreError::NoSuchSnapshot(id.to_string()))?,
         };
         let mut row = row;
-        let mut sources = self.conn.prepare_cached(
-            "SELECT path, form, items FROM snapshot_sources WHERE snapshot_id = ?1 ORDER BY path",
-        )?;
+        let mut sources = self.conn.prepare_cached(&format!(
+            "SELECT {SOURCE_COLUMNS} FROM snapshot_sources WHERE snapshot_id = ?1 ORDER BY path"
+        ))?;
         row.sources = sources
-            .query_map([row.id.0], |r| {
-                Ok(SourceInfo {
-                    path: r.get(0)?,
-                    form: r.get(1)?,
-                    items: r.get::<_, i64>(2)? as u64,
-                })
-            })?
+            .query_map([row.id.0], |r| source_from_row(r, 0))?
+            .collect::<Result<_, _>>()?;
+        let mut scopes = self.conn.prepare_cached(&format!(
+            "SELECT {SCOPE_COLUMNS} FROM snapshot_scopes WHERE snapshot_id = ?1 ORDER BY account_id, region"
+        ))?;
+        row.scopes = scopes
+            .query_map([row.id.0], |r| scope_from_row(r, 0))?
             .collect::<Result<_, _>>()?;
         Ok(row)
     }
@@ -855,11 +901,43 @@ fn snapshot_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotInfo> {
             live: r.get::<_, i64>(11)? as u64,
         },
         sources: Vec::new(),
+        scopes: Vec::new(),
         role: if r.get_ref(12)?.as_str()? == "desired" {
             SnapshotRole::Desired
         } else {
             SnapshotRole::Observed
         },
+    })
+}
+
+/// The columns [`source_from_row`] reads.
+const SOURCE_COLUMNS: &str = "path, form, items, content_hash, bytes, modified_at";
+
+fn source_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<SourceInfo> {
+    let hash: Option<Vec<u8>> = r.get(at + 3)?;
+    Ok(SourceInfo {
+        path: r.get(at)?,
+        form: r.get(at + 1)?,
+        items: r.get::<_, i64>(at + 2)? as u64,
+        content_hash: hash.as_deref().and_then(ContentHash::from_bytes),
+        bytes: r.get::<_, Option<i64>>(at + 4)?.map(|b| b as u64),
+        modified_at: r.get(at + 5)?,
+    })
+}
+
+/// The columns [`scope_from_row`] reads.
+const SCOPE_COLUMNS: &str = "account_id, region, kind, delivered_at";
+
+fn scope_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ScopeInfo> {
+    Ok(ScopeInfo {
+        account_id: r.get(at)?,
+        region: r.get(at + 1)?,
+        kind: if r.get_ref(at + 2)?.as_str()? == "full" {
+            SnapshotKind::Full
+        } else {
+            SnapshotKind::Partial
+        },
+        delivered_at: r.get(at + 3)?,
     })
 }
 
@@ -996,16 +1074,19 @@ mod tests {
     }
 
     /// Commits a snapshot that wrote nothing.
-    fn commit_empty(writer: SnapshotWriter<'_>) {
+    fn commit_empty(mut writer: SnapshotWriter<'_>) {
+        writer.open_snapshot().unwrap();
         writer
-            .commit(
-                "2026-11-02T06:00:00Z",
-                "t",
-                SnapshotKind::Full,
-                Default::default(),
-                &[],
-            )
+            .close_snapshot(&SnapshotRecord {
+                taken_at: "2026-11-02T06:00:00Z",
+                label: "t",
+                kind: SnapshotKind::Full,
+                counts: Default::default(),
+                sources: &[],
+                scopes: &[],
+            })
             .unwrap();
+        writer.commit().unwrap();
     }
 
     fn journal_mode(conn: &Connection) -> String {
@@ -1021,7 +1102,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         let mut store = Store::open(&path).unwrap();
-        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        let writer = store.begin_ingest(SnapshotRole::Observed).unwrap();
         assert_eq!(journal_mode(writer.connection()), "delete");
         drop(writer); // rolled back
         assert_eq!(journal_mode(&store.conn), "wal");
@@ -1033,13 +1114,13 @@ mod tests {
             .query_row("SELECT count(*) FROM snapshots", [], |r| r.get(0))
             .unwrap();
         let started = std::time::Instant::now();
-        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        let writer = store.begin_ingest(SnapshotRole::Observed).unwrap();
         assert_eq!(journal_mode(writer.connection()), "wal");
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
         drop(writer);
         drop(other);
 
-        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        let writer = store.begin_ingest(SnapshotRole::Observed).unwrap();
         assert_eq!(journal_mode(writer.connection()), "delete");
         commit_empty(writer);
         assert_eq!(journal_mode(&store.conn), "wal");
@@ -1050,7 +1131,7 @@ mod tests {
         assert_eq!(synchronous, 1, "NORMAL again");
 
         // A store with a snapshot is written through the WAL.
-        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        let writer = store.begin_ingest(SnapshotRole::Observed).unwrap();
         assert_eq!(journal_mode(writer.connection()), "wal");
         drop(writer);
         drop(store);
@@ -1064,10 +1145,10 @@ mod tests {
     fn foreign_keys_are_enforced_again_after_a_snapshot_ends() {
         let mut store = Store::open_in_memory().unwrap();
         assert!(enforcing_foreign_keys(&store));
-        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        let writer = store.begin_ingest(SnapshotRole::Observed).unwrap();
         drop(writer);
         assert!(enforcing_foreign_keys(&store));
-        let writer = store.begin_snapshot(SnapshotRole::Observed).unwrap();
+        let writer = store.begin_ingest(SnapshotRole::Observed).unwrap();
         commit_empty(writer);
         assert!(enforcing_foreign_keys(&store));
         let dangling = store.conn.execute(

@@ -1,15 +1,18 @@
-//! Writing one snapshot, in one transaction.
+//! Writing snapshots, all of one ingest in one transaction.
 //!
 //! The ingest engine decides what changed; this module only knows how to record it. Nothing
 //! is visible to readers, and nothing already stored is touched, until [`SnapshotWriter::commit`]:
-//! dropping the writer (on any error) rolls the whole snapshot back.
+//! dropping the writer (on any error) rolls every snapshot of the ingest back. A bucket of many
+//! deliveries is many snapshots in a row ([`SnapshotWriter::open_snapshot`],
+//! [`SnapshotWriter::close_snapshot`]); a [`Savepoint`] lets one of them be taken back alone
+//! (a corrupt delivery skipped with `--skip-invalid`).
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::batch::RowBatch;
 use super::borrowing::{BorrowingStatement, Value};
-use super::{Result, SnapshotInfo, SnapshotKind, SnapshotRole, SourceInfo, StoreError};
+use super::{Result, ScopeInfo, SnapshotInfo, SnapshotKind, SnapshotRole, SourceInfo, StoreError};
 use crate::canonical::ContentHash;
 use crate::model::{ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId};
 
@@ -115,13 +118,14 @@ pub struct SnapshotWriter<'c> {
     // Declared before the transaction, so they are finalised before it ends.
     statements: Statements<'c>,
     tx: Transaction<'c>,
-    snapshot: SnapshotId,
+    /// The snapshot being written, between `open_snapshot` and `close_snapshot`.
+    snapshot: Option<SnapshotId>,
+    next_snapshot: i64,
     role: SnapshotRole,
-    previous: Option<(SnapshotId, String, u64)>,
     /// The id of this snapshot's first version; it hands out ids from there, in order.
     first_version: i64,
     next_version: i64,
-    /// Likewise for resources first seen in this snapshot.
+    /// Likewise for resources first seen in this ingest.
     first_resource: i64,
     next_resource: i64,
     /// Dropped last, after the transaction has ended either way.
@@ -282,33 +286,10 @@ impl<'c> SnapshotWriter<'c> {
         let settings = WriteSettings::apply(conn, store_is_empty)?;
         // IMMEDIATE takes the write lock now, so two ingests cannot interleave their snapshots.
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-        let previous = tx
-            .query_row(
-                "SELECT id, taken_at, live FROM snapshots WHERE role = 'observed'
-                 ORDER BY id DESC LIMIT 1",
-                [],
-                |r| {
-                    Ok((
-                        SnapshotId(r.get(0)?),
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)? as u64,
-                    ))
-                },
-            )
-            .optional()?;
-        // A desired state is not part of the observed sequence: it does not order later ingests.
-        let previous = previous.filter(|_| role == SnapshotRole::Observed);
-        let snapshot = SnapshotId(tx.query_row(
-            "SELECT coalesce(max(id), 0) + 1 FROM snapshots",
-            [],
-            |r| r.get(0),
-        )?);
-        tx.execute(
-            "INSERT INTO snapshots (id, taken_at, ingested_at, label, kind, items, added, modified,
-                                    unchanged, deleted, skipped, live, role)
-             VALUES (?1, '', '', '', 'full', 0, 0, 0, 0, 0, 0, 0, ?2)",
-            params![snapshot.0, role.as_str()],
-        )?;
+        let next_snapshot =
+            tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM snapshots", [], |r| {
+                r.get(0)
+            })?;
         let next_version: i64 =
             tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM versions", [], |r| {
                 r.get(0)
@@ -320,9 +301,9 @@ impl<'c> SnapshotWriter<'c> {
         Ok(SnapshotWriter {
             statements: Statements::prepare(conn)?,
             tx,
-            snapshot,
+            snapshot: None,
+            next_snapshot,
             role,
-            previous,
             first_version: next_version,
             next_version,
             first_resource: next_resource,
@@ -331,20 +312,97 @@ impl<'c> SnapshotWriter<'c> {
         })
     }
 
+    /// Reserves the next snapshot's row: versions added from here on begin in it.
+    pub fn open_snapshot(&mut self) -> Result<SnapshotId> {
+        assert!(self.snapshot.is_none(), "one snapshot open at a time");
+        let snapshot = SnapshotId(self.next_snapshot);
+        self.next_snapshot += 1;
+        self.tx.execute(
+            "INSERT INTO snapshots (id, taken_at, ingested_at, label, kind, items, added, modified,
+                                    unchanged, deleted, skipped, live, role)
+             VALUES (?1, '', '', '', 'full', 0, 0, 0, 0, 0, 0, 0, ?2)",
+            params![snapshot.0, self.role.as_str()],
+        )?;
+        self.snapshot = Some(snapshot);
+        self.first_version = self.next_version;
+        Ok(snapshot)
+    }
+
+    /// The open snapshot; writing a version outside one is a bug of the caller.
+    fn current(&self) -> SnapshotId {
+        self.snapshot
+            .expect("a version is written between open_snapshot and close_snapshot")
+    }
+
+    /// Marks where the ingest stands, to come back to it with [`SnapshotWriter::rollback_to`].
+    /// Taken between snapshots.
+    pub fn savepoint(&mut self) -> Result<Savepoint> {
+        assert!(
+            self.snapshot.is_none(),
+            "a savepoint is taken between snapshots"
+        );
+        self.statements.flush()?;
+        self.tx.execute_batch("SAVEPOINT delivery")?;
+        Ok(Savepoint {
+            next_snapshot: self.next_snapshot,
+            next_version: self.next_version,
+            next_resource: self.next_resource,
+        })
+    }
+
+    /// Keeps what was written since the savepoint.
+    pub fn release(&mut self, _savepoint: Savepoint) -> Result<()> {
+        self.statements.flush()?;
+        self.tx.execute_batch("RELEASE delivery")?;
+        Ok(())
+    }
+
+    /// Takes back everything written since the savepoint, an open snapshot included.
+    pub fn rollback_to(&mut self, savepoint: Savepoint) -> Result<()> {
+        self.statements.new_resources.discard();
+        self.statements.new_versions.discard();
+        self.tx
+            .execute_batch("ROLLBACK TO delivery; RELEASE delivery")?;
+        self.snapshot = None;
+        self.next_snapshot = savepoint.next_snapshot;
+        self.next_version = savepoint.next_version;
+        self.next_resource = savepoint.next_resource;
+        self.first_version = savepoint.next_version;
+        Ok(())
+    }
+
+    /// When each scope's latest data was taken, over every stored observed snapshot: ingest
+    /// keeps each scope's deliveries in time order. The snapshot holding it, too.
+    pub fn scope_times(&self) -> Result<Vec<(ScopeInfo, SnapshotId)>> {
+        let mut stmt = self.tx.prepare(
+            "SELECT s.snapshot_id, s.account_id, s.region, s.kind, s.delivered_at
+             FROM snapshot_scopes s JOIN snapshots n ON n.id = s.snapshot_id
+             WHERE n.role = 'observed'",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((super::scope_from_row(r, 1)?, SnapshotId(r.get(0)?)))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every source file stored with its hash, size and time: ingest skips what it holds.
+    pub fn stored_sources(&self) -> Result<Vec<(SnapshotId, SourceInfo)>> {
+        let mut stmt = self.tx.prepare(&format!(
+            "SELECT snapshot_id, {} FROM snapshot_sources
+             WHERE content_hash IS NOT NULL
+               AND snapshot_id IN (SELECT id FROM snapshots WHERE role = 'observed')",
+            super::SOURCE_COLUMNS
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((SnapshotId(r.get(0)?), super::source_from_row(r, 1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The connection the snapshot is written on, for tests to look at its settings.
     #[cfg(test)]
     pub(super) fn connection(&self) -> &Connection {
         &self.tx
-    }
-
-    /// The id this snapshot will have.
-    pub fn id(&self) -> SnapshotId {
-        self.snapshot
-    }
-
-    /// The latest stored snapshot: its id, when it was taken and how many resources it held.
-    pub fn previous(&self) -> Option<&(SnapshotId, String, u64)> {
-        self.previous.as_ref()
     }
 
     /// How many resources the store holds, to size in-memory maps before loading them.
@@ -358,8 +416,9 @@ impl<'c> SnapshotWriter<'c> {
             as usize)
     }
 
-    /// Calls `each` with every resource's identity hash ([`super::resource_identity`]), row
-    /// and latest observed version (`None` for a resource only a desired state names).
+    /// Calls `each` with every resource's identity hash ([`super::resource_identity`]), row,
+    /// latest observed version (`None` for a resource only a desired state names), account
+    /// and region.
     ///
     /// Reads only `resources`, which keeps a copy of each head's status and hashes: loading
     /// heads must not read version bodies. The identity is hashed from the columns' bytes as
@@ -367,7 +426,7 @@ impl<'c> SnapshotWriter<'c> {
     /// from nothing: it has no heads.
     pub fn for_each_head(
         &self,
-        mut each: impl FnMut(u128, ResourceRowId, Option<Head>),
+        mut each: impl FnMut(u128, ResourceRowId, Option<Head>, &[u8], &[u8]),
     ) -> Result<()> {
         if self.role == SnapshotRole::Desired {
             return Ok(());
@@ -386,7 +445,7 @@ impl<'c> SnapshotWriter<'c> {
             let identity =
                 crate::canonical::identity_hash(&[bytes(1)?, bytes(2)?, bytes(3)?, bytes(4)?]);
             if r.get_ref(5)?.data_type() == rusqlite::types::Type::Null {
-                each(identity, resource, None);
+                each(identity, resource, None, bytes(1)?, bytes(2)?);
                 continue;
             }
             let status = r.get_ref(6)?.as_str().map_err(rusqlite::Error::from)?;
@@ -409,7 +468,7 @@ impl<'c> SnapshotWriter<'c> {
                 content_hash: hash(7)?,
                 raw_hash: hash(8)?,
             };
-            each(identity, resource, Some(head));
+            each(identity, resource, Some(head), bytes(1)?, bytes(2)?);
         }
         Ok(())
     }
@@ -417,6 +476,7 @@ impl<'c> SnapshotWriter<'c> {
     /// Records a new content of a resource as current from this snapshot on, ending the
     /// previous one, and returns the resource's new head.
     pub fn add_version(&mut self, target: Target<'_>, version: &NewVersion<'_>) -> Result<Head> {
+        let snapshot = self.current();
         let id = VersionId(self.next_version);
         self.next_version += 1;
         let status = version.status.as_str();
@@ -457,7 +517,7 @@ impl<'c> SnapshotWriter<'c> {
                     }
                     statements
                         .end_version
-                        .execute(&[Value::Int(self.snapshot.0), Value::Int(previous.0)])?;
+                        .execute(&[Value::Int(snapshot.0), Value::Int(previous.0)])?;
                 }
                 if resource.0 >= self.first_resource {
                     statements.new_resources.flush()?;
@@ -478,7 +538,7 @@ impl<'c> SnapshotWriter<'c> {
         statements.new_versions.push(&[
             Value::Int(id.0),
             Value::Int(resource.0),
-            Value::Int(self.snapshot.0),
+            Value::Int(snapshot.0),
             status,
             content_hash,
             raw_hash,
@@ -546,7 +606,7 @@ impl<'c> SnapshotWriter<'c> {
             .execute(params![
                 id.0,
                 resource.0,
-                self.snapshot.0,
+                self.current().0,
                 version.status.as_str(),
                 version.content_hash.to_bytes(),
                 version.raw_hash.to_bytes(),
@@ -570,7 +630,7 @@ impl<'c> SnapshotWriter<'c> {
         self.statements.flush()?;
         self.tx
             .prepare_cached("DELETE FROM versions WHERE id = ?1 AND first_snapshot = ?2")?
-            .execute(params![version.0, self.snapshot.0])?;
+            .execute(params![version.0, self.current().0])?;
         if self.role == SnapshotRole::Desired {
             return Ok(()); // a desired state never moved a head
         }
@@ -590,19 +650,14 @@ impl<'c> SnapshotWriter<'c> {
         Ok(())
     }
 
-    /// Fills in the snapshot's row and commits everything written since `begin`.
-    pub fn commit(
-        mut self,
-        taken_at: &str,
-        label: &str,
-        kind: SnapshotKind,
-        counts: SnapshotCounts,
-        sources: &[SourceInfo],
-    ) -> Result<SnapshotInfo> {
+    /// Fills in the open snapshot's row: what it did and where it came from.
+    pub fn close_snapshot(&mut self, record: &SnapshotRecord<'_>) -> Result<SnapshotInfo> {
+        let id = self.current();
         self.statements.flush()?;
         let ingested_at = jiff::Timestamp::now()
             .strftime("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
+        let counts = record.counts;
         // Where this snapshot's versions lie, for readers of "the versions it began".
         let versions = (self.next_version > self.first_version)
             .then_some((self.first_version, self.next_version - 1));
@@ -612,11 +667,11 @@ impl<'c> SnapshotWriter<'c> {
                     first_version = ?13, last_version = ?14
              WHERE id = ?1",
             params![
-                self.snapshot.0,
-                taken_at,
+                id.0,
+                record.taken_at,
                 ingested_at,
-                label,
-                kind.as_str(),
+                record.label,
+                record.kind.as_str(),
                 counts.items as i64,
                 counts.added as i64,
                 counts.modified as i64,
@@ -629,30 +684,108 @@ impl<'c> SnapshotWriter<'c> {
             ],
         )?;
         {
-            let mut insert = self
-                .tx
-                .prepare("INSERT OR REPLACE INTO snapshot_sources (snapshot_id, path, form, items) VALUES (?1, ?2, ?3, ?4)")?;
-            for source in sources {
+            let mut insert = self.tx.prepare_cached(
+                "INSERT OR REPLACE INTO snapshot_sources (snapshot_id, path, form, items, content_hash,
+                                                          bytes, modified_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for source in record.sources {
                 insert.execute(params![
-                    self.snapshot.0,
+                    id.0,
                     source.path,
                     source.form,
-                    source.items as i64
+                    source.items as i64,
+                    source.content_hash.map(|h| h.to_bytes()),
+                    source.bytes.map(|b| b as i64),
+                    source.modified_at,
                 ])?;
             }
+            let mut insert = self.tx.prepare_cached(
+                "INSERT INTO snapshot_scopes (snapshot_id, account_id, region, kind, delivered_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            if self.role == SnapshotRole::Observed {
+                for scope in record.scopes {
+                    insert.execute(params![
+                        id.0,
+                        scope.account_id,
+                        scope.region,
+                        scope.kind.as_str(),
+                        scope.delivered_at
+                    ])?;
+                }
+            }
         }
-        let id = self.snapshot;
-        drop(self.statements);
-        self.tx.commit()?;
+        self.snapshot = None;
         Ok(SnapshotInfo {
             id,
-            taken_at: taken_at.to_string(),
+            taken_at: record.taken_at.to_string(),
             ingested_at,
-            label: label.to_string(),
-            kind,
+            label: record.label.to_string(),
+            kind: record.kind,
             counts,
-            sources: sources.to_vec(),
+            sources: record.sources.to_vec(),
+            scopes: if self.role == SnapshotRole::Observed {
+                record.scopes.to_vec()
+            } else {
+                Vec::new()
+            },
             role: self.role,
         })
+    }
+
+    /// Drops the open snapshot, which wrote no version (its input held no item): its id is
+    /// handed out again.
+    pub fn discard_snapshot(&mut self) -> Result<()> {
+        let id = self.current();
+        assert_eq!(
+            self.next_version, self.first_version,
+            "only a snapshot that wrote nothing is discarded"
+        );
+        self.statements.flush()?;
+        self.tx
+            .execute("DELETE FROM snapshots WHERE id = ?1", [id.0])?;
+        self.snapshot = None;
+        self.next_snapshot = id.0;
+        Ok(())
+    }
+
+    /// Commits every snapshot closed since `begin`.
+    pub fn commit(mut self) -> Result<()> {
+        assert!(
+            self.snapshot.is_none(),
+            "every snapshot is closed before commit"
+        );
+        self.statements.flush()?;
+        drop(self.statements);
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+/// What a snapshot records when it is closed.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotRecord<'a> {
+    pub taken_at: &'a str,
+    pub label: &'a str,
+    pub kind: SnapshotKind,
+    pub counts: SnapshotCounts,
+    pub sources: &'a [SourceInfo],
+    pub scopes: &'a [ScopeInfo],
+}
+
+/// Where an ingest stood, to come back to ([`SnapshotWriter::rollback_to`]).
+#[derive(Debug)]
+#[must_use = "a savepoint is released or rolled back to"]
+pub struct Savepoint {
+    next_snapshot: i64,
+    next_version: i64,
+    next_resource: i64,
+}
+
+impl Savepoint {
+    /// The first resource row written after it.
+    pub fn first_resource(&self) -> ResourceRowId {
+        ResourceRowId(self.next_resource)
     }
 }
