@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the bundled sample estate, end to end: build conform, ingest the three weekly
-# snapshots into a fresh store (embedded SQLite, no server), take the first week as the
-# approved baseline, scan every week with the built-in rules (WebAssembly), then show what
+# The main job on the bundled sample estate, end to end: build conform, ingest the sample's
+# synced bucket (three weekly deliveries of two accounts and two regions) into a fresh store
+# (embedded SQLite, no server), take the first week as the approved baseline, scan every week with the built-in rules (WebAssembly), then show what
 # drifted, the estate over time, what changed in compliance, and the CI gate, which fails on
 # the sample's real drift: a new unencrypted volume and a new public, unencrypted database.
 set -euo pipefail
@@ -14,9 +14,12 @@ export CONFORM_DB="${CONFORM_DB:-target/sample.db}"
 rm -f "$CONFORM_DB" "$CONFORM_DB-wal" "$CONFORM_DB-shm"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "ingest three weekly AWS Config snapshot deliveries (AWSLogs/ trees, .json.gz)"
-$conform ingest --each snapshots/2026-11-02 snapshots/2026-11-09 snapshots/2026-11-16
+step "ingest a synced AWS Config bucket: three weeks of deliveries, 2 accounts x 2 regions (.json.gz)"
+$conform ingest snapshots/AWSLogs
 $conform snapshots
+
+step "run it again, as a cron job after each sync would: nothing new is read"
+$conform ingest snapshots/AWSLogs
 
 step "the first week is the approved state"
 $conform baseline set prod --snapshot 1

@@ -502,7 +502,6 @@ fn rules_in_rust_wat_and_c_agree_on_the_sample_snapshots() {
     let s = Scratch::new();
     let c = c_rule(&s);
     let wat = rule("encrypted-volumes.wat");
-    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots");
     // A key that some sample volumes use, to exercise kmsId too.
     let key = "arn:aws:kms:us-east-1:111122223333:key/00000029-1111-4222-8333-000000000029";
     let params = s.write(
@@ -511,7 +510,9 @@ fn rules_in_rust_wat_and_c_agree_on_the_sample_snapshots() {
             .to_string(),
     );
     for week in ["2026-11-02", "2026-11-09", "2026-11-16"] {
-        s.ingest(&[as_str(&samples.join(week))]);
+        let files = sample_week(week);
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        s.ingest(&files);
         for extra in [None, Some(as_str(&params))] {
             let mut args = vec!["scan", "--rules", &c, "--rules", &wat];
             if let Some(p) = extra {
@@ -679,8 +680,10 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn a_scan_on_several_threads_stores_what_one_thread_does() {
     let s = Scratch::new();
-    let week = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/2026-11-16");
-    s.conform(&["ingest", "-q", week.to_str().unwrap()]).ok();
+    let week = sample_week("2026-11-16");
+    let mut args = vec!["ingest", "-q"];
+    args.extend(week.iter().map(String::as_str));
+    s.conform(&args).ok();
     let mut stored = Vec::new();
     for jobs in ["1", "3"] {
         s.conform(&["scan", "-q", "--jobs", jobs]).ok();
@@ -704,9 +707,10 @@ fn a_scan_on_several_threads_stores_what_one_thread_does() {
 #[test]
 fn check_finds_what_ingest_and_scan_find() {
     let s = Scratch::new();
-    let week = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/2026-11-16");
-    let week = week.to_str().unwrap();
-    s.conform(&["ingest", "-q", "--partial", week]).ok();
+    let week = sample_week("2026-11-16");
+    let mut args = vec!["ingest", "-q", "--partial"];
+    args.extend(week.iter().map(String::as_str));
+    s.conform(&args).ok();
     s.conform(&["scan", "-q"]).ok();
     let scanned = |compliance: &str| -> Vec<Value> {
         let mut found = s
@@ -730,7 +734,10 @@ fn check_finds_what_ingest_and_scan_find() {
         .expect("the estate rule ran");
     assert!(estate["compliant"].as_u64().unwrap() > 0, "{estate}");
     for jobs in ["1", "3"] {
-        let run = s.conform(&["check", week, "--jobs", jobs, "--format", "json"]);
+        let mut args = vec!["check"];
+        args.extend(week.iter().map(String::as_str));
+        args.extend(["--jobs", jobs, "--format", "json"]);
+        let run = s.conform(&args);
         assert_eq!(run.code, 1, "{}", run.stderr);
         let report = run.json();
         let mut found = report["nonCompliant"].as_array().unwrap().clone();

@@ -303,3 +303,30 @@ pub fn bucket(name: &str, versioning: &str, captured: &str) -> Value {
         "supplementaryConfiguration": {"BucketVersioningConfiguration": {"status": versioning, "isMfaDeleteEnabled": null}}
     })
 }
+
+/// The bundled sample's delivery files of one day (`"2026-11-16"`), from its merged
+/// `snapshots/AWSLogs/` tree.
+pub fn sample_week(day: &str) -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/AWSLogs");
+    let (y, m, d) = (
+        &day[0..4],
+        day[5..7].trim_start_matches('0'),
+        day[8..10].trim_start_matches('0'),
+    );
+    let part = format!("/{y}/{m}/{d}/");
+    let mut files = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.to_string_lossy().contains(&part) {
+                files.push(path.to_string_lossy().into_owned());
+            }
+        }
+    }
+    files.sort();
+    assert!(!files.is_empty(), "no sample deliveries on {day}");
+    files
+}

@@ -6,14 +6,9 @@ use crate::support::{Scratch, as_str};
 
 fn sample() -> Scratch {
     let s = Scratch::new();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots");
-    let weeks: Vec<std::path::PathBuf> = ["2026-11-02", "2026-11-09", "2026-11-16"]
-        .iter()
-        .map(|w| root.join(w))
-        .collect();
-    let mut args = vec!["ingest", "--each", "-q"];
-    args.extend(weeks.iter().map(|p| as_str(p)));
-    s.conform(&args).ok();
+    // The sample's synced bucket, ingested whole: one snapshot per week.
+    let bucket = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/AWSLogs");
+    s.conform(&["ingest", "-q", as_str(&bucket)]).ok();
     for snapshot in ["1", "2", "3"] {
         s.conform(&["scan", "--snapshot", snapshot, "-q"]).ok();
     }

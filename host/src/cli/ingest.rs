@@ -238,18 +238,21 @@ fn print_report(report: &IngestReport) -> std::io::Result<()> {
     if !report.already_stored.is_empty() {
         writeln!(
             stdout,
-            "{} already stored, {} new",
+            "{} already stored, {} new{}",
             count(report.already_stored.len() as u64, "file"),
-            report.new_deliveries
+            report.new_deliveries,
+            if report.new_deliveries == 0 {
+                ": nothing to do"
+            } else {
+                ""
+            }
         )?;
     }
-    if report.snapshots.is_empty() {
-        let why = if report.already_stored.is_empty() {
-            "the input holds no configuration item"
-        } else {
-            "nothing new"
-        };
-        return writeln!(stdout, "nothing stored: {why}");
+    if report.snapshots.is_empty() && report.new_deliveries > 0 {
+        return writeln!(
+            stdout,
+            "nothing stored: the input holds no configuration item"
+        );
     }
     for s in &report.snapshots {
         let c = &s.counts;

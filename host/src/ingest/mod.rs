@@ -404,7 +404,7 @@ fn ingest_group(
         engine.writer.discard_snapshot()?;
         return Ok(None);
     }
-    let kind = if group.named {
+    let kind = if group.named && !options.partial {
         if group
             .scopes()
             .iter()
@@ -460,7 +460,13 @@ fn ingest_group(
     // Where the snapshot is complete: the scopes its deliveries name, or for other files the
     // scope given, or the accounts and regions of their items.
     let scopes: Vec<(Scope, SnapshotKind, jiff::Timestamp)> = if group.named {
-        group.scopes()
+        let mut scopes = group.scopes();
+        if options.partial {
+            for scope in &mut scopes {
+                scope.1 = SnapshotKind::Partial;
+            }
+        }
+        scopes
     } else if let Some(scope) = &options.scope {
         vec![(scope.clone(), kind, taken_at)]
     } else {
@@ -883,7 +889,7 @@ impl<'e, W: VersionSink + ?Sized> Engine<'e, W> {
                     .is_some_and(|k| k.kind == SnapshotKind::Partial)
             })
             .collect();
-        if group.named {
+        if group.named && !self.options.partial {
             for (scope, kind, time) in group.scopes() {
                 if kind == SnapshotKind::Full {
                     self.clock.record(scope, kind, time, snapshot);
