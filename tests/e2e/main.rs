@@ -1,6 +1,7 @@
 //! End-to-end tests: they drive the real `conform` binary over real files and a real SQLite
 //! store, as a user or a CI job would.
 
+mod buckets;
 mod drift;
 mod gate;
 mod hostile_inputs;

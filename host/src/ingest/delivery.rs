@@ -15,8 +15,8 @@
 //! Files without such a name (a native inventory, a notification, a renamed file) are read
 //! together as one more snapshot, after the named ones, as `conform ingest FILE` always did.
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -230,7 +230,8 @@ pub struct Plan {
 #[derive(Debug, Default)]
 pub struct Known {
     by_path: HashMap<String, (u64, Option<String>, ContentHash, SnapshotId)>,
-    by_hash: HashMap<ContentHash, SnapshotId>,
+    /// Each stored hash, with what the stored file's name said.
+    by_hash: HashMap<ContentHash, Vec<(Option<DeliveryKey>, SnapshotId)>>,
     pub clock: ScopeClock,
 }
 
@@ -244,7 +245,15 @@ impl Known {
             let Some(hash) = source.content_hash else {
                 continue;
             };
-            known.by_hash.insert(hash, snapshot);
+            let name = Path::new(&source.path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            known
+                .by_hash
+                .entry(hash)
+                .or_default()
+                .push((DeliveryKey::from_name(&name), snapshot));
             known.by_path.insert(
                 source.path,
                 (
@@ -285,6 +294,15 @@ impl ScopeClock {
         }
     }
 
+    /// Records each named delivery of a group: a snapshot file's time as its scope's latest
+    /// full snapshot, a history file's only as its latest data (the changes it holds are not a
+    /// snapshot of the scope).
+    pub fn record_group(&mut self, group: &Group, at: SnapshotId) {
+        for key in group.deliveries.iter().filter_map(|d| d.key.as_ref()) {
+            self.record(key.scope(), key.kind, key.time, at);
+        }
+    }
+
     /// The latest data held for any scope overlapping `scope`, and where.
     pub fn latest(&self, scope: &Scope) -> Option<(Timestamp, SnapshotId, Scope)> {
         self.latest
@@ -316,7 +334,12 @@ pub fn plan(
     names: bool,
 ) -> Result<Plan, (PathBuf, std::io::Error)> {
     let mut plan = Plan::default();
-    let mut seen: HashSet<ContentHash> = HashSet::new();
+    // The same bytes are the same file, unless AWS names say two different deliveries (of
+    // another scope or time): a copy under another path or name is known, a day that
+    // delivered what the day before did is not.
+    let same =
+        |a: &Option<DeliveryKey>, b: &Option<DeliveryKey>| a.is_none() || b.is_none() || a == b;
+    let mut seen: HashMap<ContentHash, Vec<Option<DeliveryKey>>> = HashMap::new();
     let mut named = Vec::new();
     let mut unnamed = Vec::new();
     for path in files {
@@ -328,32 +351,36 @@ pub fn plan(
             .and_then(|t| Timestamp::try_from(t).ok())
             .map(|t| t.to_string());
         let display = path.display().to_string();
-        // Same path, size and time: the file the store read, unread again.
-        let hash = match known.by_path.get(&display) {
-            Some((size, time, hash, snapshot))
-                if *size == bytes && modified_at.is_some() && *time == modified_at =>
-            {
-                if seen.insert(*hash) {
-                    plan.already_stored.push((display, Some(*snapshot)));
-                    continue;
-                }
-                *hash
-            }
-            _ => super::source::hash_file(&path).map_err(|e| (path.clone(), e))?,
-        };
-        if !seen.insert(hash) {
-            plan.already_stored.push((display, None));
-            continue;
-        }
-        if let Some(snapshot) = known.by_hash.get(&hash) {
-            plan.already_stored.push((display, Some(*snapshot)));
-            continue;
-        }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
         let key = DeliveryKey::from_name(&name).filter(|_| names);
+        // Same path, size and time: the file the store read, unread again.
+        let hash = match known.by_path.get(&display) {
+            Some((size, time, hash, snapshot))
+                if *size == bytes && modified_at.is_some() && *time == modified_at =>
+            {
+                seen.entry(*hash).or_default().push(key.clone());
+                plan.already_stored.push((display, Some(*snapshot)));
+                continue;
+            }
+            _ => super::source::hash_file(&path).map_err(|e| (path.clone(), e))?,
+        };
+        let earlier = seen.entry(hash).or_default();
+        if earlier.iter().any(|k| same(k, &key)) {
+            plan.already_stored.push((display, None));
+            continue;
+        }
+        earlier.push(key.clone());
+        if let Some((_, snapshot)) = known
+            .by_hash
+            .get(&hash)
+            .and_then(|stored| stored.iter().find(|(k, _)| same(k, &key)))
+        {
+            plan.already_stored.push((display, Some(*snapshot)));
+            continue;
+        }
         let delivery = Delivery {
             path,
             key,

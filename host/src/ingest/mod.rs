@@ -521,8 +521,12 @@ fn ingest_group(
         sources: &sources,
         scopes: &scope_rows,
     })?;
-    for (scope, kind, time) in scopes {
-        engine.clock.record(scope, kind, time, info.id);
+    if group.named && !options.partial {
+        engine.clock.record_group(&group, info.id);
+    } else {
+        for (scope, kind, time) in scopes {
+            engine.clock.record(scope, kind, time, info.id);
+        }
     }
     Ok(Some(info))
 }
@@ -889,12 +893,8 @@ impl<'e, W: VersionSink + ?Sized> Engine<'e, W> {
                     .is_some_and(|k| k.kind == SnapshotKind::Partial)
             })
             .collect();
-        if group.named && !self.options.partial {
-            for (scope, kind, time) in group.scopes() {
-                if kind == SnapshotKind::Full {
-                    self.clock.record(scope, kind, time, snapshot);
-                }
-            }
+        if !self.options.partial {
+            self.clock.record_group(group, snapshot);
         }
     }
 
