@@ -16,7 +16,7 @@ use conform::ingest::{IngestOptions, NoProgress};
 use conform::store::Store;
 
 mod common;
-use common::peak_rss_kib;
+use common::{dir_size, file_size, mib, peak_rss_kib, timed};
 
 fn main() {
     let items: usize = std::env::var("CONFORM_BENCH_ITEMS")
@@ -143,35 +143,4 @@ fn remove_store(path: &Path) {
         name.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(name));
     }
-}
-
-fn timed<T>(f: impl FnOnce() -> T) -> (f64, T) {
-    let start = Instant::now();
-    let value = f();
-    (start.elapsed().as_secs_f64(), value)
-}
-
-fn file_size(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
-fn dir_size(path: &Path) -> u64 {
-    walk(path).iter().map(|p| file_size(p)).sum()
-}
-
-fn walk(path: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(path).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_dir() {
-            files.extend(walk(&p))
-        } else {
-            files.push(p)
-        }
-    }
-    files
-}
-
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
 }

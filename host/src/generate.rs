@@ -2,6 +2,9 @@
 //! as AWS Config delivers them to S3.
 //!
 //! Used for the bundled sample estate and for benchmarks. Output is deterministic for a seed.
+//! With `bucket`, every delivery goes into one `AWSLogs/` tree, as `aws s3 sync` leaves an
+//! organisation's bucket: accounts deliver at their own hours (`stagger_hours`), some
+//! deliveries are missed (`missed`), and history files record each change (`history`).
 //! Items are in the file dialect of AWS snapshot files (`awsAccountId`, `ARN`,
 //! `configurationItemVersion`, numeric `configurationStateId`, relationship `name`), one file per
 //! account and region under `AWSLogs/<account>/Config/<region>/<y>/<m>/<d>/ConfigSnapshot/`.
@@ -28,6 +31,17 @@ pub struct GenerateOptions {
     pub interval: SignedDuration,
     /// Write `.json.gz` as AWS does, rather than plain `.json`.
     pub gzip: bool,
+    /// How many regions the estate spans (at most 17).
+    pub regions: usize,
+    /// Write one `AWSLogs/` tree with every delivery, rather than a directory per snapshot.
+    pub bucket: bool,
+    /// Account `i` delivers `i % (stagger_hours + 1)` hours after the start of each period.
+    pub stagger_hours: u32,
+    /// Share of deliveries (after the first of each account and region) that never arrive.
+    pub missed: f64,
+    /// Write a history file per account, region and resource type with the changes since the
+    /// previous delivery.
+    pub history: bool,
 }
 
 impl Default for GenerateOptions {
@@ -41,19 +55,47 @@ impl Default for GenerateOptions {
             start: "2026-11-02T06:00:00Z".parse().expect("valid time"),
             interval: SignedDuration::from_hours(24),
             gzip: false,
+            regions: 2,
+            bucket: false,
+            stagger_hours: 0,
+            missed: 0.0,
+            history: false,
         }
     }
 }
 
-/// What was written: one directory per snapshot.
+/// What was written: one directory per snapshot, or the bucket's root.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Generated {
     pub snapshot_dirs: Vec<PathBuf>,
     pub items_written: u64,
     pub bytes_written: u64,
+    /// Delivery files written: snapshot files, and history files.
+    pub snapshot_files: u64,
+    pub history_files: u64,
+    pub missed_deliveries: u64,
 }
 
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+/// AWS regions, in the order an estate spans them.
+const REGIONS: [&str; 17] = [
+    "us-east-1",
+    "eu-west-1",
+    "us-west-2",
+    "eu-central-1",
+    "ap-southeast-1",
+    "ap-northeast-1",
+    "us-east-2",
+    "eu-west-2",
+    "ap-south-1",
+    "ca-central-1",
+    "sa-east-1",
+    "eu-north-1",
+    "ap-southeast-2",
+    "us-west-1",
+    "eu-west-3",
+    "ap-northeast-2",
+    "ap-northeast-3",
+];
 const KINDS: [&str; 8] = [
     "AWS::EC2::Volume",
     "AWS::EC2::Instance",
@@ -80,6 +122,7 @@ struct Resource {
 /// Writes `options.snapshots` snapshot directories under `out`.
 pub fn generate(out: &Path, options: &GenerateOptions) -> std::io::Result<Generated> {
     let mut rng = fastrand::Rng::with_seed(options.seed);
+    let regions = options.regions.clamp(1, REGIONS.len());
     let accounts: Vec<String> = (0..options.accounts.max(1))
         // Twelve digits, as AWS account ids are: distinct for any count (the step is prime to 10).
         .map(|i| {
@@ -96,7 +139,7 @@ pub fn generate(out: &Path, options: &GenerateOptions) -> std::io::Result<Genera
             kind: rng.usize(..KINDS.len()),
             serial: next_serial,
             account: rng.usize(..accounts.len()),
-            region: rng.usize(..REGIONS.len()),
+            region: rng.usize(..regions),
             revision: 0,
             compliant_bits: rng.u32(..),
         }
@@ -106,98 +149,247 @@ pub fn generate(out: &Path, options: &GenerateOptions) -> std::io::Result<Genera
         snapshot_dirs: Vec::new(),
         items_written: 0,
         bytes_written: 0,
+        snapshot_files: 0,
+        history_files: 0,
+        missed_deliveries: 0,
     };
+    if options.bucket {
+        generated.snapshot_dirs.push(out.to_path_buf());
+    }
     for n in 0..options.snapshots {
+        // What changed since the previous delivery, for history files: the resources as they
+        // are now, and the ones deleted, as they were.
+        let mut changed: Vec<(Resource, bool)> = Vec::new();
         if n > 0 {
             let changes = ((estate.len() as f64) * options.churn).round() as usize;
             // A fifth of the changes delete a resource and as many add one; the rest modify.
             let deletions = changes.div_ceil(5).min(changes / 2);
+            let mut modified = Vec::new();
             for _ in 0..changes.saturating_sub(2 * deletions) {
                 let i = rng.usize(..estate.len());
                 estate[i].revision += 1;
+                modified.push(estate[i].serial);
             }
             for _ in 0..deletions {
                 if !estate.is_empty() {
-                    estate.swap_remove(rng.usize(..estate.len()));
+                    let gone = estate.swap_remove(rng.usize(..estate.len()));
+                    changed.push((gone, true));
                 }
             }
             for _ in 0..deletions {
-                estate.push(new_resource(&mut rng));
+                let added = new_resource(&mut rng);
+                modified.push(added.serial);
+                estate.push(added);
+            }
+            if options.history {
+                modified.sort_unstable();
+                modified.dedup();
+                let deleted: Vec<u64> = changed.iter().map(|(r, _)| r.serial).collect();
+                changed.extend(
+                    estate
+                        .iter()
+                        .filter(|r| {
+                            modified.binary_search(&r.serial).is_ok()
+                                && !deleted.contains(&r.serial)
+                        })
+                        .map(|r| (r.clone(), false)),
+                );
             }
         }
         let taken_at = options.start + options.interval * n as i32;
-        let dir = out.join(format!("snapshot-{:04}", n + 1));
-        let written = write_snapshot(&dir, &estate, &accounts, taken_at, options.gzip, &mut rng)?;
-        generated.items_written += estate.len() as u64;
-        generated.bytes_written += written;
-        generated.snapshot_dirs.push(dir);
+        let dir = if options.bucket {
+            out.to_path_buf()
+        } else {
+            out.join(format!("snapshot-{:04}", n + 1))
+        };
+        let delivery = Delivery {
+            dir: &dir,
+            accounts: &accounts,
+            taken_at,
+            gzip: options.gzip,
+            stagger_hours: options.stagger_hours,
+        };
+        // The first delivery of every scope arrives; later ones may be missed.
+        let missed = options.missed;
+        let mut miss = |rng: &mut fastrand::Rng| n > 0 && missed > 0.0 && rng.f64() < missed;
+        let written = delivery.snapshots(&estate, &mut rng, &mut miss, &mut generated)?;
+        if options.history && n > 0 {
+            delivery.history(&changed, options.interval, &mut rng, &mut generated)?;
+        }
+        generated.items_written += written.0;
+        generated.bytes_written += written.1;
+        if !options.bucket {
+            generated.snapshot_dirs.push(dir);
+        }
     }
     Ok(generated)
 }
 
-fn write_snapshot(
-    dir: &Path,
-    estate: &[Resource],
-    accounts: &[String],
+/// Where and when one round of deliveries is written.
+struct Delivery<'a> {
+    dir: &'a Path,
+    accounts: &'a [String],
     taken_at: Timestamp,
     gzip: bool,
-    rng: &mut fastrand::Rng,
-) -> std::io::Result<u64> {
-    let mut groups: BTreeMap<(usize, usize), Vec<&Resource>> = BTreeMap::new();
-    for r in estate {
-        groups.entry((r.account, r.region)).or_default().push(r);
+    stagger_hours: u32,
+}
+
+impl Delivery<'_> {
+    /// When `account` delivers in this round.
+    fn time(&self, account: usize) -> Timestamp {
+        let offset = account as i64 % (self.stagger_hours as i64 + 1);
+        self.taken_at + SignedDuration::from_hours(offset)
     }
-    let date = taken_at.to_zoned(jiff::tz::TimeZone::UTC);
-    let stamp = taken_at.strftime("%Y%m%dT%H%M%SZ").to_string();
-    let mut bytes = 0;
-    for ((account, region), resources) in groups {
-        let account_id = &accounts[account];
-        let region_name = REGIONS[region];
-        let folder = dir
+
+    /// The folder of a scope's deliveries of a kind on the day of `time`.
+    fn folder(&self, account: usize, region: usize, time: Timestamp, kind: &str) -> PathBuf {
+        let date = time.to_zoned(jiff::tz::TimeZone::UTC);
+        self.dir
             .join("AWSLogs")
-            .join(account_id)
+            .join(&self.accounts[account])
             .join("Config")
-            .join(region_name)
+            .join(REGIONS[region])
             .join(date.year().to_string())
             .join(date.month().to_string())
             .join(date.day().to_string())
-            .join("ConfigSnapshot");
-        std::fs::create_dir_all(&folder)?;
-        let snapshot_id = format!(
-            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
-            rng.u32(..),
-            rng.u16(..),
-            rng.u16(..0xfff),
-            rng.u16(..0xfff),
-            rng.u64(..1 << 48)
-        );
-        let name =
-            format!("{account_id}_Config_{region_name}_ConfigSnapshot_{stamp}_{snapshot_id}.json");
-        let mut text = Vec::with_capacity(resources.len() * 1400 + 128);
-        write!(
-            text,
-            "{{\"fileVersion\":\"1.0\",\"configSnapshotId\":\"{snapshot_id}\",\"configurationItems\":["
-        )?;
-        for (i, r) in resources.iter().enumerate() {
-            if i > 0 {
-                text.push(b',');
-            }
-            // Capture times spread over the hour before the snapshot, as AWS's recorder does.
-            let capture = taken_at - SignedDuration::from_millis(rng.i64(1..3_600_000));
-            serde_json::to_writer(&mut text, &item(r, account_id, region_name, capture))?;
-        }
-        text.extend_from_slice(b"]}");
-        bytes += text.len() as u64;
-        if gzip {
-            let file = std::fs::File::create(folder.join(format!("{name}.gz")))?;
+            .join(kind)
+    }
+
+    fn write(&self, path: PathBuf, text: &[u8]) -> std::io::Result<()> {
+        if self.gzip {
+            let file = std::fs::File::create(path.with_extension("json.gz"))?;
             let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-            encoder.write_all(&text)?;
+            encoder.write_all(text)?;
             encoder.finish()?;
+            Ok(())
         } else {
-            std::fs::write(folder.join(name), &text)?;
+            std::fs::write(path, text)
         }
     }
-    Ok(bytes)
+
+    /// One snapshot file per account and region, unless `miss` says it never arrived.
+    /// Items and bytes written.
+    fn snapshots(
+        &self,
+        estate: &[Resource],
+        rng: &mut fastrand::Rng,
+        miss: &mut dyn FnMut(&mut fastrand::Rng) -> bool,
+        generated: &mut Generated,
+    ) -> std::io::Result<(u64, u64)> {
+        let mut groups: BTreeMap<(usize, usize), Vec<&Resource>> = BTreeMap::new();
+        for r in estate {
+            groups.entry((r.account, r.region)).or_default().push(r);
+        }
+        let (mut items, mut bytes) = (0, 0);
+        for ((account, region), resources) in groups {
+            if miss(rng) {
+                generated.missed_deliveries += 1;
+                continue;
+            }
+            let taken_at = self.time(account);
+            let written = write_snapshot(self, account, region, taken_at, &resources, rng)?;
+            generated.snapshot_files += 1;
+            items += resources.len() as u64;
+            bytes += written;
+        }
+        Ok((items, bytes))
+    }
+
+    /// History files: per account, region and type, the changes since the round before, each
+    /// captured at a time in between.
+    fn history(
+        &self,
+        changed: &[(Resource, bool)],
+        interval: SignedDuration,
+        rng: &mut fastrand::Rng,
+        generated: &mut Generated,
+    ) -> std::io::Result<()> {
+        let mut groups: BTreeMap<(usize, usize, usize), Vec<&(Resource, bool)>> = BTreeMap::new();
+        for c in changed {
+            groups
+                .entry((c.0.account, c.0.region, c.0.kind))
+                .or_default()
+                .push(c);
+        }
+        for ((account, region, kind), changes) in groups {
+            let end = self.time(account);
+            let start = end - interval;
+            let account_id = &self.accounts[account];
+            let region_name = REGIONS[region];
+            let folder = self.folder(account, region, end, "ConfigHistory");
+            std::fs::create_dir_all(&folder)?;
+            let stamp = |t: Timestamp| t.strftime("%Y%m%dT%H%M%SZ").to_string();
+            let name = format!(
+                "{account_id}_Config_{region_name}_ConfigHistory_{}_{}_{}_1.json",
+                KINDS[kind],
+                stamp(start),
+                stamp(end)
+            );
+            let mut text = Vec::with_capacity(changes.len() * 1400 + 64);
+            text.extend_from_slice(b"{\"fileVersion\":\"1.0\",\"configurationItems\":[");
+            for (i, (r, deleted)) in changes.iter().enumerate() {
+                if i > 0 {
+                    text.push(b',');
+                }
+                let span = interval.as_millis() as i64;
+                let capture = start + SignedDuration::from_millis(rng.i64(1..span.max(2)));
+                let mut item = item(r, account_id, region_name, capture);
+                if *deleted {
+                    item["configurationItemStatus"] = json!("ResourceDeleted");
+                    item["configuration"] = Value::Null;
+                    item["supplementaryConfiguration"] = json!({});
+                    item["relationships"] = json!([]);
+                }
+                serde_json::to_writer(&mut text, &item)?;
+            }
+            text.extend_from_slice(b"]}");
+            self.write(folder.join(name), &text)?;
+            generated.history_files += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Writes one account and region's snapshot file; the bytes of JSON written.
+fn write_snapshot(
+    delivery: &Delivery<'_>,
+    account: usize,
+    region: usize,
+    taken_at: Timestamp,
+    resources: &[&Resource],
+    rng: &mut fastrand::Rng,
+) -> std::io::Result<u64> {
+    let stamp = taken_at.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let account_id = &delivery.accounts[account];
+    let region_name = REGIONS[region];
+    let folder = delivery.folder(account, region, taken_at, "ConfigSnapshot");
+    std::fs::create_dir_all(&folder)?;
+    let snapshot_id = format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        rng.u32(..),
+        rng.u16(..),
+        rng.u16(..0xfff),
+        rng.u16(..0xfff),
+        rng.u64(..1 << 48)
+    );
+    let name =
+        format!("{account_id}_Config_{region_name}_ConfigSnapshot_{stamp}_{snapshot_id}.json");
+    let mut text = Vec::with_capacity(resources.len() * 1400 + 128);
+    write!(
+        text,
+        "{{\"fileVersion\":\"1.0\",\"configSnapshotId\":\"{snapshot_id}\",\"configurationItems\":["
+    )?;
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            text.push(b',');
+        }
+        // Capture times spread over the hour before the snapshot, as AWS's recorder does.
+        let capture = taken_at - SignedDuration::from_millis(rng.i64(1..3_600_000));
+        serde_json::to_writer(&mut text, &item(r, account_id, region_name, capture))?;
+    }
+    text.extend_from_slice(b"]}");
+    delivery.write(folder.join(name), &text)?;
+    Ok(text.len() as u64)
 }
 
 /// A configuration item for `r` at its current revision, captured at `capture`.

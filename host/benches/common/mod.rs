@@ -48,3 +48,37 @@ pub fn cpu_seconds() -> f64 {
 /// The allocator the `conform` binary uses, so that the figures are the product's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Runs `f`, and how long it took in seconds.
+pub fn timed<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let start = std::time::Instant::now();
+    let value = f();
+    (start.elapsed().as_secs_f64(), value)
+}
+
+pub fn file_size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Bytes of every file under `path`.
+pub fn dir_size(path: &std::path::Path) -> u64 {
+    walk(path).iter().map(|p| file_size(p)).sum()
+}
+
+/// Every file under `path`.
+pub fn walk(path: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            files.extend(walk(&p))
+        } else {
+            files.push(p)
+        }
+    }
+    files
+}
+
+pub fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}

@@ -17,7 +17,7 @@ pub struct GenerateArgs {
     /// Share of resources changed between snapshots: "1%" or "0.01".
     #[arg(long, default_value = "1%", value_parser = parse_share)]
     pub churn: f64,
-    /// How many snapshots to write.
+    /// How many snapshots (rounds of deliveries, one per --interval-days) to write.
     #[arg(long, default_value_t = 1)]
     pub snapshots: usize,
     /// How many AWS accounts the estate spans.
@@ -35,6 +35,22 @@ pub struct GenerateArgs {
     /// Write .json.gz files, as AWS Config delivers them.
     #[arg(long)]
     pub gzip: bool,
+    /// How many AWS regions the estate spans (1 to 17).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=17))]
+    pub regions: u8,
+    /// Write every delivery into one AWSLogs/ tree under --out, as a synced S3 bucket, rather
+    /// than a directory per snapshot.
+    #[arg(long)]
+    pub bucket: bool,
+    /// Accounts deliver at different hours: account i, i mod (N+1) hours after the start.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub stagger_hours: u32,
+    /// Share of deliveries that never arrive, after each scope's first: "2%" or "0.02".
+    #[arg(long, default_value = "0", value_parser = parse_share)]
+    pub missed: f64,
+    /// Also write history files (ConfigHistory) with each change since the previous delivery.
+    #[arg(long)]
+    pub history: bool,
     /// Directory to write snapshot-0001/, snapshot-0002/, ... into.
     #[arg(long)]
     pub out: PathBuf,
@@ -68,15 +84,22 @@ pub fn run(args: GenerateArgs, out: &Output) -> anyhow::Result<ExitCode> {
         start: args.start,
         interval: jiff::SignedDuration::from_hours(24 * args.interval_days),
         gzip: args.gzip,
+        regions: args.regions.into(),
+        bucket: args.bucket,
+        stagger_hours: args.stagger_hours,
+        missed: args.missed,
+        history: args.history,
     };
     let generated = generate(&args.out, &options)?;
     out.emit(&generated, |w| {
         writeln!(
             w,
-            "wrote {} in {} ({} of JSON) under {}",
+            "wrote {} in {} and {} ({} of JSON; {} missed) under {}",
             count(generated.items_written, "item"),
-            count(generated.snapshot_dirs.len() as u64, "snapshot"),
+            count(generated.snapshot_files, "snapshot file"),
+            count(generated.history_files, "history file"),
             bytes(generated.bytes_written),
+            generated.missed_deliveries,
             args.out.display()
         )
     })?;
