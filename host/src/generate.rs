@@ -304,7 +304,9 @@ impl Delivery<'_> {
         rng: &mut fastrand::Rng,
         generated: &mut Generated,
     ) -> std::io::Result<()> {
-        let mut groups: BTreeMap<(usize, usize, usize), Vec<&(Resource, bool)>> = BTreeMap::new();
+        // By (account, region, kind): one history file each.
+        type Scope = (usize, usize, usize);
+        let mut groups: BTreeMap<Scope, Vec<&(Resource, bool)>> = BTreeMap::new();
         for c in changed {
             groups
                 .entry((c.0.account, c.0.region, c.0.kind))
