@@ -9,6 +9,7 @@ mod hostile_reports;
 mod hostile_rules;
 mod ingest_errors;
 mod ingest_forms;
+mod inventories;
 mod read_only;
 mod read_side;
 mod rules;

@@ -465,42 +465,10 @@ fn thirteen_built_ins_are_listed_and_the_estate_rule_evaluates_each_account() {
     );
 }
 
-/// Compiles the C example rule with clang and writes its manifest with `conform rules annotate`.
-fn c_rule(s: &Scratch) -> String {
-    let sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules-sdk");
-    let wasm = s.path("c_encrypted_volumes.wasm");
-    let status = std::process::Command::new("clang")
-        .args([
-            "--target=wasm32",
-            "-O2",
-            "-nostdlib",
-            "-Wl,--no-entry",
-            "-Wl,--export=conform_evaluate",
-        ])
-        .arg("-I")
-        .arg(sdk.join("include"))
-        .arg("-o")
-        .arg(&wasm)
-        .arg(sdk.join("examples/c/encrypted_volumes.c"))
-        .status()
-        .expect("clang runs (tests/setup.sh installs clang and lld)");
-    assert!(status.success(), "clang compiled the C rule");
-    let manifest = sdk.join("examples/c/encrypted_volumes.json");
-    s.conform(&[
-        "rules",
-        "annotate",
-        as_str(&wasm),
-        "--manifest",
-        as_str(&manifest),
-    ])
-    .ok();
-    as_str(&wasm).to_string()
-}
-
 #[test]
 fn rules_in_rust_wat_and_c_agree_on_the_sample_snapshots() {
     let s = Scratch::new();
-    let c = c_rule(&s);
+    let c = c_rule(&s, "encrypted_volumes");
     let wat = rule("encrypted-volumes.wat");
     // A key that some sample volumes use, to exercise kmsId too.
     let key = "arn:aws:kms:us-east-1:111122223333:key/00000029-1111-4222-8333-000000000029";

@@ -330,3 +330,36 @@ pub fn sample_week(day: &str) -> Vec<String> {
     assert!(!files.is_empty(), "no sample deliveries on {day}");
     files
 }
+
+/// Compiles the C example rule `rules-sdk/examples/c/NAME.c` with clang (no libc) and writes
+/// its manifest (`NAME.json`) into it with `conform rules annotate`; the module's path.
+pub fn c_rule(s: &Scratch, name: &str) -> String {
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules-sdk");
+    let wasm = s.path(&format!("{name}.wasm"));
+    let status = std::process::Command::new("clang")
+        .args([
+            "--target=wasm32",
+            "-O2",
+            "-nostdlib",
+            "-Wl,--no-entry",
+            "-Wl,--export=conform_evaluate",
+        ])
+        .arg("-I")
+        .arg(sdk.join("include"))
+        .arg("-o")
+        .arg(&wasm)
+        .arg(sdk.join(format!("examples/c/{name}.c")))
+        .status()
+        .expect("clang runs (tests/setup.sh installs clang and lld)");
+    assert!(status.success(), "clang compiled the C rule {name}");
+    let manifest = sdk.join(format!("examples/c/{name}.json"));
+    s.conform(&[
+        "rules",
+        "annotate",
+        as_str(&wasm),
+        "--manifest",
+        as_str(&manifest),
+    ])
+    .ok();
+    as_str(&wasm).to_string()
+}

@@ -144,6 +144,7 @@ pub fn scopes(scopes: &[conform::store::ScopeInfo]) -> String {
         [] => "-".to_string(),
         [one] => partial_note(match one.scope() {
             s if s == conform::model::Scope::ESTATE => "the whole estate".to_string(),
+            s if s == conform::model::Scope::of("", "") => "no account or region".to_string(),
             s => s.to_string(),
         }),
         many => {

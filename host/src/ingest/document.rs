@@ -350,6 +350,12 @@ pub enum Form {
         message_type: String,
         note: Option<String>,
     },
+    /// Terraform state or a Kubernetes list, read as items ([`super::inventory`]), with what
+    /// was left out.
+    Inventory {
+        form: super::inventory::Inventory,
+        notes: Vec<String>,
+    },
 }
 
 impl Form {
@@ -360,6 +366,7 @@ impl Form {
             Form::NativeArray => "item array",
             Form::NativeLines => "item lines",
             Form::NoItems { .. } => "message without items",
+            Form::Inventory { form, .. } => form.name(),
         }
     }
 

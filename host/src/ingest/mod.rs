@@ -13,6 +13,7 @@
 mod collect;
 pub mod delivery;
 pub(crate) mod document;
+pub mod inventory;
 mod item;
 mod source;
 
@@ -574,6 +575,10 @@ fn read_files<W: VersionSink + ?Sized>(
                 } = &doc.form
                 {
                     read.snapshot_ids.push(id.clone());
+                }
+                if let Form::Inventory { notes, .. } = &doc.form {
+                    read.notes
+                        .extend(notes.iter().map(|n| format!("{display}: {n}")));
                 }
                 if let Form::NoItems { message_type, note } = &doc.form {
                     let mut text = format!(
@@ -1329,6 +1334,15 @@ impl<'e, W: VersionSink + ?Sized> Engine<'e, W> {
                 message,
             } => (Location::File, format!("the file {message}")),
             FileError::Empty => (Location::File, "the file is empty".to_string()),
+            FileError::Shape { pointer, message } => {
+                self.fatal.push(Problem {
+                    file: self.file.clone(),
+                    location: Location::File,
+                    pointer,
+                    message: excerpt(message),
+                });
+                return;
+            }
             FileError::NotUtf8 { line, column } => (
                 Location::Position { line, column },
                 "not valid UTF-8 (JSON must be UTF-8)".to_string(),

@@ -9,7 +9,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::document::{self, Document, DocumentError, ItemEvent};
+use super::document::{self, Document, DocumentError, Form, ItemEvent};
+use super::inventory;
 use crate::canonical::ContentHash;
 
 /// File names picked up when walking a directory (an S3 `AWSLogs/` sync holds other files,
@@ -59,6 +60,12 @@ pub enum FileError {
         column: usize,
     },
     Document(DocumentError),
+    /// An inventory (Terraform state, a Kubernetes list) not shaped as its form is: where,
+    /// and what is wrong.
+    Shape {
+        pointer: String,
+        message: String,
+    },
     /// A limit of `InputLimits` was passed; the item it happened in, when in one.
     Limit {
         item: Option<usize>,
@@ -103,7 +110,9 @@ struct Limited<'a, R> {
     limits: InputLimits,
     compressed: &'a Cell<u64>,
     expanded: &'a Cell<u64>,
-    item_start: &'a Cell<u64>,
+    /// `None` when the document is read whole (an inventory), which only the file's limit
+    /// bounds.
+    item_start: Option<&'a Cell<u64>>,
 }
 
 impl<R: Read> Read for Limited<'_, R> {
@@ -138,7 +147,9 @@ impl<R: Read> Read for Limited<'_, R> {
                 ),
             );
         }
-        if expanded - self.item_start.get() > l.max_item_bytes {
+        if let Some(item_start) = self.item_start
+            && expanded - item_start.get() > l.max_item_bytes
+        {
             return passed(
                 true,
                 format!(
@@ -219,20 +230,29 @@ pub fn read_file(
     let mut magic = [0u8; 2];
     let is_gzip = (&file).read(&mut magic).map_err(FileError::Io)? == 2 && magic == [0x1f, 0x8b];
     if is_gzip {
-        let file = File::open(path).map_err(FileError::Io)?;
+        if let Some(form) = inventory::detect(&gzip_prefix(path, limits)?) {
+            let mut bytes = Vec::new();
+            let (compressed, expanded) = (Cell::new(0), Cell::new(0));
+            limited_gzip(path, limits, &compressed, &expanded, None)?
+                .read_to_end(&mut bytes)
+                .map_err(
+                    |e| match e.get_ref().and_then(|e| e.downcast_ref::<LimitPassed>()) {
+                        Some(limit) => FileError::Limit {
+                            item: None,
+                            message: limit.message.clone(),
+                        },
+                        None => FileError::Io(e),
+                    },
+                )?;
+            let text = std::str::from_utf8(&bytes).map_err(|e| {
+                let (line, column) = line_column(&bytes[..e.valid_up_to()]);
+                FileError::NotUtf8 { line, column }
+            })?;
+            return read_inventory(form, text, sink);
+        }
         let (compressed, expanded, item_start) = (Cell::new(0), Cell::new(0), Cell::new(0));
         let items = Cell::new(0usize);
-        let counted = Counting {
-            inner: BufReader::new(file),
-            read: &compressed,
-        };
-        let limited = Limited {
-            inner: flate2::read::MultiGzDecoder::new(counted),
-            limits,
-            compressed: &compressed,
-            expanded: &expanded,
-            item_start: &item_start,
-        };
+        let limited = limited_gzip(path, limits, &compressed, &expanded, Some(&item_start))?;
         // The parser reads ahead of the item it is in by at most this buffer.
         let stream = BufReader::with_capacity(256 * 1024, limited);
         let read = document::read_stream(stream, &mut |event| {
@@ -278,7 +298,63 @@ pub fn read_file(
             return Err(FileError::NotUtf8 { line, column });
         }
     };
+    if let Some(form) = inventory::detect(&text.as_bytes()[..text.len().min(inventory::PREFIX)]) {
+        return read_inventory(form, text, sink);
+    }
     document::read_str(text, &mut |event| sink(event, Some(text))).map_err(FileError::Document)
+}
+
+/// Reads Terraform state or a Kubernetes list: the whole document, then the items made of it,
+/// through the same reader as any other items (located by index: they have no line).
+fn read_inventory(
+    form: inventory::Inventory,
+    text: &str,
+    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> document::Verdict,
+) -> Result<Document, FileError> {
+    let value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+        .map_err(|e| FileError::Document(DocumentError::Syntax(e)))?;
+    let translated = inventory::translate(form, value)
+        .map_err(|(pointer, message)| FileError::Shape { pointer, message })?;
+    let mut doc = document::read_str(&translated.items, &mut |event| sink(event, None))
+        .map_err(FileError::Document)?;
+    doc.form = Form::Inventory {
+        form,
+        notes: translated.notes,
+    };
+    Ok(doc)
+}
+
+/// A `.gz` file's decompressed bytes, stopped at the first limit they pass.
+fn limited_gzip<'a>(
+    path: &Path,
+    limits: InputLimits,
+    compressed: &'a Cell<u64>,
+    expanded: &'a Cell<u64>,
+    item_start: Option<&'a Cell<u64>>,
+) -> Result<impl Read + 'a, FileError> {
+    let file = File::open(path).map_err(FileError::Io)?;
+    let counted = Counting {
+        inner: BufReader::new(file),
+        read: compressed,
+    };
+    Ok(Limited {
+        inner: flate2::read::MultiGzDecoder::new(counted),
+        limits,
+        compressed,
+        expanded,
+        item_start,
+    })
+}
+
+/// The first `inventory::PREFIX` bytes of a `.gz` file, decompressed.
+fn gzip_prefix(path: &Path, limits: InputLimits) -> Result<Vec<u8>, FileError> {
+    let (compressed, expanded) = (Cell::new(0), Cell::new(0));
+    let mut prefix = Vec::with_capacity(inventory::PREFIX);
+    limited_gzip(path, limits, &compressed, &expanded, None)?
+        .take(inventory::PREFIX as u64)
+        .read_to_end(&mut prefix)
+        .map_err(FileError::Io)?;
+    Ok(prefix)
 }
 
 /// The XXH3-128 of a file's bytes, through a map: how ingest knows a file it stored before

@@ -578,12 +578,13 @@ impl Store {
                 by_tail
             }
         } else {
-            // TYPE/ID, where a type may itself hold slashes (`k8s::apps/v1::Deployment`):
-            // try every split whose left side looks like a type, then the plain id.
+            // TYPE/ID, where a type may itself hold slashes (`kubernetes:apps/v1/Deployment`)
+            // and an id too (`shop/web`): try every split whose left side looks like a type
+            // (`AWS::EC2::Volume`, `terraform:aws_ebs_volume`), then the plain id.
             let mut found = Vec::new();
             for (at, _) in name.match_indices('/') {
                 let (kind, id) = (&name[..at], &name[at + 1..]);
-                if kind.contains("::") {
+                if kind.contains(':') {
                     let sql = format!("{COLUMNS} WHERE resource_type = ?1 AND resource_id = ?2");
                     found.extend(self.query_resources(&sql, &[&kind, &id])?);
                 }
