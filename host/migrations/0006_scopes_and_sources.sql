@@ -16,6 +16,9 @@ CREATE TABLE snapshot_scopes (
     region       TEXT    NOT NULL,
     kind         TEXT    NOT NULL CHECK (kind IN ('full', 'partial')),
     delivered_at TEXT    NOT NULL,              -- RFC 3339, UTC
+    -- For an account's global resources (region 'global', IAM): the region whose recorder
+    -- delivered them. Its later deliveries cover them, holding any or not.
+    recorded_by  TEXT,
     PRIMARY KEY (snapshot_id, account_id, region)
 ) WITHOUT ROWID;
 

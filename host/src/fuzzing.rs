@@ -19,7 +19,33 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("document", document),
     ("waivers", waivers),
     ("config", config),
+    ("inventory", inventory),
 ];
+
+/// Terraform and Kubernetes detection and mapping: whatever a file holds, detection never
+/// panics, says the same from any prefix holding the keys it read, and a document it takes
+/// becomes items each with a string type and id, or an error with a pointer, never a panic.
+pub fn inventory(data: &[u8]) {
+    use crate::ingest::inventory::{PREFIX, detect, translate};
+    let form = detect(&data[..data.len().min(PREFIX)]);
+    let Some(form) = form else {
+        return;
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    match translate(form, value) {
+        Ok(translated) => {
+            let items: Vec<serde_json::Value> =
+                serde_json::from_str(&translated.items).expect("the items are JSON");
+            for item in items {
+                assert!(item["resourceType"].is_string(), "{item}");
+                assert!(item["resourceId"].is_string(), "{item}");
+            }
+        }
+        Err((pointer, _)) => assert!(pointer.starts_with('/'), "{pointer}"),
+    }
+}
 
 /// The ingest readers (the strict scanner over mapped text, serde over text and over a
 /// stream): a text one takes, all take, with the same items and fields; a text one refuses,

@@ -654,25 +654,18 @@ fn items_must_lie_in_their_deliverys_scope_and_global_ones_belong_to_it() {
     );
     let snap = s.ingest(&[as_str(&s.path("ok"))]);
     assert_eq!(snap["added"], 2);
-    // us-east-1's next delivery no longer holds the user: it is deleted with the scope.
-    let t2 = "2026-11-03T06:00:00Z";
-    let next = delivery(
-        &s,
-        "ok2",
-        A,
-        "us-east-1",
-        t2,
-        &[vol("vol-a", 8, A, "us-east-1", t1), user(t1)],
-    );
-    let snap = s.ingest(&[as_str(&next)]);
+    // The user is recorded by us-east-1's deliveries: A's global scope is theirs.
+    let scopes = &snap["scopes"];
     assert_eq!(
-        (snap["deleted"].as_u64(), snap["unchanged"].as_u64()),
-        (Some(0), Some(2))
+        scopes[0],
+        json!({"account_id": A, "region": "global", "kind": "full", "delivered_at": t1, "recorded_by": "us-east-1"}),
+        "{scopes}"
     );
     // Another region's delivery does not touch it.
+    let t2 = "2026-11-03T06:00:00Z";
     let eu = delivery(
         &s,
-        "ok3",
+        "ok2",
         A,
         "eu-west-1",
         t2,
@@ -681,6 +674,27 @@ fn items_must_lie_in_their_deliverys_scope_and_global_ones_belong_to_it() {
     let snap = s.ingest(&[as_str(&eu)]);
     assert_eq!(snap["deleted"], 0);
     assert_eq!(snap["live"], 3);
+    // us-east-1's next delivery no longer holds it (nor any global resource): deleted there.
+    let t3 = "2026-11-04T06:00:00Z";
+    let next = delivery(
+        &s,
+        "ok3",
+        A,
+        "us-east-1",
+        t3,
+        &[vol("vol-a", 8, A, "us-east-1", t1)],
+    );
+    let snap = s.ingest(&[as_str(&next)]);
+    assert_eq!(
+        (snap["deleted"].as_u64(), snap["unchanged"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        status_at(&s, "AIDA0000000000000001", "3").starts_with("ResourceDeleted"),
+        "{}",
+        status_at(&s, "AIDA0000000000000001", "3")
+    );
+    assert_eq!(status_at(&s, "vol-eu", "3"), "OK");
 }
 
 /// Files without an AWS name: their items' accounts and regions are the scope, unless

@@ -270,6 +270,9 @@ impl Known {
                     .clock
                     .record(scope.scope(), scope.kind, time, snapshot);
             }
+            if let Some(region) = scope.recorded_by {
+                known.clock.record_global(&scope.account_id, &region);
+            }
         }
         known
     }
@@ -280,6 +283,8 @@ impl Known {
 pub struct ScopeClock {
     latest: HashMap<Scope, (Timestamp, SnapshotId)>,
     latest_full: HashMap<Scope, Timestamp>,
+    /// Per account, the regions whose deliveries have recorded its global resources.
+    global_recorders: HashMap<String, Vec<String>>,
 }
 
 impl ScopeClock {
@@ -292,6 +297,24 @@ impl ScopeClock {
             let full = self.latest_full.entry(scope).or_insert(time);
             *full = (*full).max(time);
         }
+    }
+
+    /// Notes that `region`'s deliveries record `account`'s global resources.
+    pub fn record_global(&mut self, account: &str, region: &str) {
+        let regions = self
+            .global_recorders
+            .entry(account.to_string())
+            .or_default();
+        if !regions.iter().any(|r| r == region) {
+            regions.push(region.to_string());
+        }
+    }
+
+    /// Whether `region`'s deliveries record `account`'s global resources.
+    pub fn records_global(&self, account: &str, region: &str) -> bool {
+        self.global_recorders
+            .get(account)
+            .is_some_and(|regions| regions.iter().any(|r| r == region))
     }
 
     /// Records each named delivery of a group: a snapshot file's time as its scope's latest

@@ -460,11 +460,34 @@ fn ingest_group(
         });
     // Where the snapshot is complete: the scopes its deliveries name, or for other files the
     // scope given, or the accounts and regions of their items.
+    // An account's global resources belong to the deliveries of the region that records
+    // them: one that holds some, or whose deliveries held some before.
+    let mut globals: Vec<(String, String, jiff::Timestamp)> = Vec::new();
     let scopes: Vec<(Scope, SnapshotKind, jiff::Timestamp)> = if group.named {
         let mut scopes = group.scopes();
         if options.partial {
             for scope in &mut scopes {
                 scope.1 = SnapshotKind::Partial;
+            }
+        } else {
+            for key in group.deliveries.iter().filter_map(|d| d.key.as_ref()) {
+                let (account, region) = (&key.account_id, &key.region);
+                let records = engine
+                    .globals_seen
+                    .iter()
+                    .any(|(a, r)| a == account && r == region)
+                    || engine.clock.records_global(account, region);
+                if key.kind == SnapshotKind::Full
+                    && records
+                    && !globals.iter().any(|(a, ..)| a == account)
+                {
+                    globals.push((account.clone(), region.clone(), key.time));
+                    scopes.push((
+                        Scope::of(account, delivery::GLOBAL),
+                        SnapshotKind::Full,
+                        key.time,
+                    ));
+                }
             }
         }
         scopes
@@ -510,10 +533,21 @@ fn ingest_group(
         .map(|(s, ..)| s.clone())
         .collect();
     let counts = engine.finish(&full, taken_at, skipped_items)?;
-    let scope_rows: Vec<ScopeInfo> = scopes
+    let mut scope_rows: Vec<ScopeInfo> = scopes
         .iter()
-        .map(|(s, k, t)| ScopeInfo::new(s, *k, t.to_string()))
+        .map(|(s, k, t)| {
+            let mut row = ScopeInfo::new(s, *k, t.to_string());
+            if s.region.as_deref() == Some(delivery::GLOBAL) {
+                row.recorded_by = globals
+                    .iter()
+                    .find(|(a, ..)| s.account_id.as_deref() == Some(a.as_str()))
+                    .map(|(_, r, _)| r.clone());
+            }
+            row
+        })
         .collect();
+    // As the store lists them.
+    scope_rows.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
     let info = engine.writer.close_snapshot(&SnapshotRecord {
         taken_at: &taken_at.to_string(),
         label: &label,
@@ -524,6 +558,13 @@ fn ingest_group(
     })?;
     if group.named && !options.partial {
         engine.clock.record_group(&group, info.id);
+        for (account, region, time) in globals {
+            let scope = Scope::of(&account, delivery::GLOBAL);
+            engine
+                .clock
+                .record(scope, SnapshotKind::Full, time, info.id);
+            engine.clock.record_global(&account, &region);
+        }
     } else {
         for (scope, kind, time) in scopes {
             engine.clock.record(scope, kind, time, info.id);
@@ -835,6 +876,9 @@ struct Engine<'e, W: VersionSink + ?Sized> {
     change_files: Vec<bool>,
     /// Changes skipped as already reflected in a later snapshot of their scope.
     superseded: u64,
+    /// (account, region) of the snapshot deliveries of this snapshot that held global
+    /// resources: those deliveries cover the account's global scope.
+    globals_seen: Vec<(String, String)>,
 }
 
 impl<'e, W: VersionSink + ?Sized> Engine<'e, W> {
@@ -873,6 +917,7 @@ impl<'e, W: VersionSink + ?Sized> Engine<'e, W> {
             file_key: None,
             change_files: Vec::new(),
             superseded: 0,
+            globals_seen: Vec::new(),
         }
     }
 
@@ -888,6 +933,7 @@ impl<'e, W: VersionSink + ?Sized> Engine<'e, W> {
         self.latest_capture = None;
         self.invalid_items = 0;
         self.superseded = 0;
+        self.globals_seen.clear();
         self.places_read.clear();
         self.change_files = group
             .deliveries
@@ -1092,6 +1138,17 @@ impl<'e, W: VersionSink + ?Sized> Engine<'e, W> {
                 self.item_problems(at, text, vec![problem]);
             }
             return Ok(());
+        }
+        if &*item.region == delivery::GLOBAL
+            && let Some(key) = &self.file_key
+            && key.kind == SnapshotKind::Full
+            && !self
+                .globals_seen
+                .iter()
+                .any(|(a, r)| *a == key.account_id && *r == key.region)
+        {
+            self.globals_seen
+                .push((key.account_id.clone(), key.region.clone()));
         }
         let identity = resource_identity(
             &item.account_id,

@@ -221,6 +221,9 @@ pub struct ScopeInfo {
     pub region: String,
     pub kind: SnapshotKind,
     pub delivered_at: String,
+    /// For an account's global resources: the region whose delivery recorded them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<String>,
 }
 
 impl ScopeInfo {
@@ -230,6 +233,7 @@ impl ScopeInfo {
             region: Scope::column(&scope.region).to_string(),
             kind,
             delivered_at,
+            recorded_by: None,
         }
     }
 
@@ -927,7 +931,7 @@ fn source_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<SourceI
 }
 
 /// The columns [`scope_from_row`] reads.
-const SCOPE_COLUMNS: &str = "account_id, region, kind, delivered_at";
+const SCOPE_COLUMNS: &str = "account_id, region, kind, delivered_at, recorded_by";
 
 fn scope_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ScopeInfo> {
     Ok(ScopeInfo {
@@ -939,6 +943,7 @@ fn scope_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ScopeInf
             SnapshotKind::Partial
         },
         delivered_at: r.get(at + 3)?,
+        recorded_by: r.get(at + 4)?,
     })
 }
 

@@ -375,7 +375,7 @@ impl<'c> SnapshotWriter<'c> {
     /// keeps each scope's deliveries in time order. The snapshot holding it, too.
     pub fn scope_times(&self) -> Result<Vec<(ScopeInfo, SnapshotId)>> {
         let mut stmt = self.tx.prepare(
-            "SELECT s.snapshot_id, s.account_id, s.region, s.kind, s.delivered_at
+            "SELECT s.snapshot_id, s.account_id, s.region, s.kind, s.delivered_at, s.recorded_by
              FROM snapshot_scopes s JOIN snapshots n ON n.id = s.snapshot_id
              WHERE n.role = 'observed'",
         )?;
@@ -701,8 +701,9 @@ impl<'c> SnapshotWriter<'c> {
                 ])?;
             }
             let mut insert = self.tx.prepare_cached(
-                "INSERT INTO snapshot_scopes (snapshot_id, account_id, region, kind, delivered_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO snapshot_scopes (snapshot_id, account_id, region, kind, delivered_at,
+                                              recorded_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             if self.role == SnapshotRole::Observed {
                 for scope in record.scopes {
@@ -711,7 +712,8 @@ impl<'c> SnapshotWriter<'c> {
                         scope.account_id,
                         scope.region,
                         scope.kind.as_str(),
-                        scope.delivered_at
+                        scope.delivered_at,
+                        scope.recorded_by,
                     ])?;
                 }
             }
