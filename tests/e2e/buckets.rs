@@ -303,6 +303,12 @@ fn a_multi_day_multi_account_tree_ingests_in_one_command() {
     let snaps = report["snapshots"].as_array().unwrap();
     assert_eq!(snaps.len(), 3, "one snapshot per day: {report}");
     assert_eq!(
+        report["notes"],
+        json!([
+            "1 change in history files captured before their scope's snapshot, which already reflects it: skipped"
+        ])
+    );
+    assert_eq!(
         snaps[1]["scopes"].as_array().unwrap().len(),
         3,
         "B/us-east-1 missed day 2: {report:#}"

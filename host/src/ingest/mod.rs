@@ -388,6 +388,18 @@ fn ingest_group(
         unreadable,
     } = read;
     report.notes.extend(notes);
+    if engine.superseded > 0 {
+        report.notes.push(format!(
+            "{} in history files captured before their scope's snapshot, which already \
+             reflects {}: skipped",
+            if engine.superseded == 1 {
+                "1 change".to_string()
+            } else {
+                format!("{} changes", engine.superseded)
+            },
+            if engine.superseded == 1 { "it" } else { "them" }
+        ));
+    }
     let sources: Vec<SourceInfo> = reports
         .iter()
         .zip(&group.deliveries)
