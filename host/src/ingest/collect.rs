@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use super::{
-    Checker, DeliveryKey, Engine, EntryMap, FileReport, IngestError, IngestOptions, Places,
-    Problem, Progress, Read, read_files, source,
+    Checker, DeliveryKey, EntryMap, FileReport, IngestError, IngestOptions, Places, Problem,
+    Progress, Read, SnapshotBuilder, read_files, source,
 };
 use crate::engine::document::{Fields, field};
 use crate::model::{ResourceRowId, VersionId};
@@ -58,7 +58,7 @@ pub fn collect(
     };
     let entries =
         EntryMap::with_capacity_and_hasher(source::expected_items(&files), Default::default());
-    let mut engine = Engine::new(
+    let mut builder = SnapshotBuilder::new(
         &mut kept,
         (entries, Places::default()),
         &checker,
@@ -73,14 +73,14 @@ pub fn collect(
         change_records,
         inventories,
         ..
-    } = read_files(&mut engine, &paths)?;
-    if !engine.fatal.is_empty() || (!engine.problems.is_empty() && !options.skip_invalid) {
-        let mut all = std::mem::take(&mut engine.fatal);
-        all.append(&mut engine.problems);
+    } = read_files(&mut builder, &paths)?;
+    if !builder.fatal.is_empty() || (!builder.problems.is_empty() && !options.skip_invalid) {
+        let mut all = std::mem::take(&mut builder.fatal);
+        all.append(&mut builder.problems);
         return Err(IngestError::Invalid { problems: all });
     }
-    let skipped = engine.problems.clone();
-    drop(engine);
+    let skipped = builder.problems.clone();
+    drop(builder);
     if change_records.is_empty() && inventories.is_empty() {
         return Ok(None);
     }

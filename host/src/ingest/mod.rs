@@ -1,6 +1,6 @@
 //! Ingest: files in, one snapshot out, in one transaction.
 //!
-//! For each item the engine decides, against the resource's latest stored version, whether it
+//! For each item the builder decides, against the resource's latest stored version, whether it
 //! is new, changed or unchanged, and writes a version only for the first two. The decision
 //! takes two steps so that unchanged items cost a hash of their raw text and a map look-up:
 //! 1. the raw hash of the content fields equals the stored one: unchanged, nothing parsed;
@@ -291,31 +291,31 @@ pub fn ingest(
         tracing::debug!(path = path.0, snapshot = ?path.1, "already stored");
     }
     let heads = load_heads(&writer, expected)?;
-    let mut engine = Engine::new(&mut writer, heads, &checker, options, progress);
-    engine.clock = known.clock;
+    let mut builder = SnapshotBuilder::new(&mut writer, heads, &checker, options, progress);
+    builder.clock = known.clock;
     // Problems that fail the ingest; every group is read, so that all of them are told at once.
     let mut failed: Vec<Problem> = Vec::new();
     for group in plan.groups {
-        if let Some(info) = ingest_group(&mut engine, group, inputs, &mut report, &mut failed)? {
+        if let Some(info) = ingest_group(&mut builder, group, inputs, &mut report, &mut failed)? {
             report.snapshots.push(info);
         }
     }
-    if engine.omitted_problems > 0 {
+    if builder.omitted_problems > 0 {
         failed.push(Problem {
             file: String::new(),
             location: Location::File,
             pointer: String::new(),
             message: format!(
                 "and {} more problems, not listed (only the first {MAX_PROBLEMS} are kept)",
-                engine.omitted_problems
+                builder.omitted_problems
             ),
         });
     }
     if !failed.is_empty() {
         return Err(IngestError::Invalid { problems: failed });
     }
-    report.skipped.append(&mut engine.problems);
-    drop(engine);
+    report.skipped.append(&mut builder.problems);
+    drop(builder);
     writer.commit()?;
     for info in &report.snapshots {
         tracing::info!(
@@ -334,32 +334,32 @@ pub fn ingest(
 /// the files held only messages without items, or every delivery was skipped. Problems that
 /// fail the ingest go to `failed`; the group is still closed, so later ones can be read.
 fn ingest_group(
-    engine: &mut Engine<'_, SnapshotWriter<'_>>,
+    builder: &mut SnapshotBuilder<'_, SnapshotWriter<'_>>,
     mut group: Group,
     inputs: &[PathBuf],
     report: &mut IngestReport,
     failed: &mut Vec<Problem>,
 ) -> Result<Option<SnapshotInfo>, IngestError> {
-    let options = engine.options;
-    let problems_before = (engine.problems.len(), engine.omitted_problems);
+    let options = builder.options;
+    let problems_before = (builder.problems.len(), builder.omitted_problems);
     let read = loop {
-        let savepoint = engine.writer.savepoint()?;
-        let snapshot = engine.writer.open_snapshot()?;
-        engine.begin_snapshot(&group, snapshot);
+        let savepoint = builder.writer.savepoint()?;
+        let snapshot = builder.writer.open_snapshot()?;
+        builder.begin_snapshot(&group, snapshot);
         let files: Vec<(&Path, Option<&DeliveryKey>)> = group
             .deliveries
             .iter()
             .map(|d| (d.path.as_path(), d.key.as_ref()))
             .collect();
-        let read = read_files(engine, &files)?;
+        let read = read_files(builder, &files)?;
         // A corrupt delivery among others, with --skip-invalid: take the group back and read
         // it again without that file; its scope keeps its previous state, as if it had not
         // delivered.
         if group.named && options.skip_invalid && !read.unreadable.is_empty() {
             let first_new = savepoint.first_resource();
-            engine.writer.rollback_to(savepoint)?;
-            engine.rollback(problems_before, first_new);
-            let mut fatal = std::mem::take(&mut engine.fatal);
+            builder.writer.rollback_to(savepoint)?;
+            builder.rollback(problems_before, first_new);
+            let mut fatal = std::mem::take(&mut builder.fatal);
             for problem in &mut fatal {
                 problem
                     .message
@@ -376,7 +376,7 @@ fn ingest_group(
             }
             continue;
         }
-        engine.writer.release(savepoint)?;
+        builder.writer.release(savepoint)?;
         break read;
     };
     let Read {
@@ -388,16 +388,20 @@ fn ingest_group(
         unreadable,
     } = read;
     report.notes.extend(notes);
-    if engine.superseded > 0 {
+    if builder.superseded > 0 {
         report.notes.push(format!(
             "{} in history files captured before their scope's snapshot, which already \
              reflects {}: skipped",
-            if engine.superseded == 1 {
+            if builder.superseded == 1 {
                 "1 change".to_string()
             } else {
-                format!("{} changes", engine.superseded)
+                format!("{} changes", builder.superseded)
             },
-            if engine.superseded == 1 { "it" } else { "them" }
+            if builder.superseded == 1 {
+                "it"
+            } else {
+                "them"
+            }
         ));
     }
     let sources: Vec<SourceInfo> = reports
@@ -406,15 +410,15 @@ fn ingest_group(
         .map(|(r, d)| d.source(r.form.clone(), r.items))
         .collect();
     report.files.extend(reports);
-    failed.append(&mut engine.fatal);
+    failed.append(&mut builder.fatal);
     if !options.skip_invalid {
-        failed.extend(engine.problems.drain(problems_before.0..));
+        failed.extend(builder.problems.drain(problems_before.0..));
     }
-    let skipped_items = engine.invalid_items;
+    let skipped_items = builder.invalid_items;
     if change_records.is_empty() && inventories.is_empty() && unreadable.is_empty() {
         // Nothing but messages without items: no snapshot to make. The sources are not kept:
         // the reserved snapshot is dropped with them.
-        engine.writer.discard_snapshot()?;
+        builder.writer.discard_snapshot()?;
         return Ok(None);
     }
     let kind = if group.named && !options.partial {
@@ -457,7 +461,7 @@ fn ingest_group(
                 .to_string(),
         });
     }
-    if kind == SnapshotKind::Full && engine.counts.items == 0 && !group.named {
+    if kind == SnapshotKind::Full && builder.counts.items == 0 && !group.named {
         return Err(IngestError::NoItems {
             inputs: inventories.join(", "),
         });
@@ -465,7 +469,7 @@ fn ingest_group(
     let taken_at = options
         .taken_at
         .or(group.time())
-        .or(engine.latest_capture)
+        .or(builder.latest_capture)
         .unwrap_or_else(|| {
             let now = jiff::Timestamp::now();
             now.round(jiff::Unit::Second).unwrap_or(now)
@@ -484,11 +488,11 @@ fn ingest_group(
         } else {
             for key in group.deliveries.iter().filter_map(|d| d.key.as_ref()) {
                 let (account, region) = (&key.account_id, &key.region);
-                let records = engine
+                let records = builder
                     .globals_seen
                     .iter()
                     .any(|(a, r)| a == account && r == region)
-                    || engine.clock.records_global(account, region);
+                    || builder.clock.records_global(account, region);
                 if key.kind == SnapshotKind::Full
                     && records
                     && !globals.iter().any(|(a, ..)| a == account)
@@ -506,7 +510,7 @@ fn ingest_group(
     } else if let Some(scope) = &options.scope {
         vec![(scope.clone(), kind, taken_at)]
     } else {
-        engine
+        builder
             .places_read()
             .into_iter()
             .map(|s| (s, kind, taken_at))
@@ -514,7 +518,7 @@ fn ingest_group(
     };
     if !group.named {
         for (scope, ..) in &scopes {
-            if let Some((held, latest, _)) = engine.clock.latest(scope)
+            if let Some((held, latest, _)) = builder.clock.latest(scope)
                 && held > taken_at
             {
                 return Err(IngestError::OutOfOrder {
@@ -544,7 +548,7 @@ fn ingest_group(
         .filter(|(_, k, _)| *k == SnapshotKind::Full)
         .map(|(s, ..)| s.clone())
         .collect();
-    let counts = engine.finish(&full, taken_at, skipped_items)?;
+    let counts = builder.finish(&full, taken_at, skipped_items)?;
     let mut scope_rows: Vec<ScopeInfo> = scopes
         .iter()
         .map(|(s, k, t)| {
@@ -560,7 +564,7 @@ fn ingest_group(
         .collect();
     // As the store lists them.
     scope_rows.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
-    let info = engine.writer.close_snapshot(&SnapshotRecord {
+    let info = builder.writer.close_snapshot(&SnapshotRecord {
         taken_at: &taken_at.to_string(),
         label: &label,
         kind,
@@ -569,17 +573,17 @@ fn ingest_group(
         scopes: &scope_rows,
     })?;
     if group.named && !options.partial {
-        engine.clock.record_group(&group, info.id);
+        builder.clock.record_group(&group, info.id);
         for (account, region, time) in globals {
             let scope = Scope::of(&account, delivery::GLOBAL);
-            engine
+            builder
                 .clock
                 .record(scope, SnapshotKind::Full, time, info.id);
-            engine.clock.record_global(&account, &region);
+            builder.clock.record_global(&account, &region);
         }
     } else {
         for (scope, kind, time) in scopes {
-            engine.clock.record(scope, kind, time, info.id);
+            builder.clock.record(scope, kind, time, info.id);
         }
     }
     Ok(Some(info))
@@ -599,10 +603,10 @@ struct Read {
     unreadable: Vec<usize>,
 }
 
-/// Reads every file through `engine`: their problems are left in the engine (`fatal` for
+/// Reads every file through `builder`: their problems are left in the builder (`fatal` for
 /// files, `problems` for items); only a store error ends reading.
 fn read_files<W: VersionSink + ?Sized>(
-    engine: &mut Engine<'_, W>,
+    builder: &mut SnapshotBuilder<'_, W>,
     files: &[(&Path, Option<&DeliveryKey>)],
 ) -> Result<Read, IngestError> {
     let mut read = Read {
@@ -614,11 +618,12 @@ fn read_files<W: VersionSink + ?Sized>(
         unreadable: Vec::new(),
     };
     for (index, (path, key)) in files.iter().enumerate() {
-        engine.progress.file(path);
-        engine.begin_file(index, path, *key);
-        let limits = engine.options.limits;
-        let outcome =
-            source::read_file(path, limits, &mut |event, text| engine.on_item(event, text));
+        builder.progress.file(path);
+        builder.begin_file(index, path, *key);
+        let limits = builder.options.limits;
+        let outcome = source::read_file(path, limits, &mut |event, text| {
+            builder.on_item(event, text)
+        });
         let display = path.display().to_string();
         match outcome {
             Ok(doc) => {
@@ -657,16 +662,16 @@ fn read_files<W: VersionSink + ?Sized>(
                 });
             }
             Err(error) => {
-                engine.file_problem(error);
+                builder.file_problem(error);
                 read.unreadable.push(index);
                 read.reports.push(FileReport {
                     path: display,
                     form: "unreadable".to_string(),
-                    items: engine.file_items as u64,
+                    items: builder.file_items as u64,
                 });
             }
         }
-        if let Some(error) = engine.store_error.take() {
+        if let Some(error) = builder.store_error.take() {
             return Err(IngestError::Store(error));
         }
     }
@@ -771,7 +776,7 @@ fn describe_form(doc: &Document, path: &Path) -> String {
 #[derive(Debug)]
 ///
 /// There is one per resource, looked up once per item: kept small (its head as it was before
-/// this snapshot lives in `Engine::replaced`, needed only to take a version back).
+/// this snapshot lives in `SnapshotBuilder::replaced`, needed only to take a version back).
 struct Entry {
     resource: Option<ResourceRowId>,
     /// The latest version, including any written by this snapshot.
@@ -844,7 +849,7 @@ enum Outcome {
 /// content hashes; see ARCHITECTURE.md, "Hashes".)
 type EntryMap = HashMap<u128, Entry, foldhash::fast::RandomState>;
 
-struct Engine<'e, W: VersionSink + ?Sized> {
+struct SnapshotBuilder<'e, W: VersionSink + ?Sized> {
     writer: &'e mut W,
     checker: &'e Checker,
     options: &'e IngestOptions,
@@ -893,7 +898,7 @@ struct Engine<'e, W: VersionSink + ?Sized> {
     globals_seen: Vec<(String, String)>,
 }
 
-impl<'e, W: VersionSink + ?Sized> Engine<'e, W> {
+impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
     fn new(
         writer: &'e mut W,
         (entries, places): (EntryMap, Places),
@@ -901,7 +906,7 @@ impl<'e, W: VersionSink + ?Sized> Engine<'e, W> {
         options: &'e IngestOptions,
         progress: &'e dyn Progress,
     ) -> Self {
-        Engine {
+        SnapshotBuilder {
             writer,
             checker,
             options,
