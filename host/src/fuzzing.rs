@@ -51,7 +51,7 @@ pub fn inventory(data: &[u8]) {
 /// stream): a text one takes, all take, with the same items and fields; a text one refuses,
 /// all refuse.
 pub fn ingest_forms(data: &[u8]) {
-    use crate::ingest::document::agreement::{read_both, readers_agree_on_outcome};
+    use crate::ingest::forms::agreement::{read_both, readers_agree_on_outcome};
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

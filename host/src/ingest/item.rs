@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use jsonschema::Validator;
 use serde_json::{Map, Value};
 
-use super::document::{Field, ItemFields};
+use super::forms::{Field, ItemFields};
 use crate::canonical::{self, ContentHash, ContentHasher, HashedBody, Scratch};
 use crate::model::ItemStatus;
 
@@ -966,7 +966,7 @@ mod tests {
     fn pointer_uses_the_key_of_the_dialect_read() {
         let doc = r#"{"resourceType":"T","resourceId":"x","configuration":{},"awsAccountId":5}"#;
         let mut seen = None;
-        super::super::document::read_str(doc, &mut |e| {
+        super::super::forms::read_str(doc, &mut |e| {
             seen = Some(checker().read(&e.fields.unwrap()).unwrap_err());
             Ok(())
         })

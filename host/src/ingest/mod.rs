@@ -12,7 +12,7 @@
 
 mod collect;
 pub mod delivery;
-pub(crate) mod document;
+pub(crate) mod forms;
 pub mod inventory;
 mod item;
 mod source;
@@ -32,7 +32,7 @@ use crate::store::{
 };
 pub use collect::{Collected, LiveItem, collect};
 use delivery::{DeliveryKey, Group, Grouping, Known, ScopeClock};
-use document::{BrokenJson, Document, DocumentError, Field, Form, ItemEvent, ItemFields, Verdict};
+use forms::{BrokenJson, Document, DocumentError, Field, Form, ItemEvent, ItemFields, Verdict};
 use item::{Checker, Item, ItemProblem};
 pub use item::{ENVELOPE_SCHEMA, SchemaFileError};
 use source::FileError;

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::document::{self, Document, DocumentError, Form, ItemEvent};
+use super::forms::{self, Document, DocumentError, Form, ItemEvent};
 use super::inventory;
 use crate::canonical::ContentHash;
 
@@ -224,7 +224,7 @@ pub fn expected_items(files: &[PathBuf]) -> usize {
 pub fn read_file(
     path: &Path,
     limits: InputLimits,
-    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> document::Verdict,
+    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> forms::Verdict,
 ) -> Result<Document, FileError> {
     let file = File::open(path).map_err(FileError::Io)?;
     let mut magic = [0u8; 2];
@@ -255,7 +255,7 @@ pub fn read_file(
         let limited = limited_gzip(path, limits, &compressed, &expanded, Some(&item_start))?;
         // The parser reads ahead of the item it is in by at most this buffer.
         let stream = BufReader::with_capacity(256 * 1024, limited);
-        let read = document::read_stream(stream, &mut |event| {
+        let read = forms::read_stream(stream, &mut |event| {
             items.set(event.index + 1);
             item_start.set(expanded.get());
             sink(event, None)
@@ -301,7 +301,7 @@ pub fn read_file(
     if let Some(form) = inventory::detect(&text.as_bytes()[..text.len().min(inventory::PREFIX)]) {
         return read_inventory(form, text, sink);
     }
-    document::read_str(text, &mut |event| sink(event, Some(text))).map_err(FileError::Document)
+    forms::read_str(text, &mut |event| sink(event, Some(text))).map_err(FileError::Document)
 }
 
 /// Reads Terraform state or a Kubernetes list: the whole document, then the items made of it,
@@ -309,13 +309,13 @@ pub fn read_file(
 fn read_inventory(
     form: inventory::Inventory,
     text: &str,
-    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> document::Verdict,
+    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> forms::Verdict,
 ) -> Result<Document, FileError> {
     let value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
         .map_err(|e| FileError::Document(DocumentError::Syntax(e)))?;
     let translated = inventory::translate(form, value)
         .map_err(|(pointer, message)| FileError::Shape { pointer, message })?;
-    let mut doc = document::read_str(&translated.items, &mut |event| sink(event, None))
+    let mut doc = forms::read_str(&translated.items, &mut |event| sink(event, None))
         .map_err(FileError::Document)?;
     doc.form = Form::Inventory {
         form,
