@@ -514,6 +514,33 @@ pub fn elements(
     }
 }
 
+/// The kind of a JSON value, with the codes ABI v1 gives rules (`conform_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    Null = 1,
+    Bool = 2,
+    Number = 3,
+    String = 4,
+    Array = 5,
+    Object = 6,
+}
+
+impl Kind {
+    /// The kind of the (valid) value whose first byte is `first`; `None`, an absent value, is
+    /// null.
+    pub fn of_first_byte(first: Option<u8>) -> Kind {
+        match first {
+            Some(b'{') => Kind::Object,
+            Some(b'[') => Kind::Array,
+            Some(b'"') => Kind::String,
+            Some(b't' | b'f') => Kind::Bool,
+            Some(b'n') | None => Kind::Null,
+            Some(_) => Kind::Number,
+        }
+    }
+}
+
 /// The kind of value that starts with `first`, in words, for messages.
 pub fn kind_in_words(first: u8) -> &'static str {
     match first {

@@ -139,12 +139,12 @@ fn covered_types(rules: &[Rule]) -> Option<HashSet<String>> {
 /// What reading counted: every live item, and every account (estate rules evaluate each, even
 /// one with no in-scope resource).
 #[derive(Debug, Default)]
-struct Seen {
+struct ReadCounts {
     items: u64,
     accounts: BTreeSet<String>,
 }
 
-impl Seen {
+impl ReadCounts {
     /// Counts an item and says whether it is read whole: items of types no rule covers are
     /// not even parsed.
     fn wants(
@@ -162,7 +162,7 @@ impl Seen {
             .is_none_or(|types| types.contains(resource_type))
     }
 
-    fn merge(&mut self, other: Seen) {
+    fn merge(&mut self, other: ReadCounts) {
         self.items += other.items;
         self.accounts.extend(other.accounts);
     }
@@ -175,7 +175,7 @@ struct Done {
     evaluations: Vec<(usize, i64, Verdict)>,
     /// In-scope items for estate rules.
     estate: Vec<EstateItem>,
-    seen: Seen,
+    seen: ReadCounts,
 }
 
 /// An item an estate rule will see.
@@ -264,7 +264,7 @@ fn job(
     done: &mpsc::SyncSender<Result<Done, StoreError>>,
 ) {
     let mut found = Done::default();
-    let mut seen = Seen::default();
+    let mut seen = ReadCounts::default();
     let mut read = Ok(());
     while let (Ok(()), Some(part)) = (&read, parts.take()) {
         read = reader.for_each_stored(
@@ -308,7 +308,7 @@ struct Run<'r> {
     evaluator: Evaluator<'r>,
     /// Per rule, in the order of `rules`.
     summaries: Vec<RuleSummary>,
-    seen: Seen,
+    seen: ReadCounts,
     /// In-scope items per (estate rule, account).
     estate_items: HashMap<(usize, String), Vec<EstateItem>>,
 }
@@ -327,7 +327,7 @@ impl<'r> Run<'r> {
                     ..RuleSummary::default()
                 })
                 .collect(),
-            seen: Seen::default(),
+            seen: ReadCounts::default(),
             estate_items: HashMap::new(),
         }
     }
@@ -365,7 +365,7 @@ impl<'r> Run<'r> {
             // send.
             while let Some(part) = parts.take() {
                 let mut own = Done::default();
-                let mut seen = Seen::default();
+                let mut seen = ReadCounts::default();
                 store.for_each_stored(
                     snapshot,
                     part,
@@ -589,7 +589,7 @@ pub fn check(
         position[live.item as usize] = Some(at as i64);
     }
     let live = |item: i64| position.get(item as usize).copied().flatten();
-    run.seen = Seen {
+    run.seen = ReadCounts {
         items: collected.live.len() as u64,
         accounts: collected
             .live
@@ -613,7 +613,7 @@ pub fn check(
             .retain_mut(|(_, item, _)| live(*item).map(|at| *item = at).is_some());
         done.estate
             .retain_mut(|e| live(e.resource).map(|at| e.resource = at).is_some());
-        done.seen = Seen::default();
+        done.seen = ReadCounts::default();
         run.absorb(done, &mut findings)?;
     }
     run.finish(&mut findings)?;

@@ -263,10 +263,10 @@ fn live_count(store: &Store, state: &StateRef) -> Result<u64, StoreError> {
 pub struct DriftWalker {
     baseline: SnapshotId,
     role: SnapshotRole,
-    /// The state the verdicts describe.
+    /// The state the drifts are of.
     at: Option<SnapshotId>,
     /// Resources drifted (or changed only in ignored fields) at `at`.
-    verdicts: HashMap<ResourceRowId, Verdict>,
+    drifts: HashMap<ResourceRowId, PairDrift>,
     /// (baseline version, version) → whether it is drift once ignores are applied.
     pairs: HashMap<(VersionId, VersionId), bool>,
     /// Resource types, by row, for ignore patterns.
@@ -274,7 +274,7 @@ pub struct DriftWalker {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
+enum PairDrift {
     Drift(DriftKind),
     IgnoredOnly,
 }
@@ -285,7 +285,7 @@ impl DriftWalker {
             baseline,
             role: store.role_of(baseline)?,
             at: None,
-            verdicts: HashMap::new(),
+            drifts: HashMap::new(),
             pairs: HashMap::new(),
             types: store.resource_types()?,
         })
@@ -318,12 +318,12 @@ impl DriftWalker {
         }
         self.at = Some(state);
         let mut counts = DriftCounts::default();
-        for verdict in self.verdicts.values() {
-            match verdict {
-                Verdict::Drift(DriftKind::Added) => counts.added += 1,
-                Verdict::Drift(DriftKind::Removed) => counts.removed += 1,
-                Verdict::Drift(DriftKind::Modified) => counts.modified += 1,
-                Verdict::IgnoredOnly => counts.ignored_only += 1,
+        for drift in self.drifts.values() {
+            match drift {
+                PairDrift::Drift(DriftKind::Added) => counts.added += 1,
+                PairDrift::Drift(DriftKind::Removed) => counts.removed += 1,
+                PairDrift::Drift(DriftKind::Modified) => counts.modified += 1,
+                PairDrift::IgnoredOnly => counts.ignored_only += 1,
             }
         }
         let base = store.snapshot(crate::store::SnapshotSelector::Id(self.baseline))?;
@@ -344,7 +344,7 @@ impl DriftWalker {
             (None, None) => true,
             _ => false,
         };
-        let verdict = if same {
+        let drift = if same {
             None
         } else {
             match classify(&d) {
@@ -379,17 +379,17 @@ impl DriftWalker {
                         }
                     };
                     Some(if drifted {
-                        Verdict::Drift(DriftKind::Modified)
+                        PairDrift::Drift(DriftKind::Modified)
                     } else {
-                        Verdict::IgnoredOnly
+                        PairDrift::IgnoredOnly
                     })
                 }
-                Some((kind, _)) => Some(Verdict::Drift(kind)),
+                Some((kind, _)) => Some(PairDrift::Drift(kind)),
             }
         };
-        match verdict {
-            Some(v) => self.verdicts.insert(d.resource, v),
-            None => self.verdicts.remove(&d.resource),
+        match drift {
+            Some(v) => self.drifts.insert(d.resource, v),
+            None => self.drifts.remove(&d.resource),
         };
         Ok(())
     }

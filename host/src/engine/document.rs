@@ -16,17 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
-/// The kind of a JSON value, with ABI v1's codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Kind {
-    Null = 1,
-    Bool = 2,
-    Number = 3,
-    String = 4,
-    Array = 5,
-    Object = 6,
-}
+pub use crate::json::Kind;
 
 /// One value of an indexed text. An object's members follow it as key, value, key, value; an
 /// array's elements follow it in order; `next` skips a whole subtree.

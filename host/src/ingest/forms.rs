@@ -217,7 +217,7 @@ impl fmt::Display for BrokenJson {
 
 /// What a sink says of an item: `Err` when JSON whose check the reader left to it is broken,
 /// which stops the document there as the reader's own check would have.
-pub type Verdict = Result<(), BrokenJson>;
+pub type KeepReading = Result<(), BrokenJson>;
 
 /// Each field spelled as the API dialect spells it.
 const API_SPELLINGS: [Spelling; Field::COUNT] = {
@@ -284,7 +284,7 @@ impl<'a> ItemFields<'a> {
     /// items ingest reads are unchanged: their content is byte for byte content stored before,
     /// which was checked then, and need not be checked again. Anything that uses the content
     /// of an item calls this first.
-    pub fn check_deferred(&self) -> Verdict {
+    pub fn check_deferred(&self) -> KeepReading {
         let mut deferred = self.deferred;
         while deferred != 0 {
             let field = Field::ALL[deferred.trailing_zeros() as usize];
@@ -402,7 +402,7 @@ impl From<serde_json::Error> for DocumentError {
     }
 }
 
-type Sink<'s> = dyn FnMut(ItemEvent<'_>) -> Verdict + 's;
+type Sink<'s> = dyn FnMut(ItemEvent<'_>) -> KeepReading + 's;
 
 /// Only the text reader defers checks, and only for the items of arrays and lines: where the
 /// serde reader (or a single item) hands an item on, a sink cannot find deferred JSON broken.
@@ -1005,9 +1005,9 @@ mod tests {
     use super::*;
 
     /// Each item seen: its index, and its identity fields or the kind found instead.
-    type Seen = Vec<(usize, Result<Vec<(Field, String)>, &'static str>)>;
+    type ReadItems = Vec<(usize, Result<Vec<(Field, String)>, &'static str>)>;
 
-    fn collect(text: &str) -> (Result<Document, DocumentError>, Seen) {
+    fn collect(text: &str) -> (Result<Document, DocumentError>, ReadItems) {
         let mut seen = Vec::new();
         let doc = read_str(text, &mut |e: ItemEvent<'_>| {
             // As ingest with an empty store: every item is new, so deferred checks all run.

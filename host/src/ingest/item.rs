@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use super::forms::{Field, ItemFields};
 use crate::canonical::{self, ContentHash, ContentHasher, HashedBody, Scratch};
+use crate::json::Kind;
 use crate::model::ItemStatus;
 
 /// The envelope schema, kept in the repository and compiled into the binary.
@@ -317,26 +318,8 @@ fn kind_stub(raw: &str) -> Value {
     }
 }
 
-/// The JSON kinds a raw value can have, read from its first byte.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Null,
-    Bool,
-    Number,
-    String,
-    Array,
-    Object,
-}
-
 fn kind(raw: &str) -> Kind {
-    match raw.as_bytes().first() {
-        Some(b'{') => Kind::Object,
-        Some(b'[') => Kind::Array,
-        Some(b'"') => Kind::String,
-        Some(b't' | b'f') => Kind::Bool,
-        Some(b'n') | None => Kind::Null,
-        Some(_) => Kind::Number,
-    }
+    Kind::of_first_byte(raw.as_bytes().first().copied())
 }
 
 /// A raw JSON scalar as text: a string decoded, anything else as written.

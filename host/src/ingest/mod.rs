@@ -32,7 +32,7 @@ use crate::store::{
 };
 pub use collect::{Collected, LiveItem, collect};
 use delivery::{DeliveryKey, Group, Grouping, Known, ScopeClock};
-use forms::{BrokenJson, Document, DocumentError, Field, Form, ItemEvent, ItemFields, Verdict};
+use forms::{BrokenJson, Document, DocumentError, Field, Form, ItemEvent, ItemFields, KeepReading};
 use item::{Checker, Item, ItemProblem};
 pub use item::{ENVELOPE_SCHEMA, SchemaFileError};
 use source::FileError;
@@ -781,14 +781,14 @@ struct Entry {
     resource: Option<ResourceRowId>,
     /// The latest version, including any written by this snapshot.
     head: Option<Head>,
-    seen: Option<Seen>,
+    seen: Option<Sighting>,
     /// Its account and region ([`Places`]).
     place: u32,
 }
 
 /// Where a resource was seen in this snapshot, and what that did.
 #[derive(Debug, Clone, Copy)]
-struct Seen {
+struct Sighting {
     file: usize,
     location: ItemAt,
     capture_time: Option<jiff::Timestamp>,
@@ -1010,7 +1010,7 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
 
     /// Takes in one item. `Err` when JSON the reader left unchecked is broken: the file then
     /// stops there, as if the reader had found it (see `ItemFields::check_deferred`).
-    fn on_item(&mut self, event: ItemEvent<'_>, text: Option<&str>) -> Verdict {
+    fn on_item(&mut self, event: ItemEvent<'_>, text: Option<&str>) -> KeepReading {
         if self.store_error.is_some() {
             return Ok(());
         }
@@ -1135,7 +1135,7 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
         if let Some(entry) = self.entries.get_mut(&key)
             && entry.seen.is_none()
         {
-            entry.seen = Some(Seen {
+            entry.seen = Some(Sighting {
                 file: self.file_index,
                 location: at,
                 capture_time: None,
@@ -1285,7 +1285,7 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
                 if self.broken.is_some() {
                     return Ok(());
                 }
-                entry.seen = Some(Seen {
+                entry.seen = Some(Sighting {
                     file: self.file_index,
                     location: at,
                     capture_time: item.capture_time,
@@ -1359,7 +1359,7 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
             Outcome::Unchanged => self.counts.unchanged += 1,
             Outcome::Invalid => {}
         }
-        entry.seen = Some(Seen {
+        entry.seen = Some(Sighting {
             file: self.file_index,
             location: at,
             capture_time: item.capture_time,

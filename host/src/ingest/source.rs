@@ -224,7 +224,7 @@ pub fn expected_items(files: &[PathBuf]) -> usize {
 pub fn read_file(
     path: &Path,
     limits: InputLimits,
-    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> forms::Verdict,
+    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> forms::KeepReading,
 ) -> Result<Document, FileError> {
     let file = File::open(path).map_err(FileError::Io)?;
     let mut magic = [0u8; 2];
@@ -309,7 +309,7 @@ pub fn read_file(
 fn read_inventory(
     form: inventory::Inventory,
     text: &str,
-    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> forms::Verdict,
+    sink: &mut dyn FnMut(ItemEvent<'_>, Option<&str>) -> forms::KeepReading,
 ) -> Result<Document, FileError> {
     let value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
         .map_err(|e| FileError::Document(DocumentError::Syntax(e)))?;
