@@ -12,6 +12,7 @@ pub mod config;
 pub mod drift;
 pub mod engine;
 pub mod escape;
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;

@@ -1,8 +1,10 @@
 //! JSON Pointer resolution as ABI v1 defines it (RFC 6901, plus: a string met before the last
 //! segment is parsed as JSON and the pointer continues inside it).
 //!
-//! The host serves rules with this function, and the SDK's native stubs serve tests with it,
-//! so a rule's `cargo test` reads documents exactly as the host will.
+//! The SDK's native stubs serve a rule's `cargo test` with this function. The host serves
+//! rules from its own index of the stored text (`host/src/engine/document.rs`), which its unit
+//! tests and a fuzz target hold to answer every pointer as this function does, so a rule's
+//! tests read documents as the host will.
 
 use std::borrow::Cow;
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
-use wasmtime::{Engine, InstancePre, Linker, Module, Store, StoreLimitsBuilder, TypedFunc};
+use wasmtime::{Engine, InstancePre, Linker, Module, StoreLimitsBuilder, TypedFunc};
 
 use crate::canonical::ContentHasher;
 use abi::{HostState, Target};
@@ -451,7 +451,8 @@ impl std::fmt::Debug for Evaluator<'_> {
 }
 
 struct Live {
-    store: Store<HostState>,
+    /// The guest's wasmtime store (its memory, tables, fuel): not conform's `store::Store`.
+    instance_store: wasmtime::Store<HostState>,
     /// `conform_evaluate` or `conform_evaluate_estate`, by the rule's kind.
     evaluate: TypedFunc<(), i32>,
 }
@@ -592,10 +593,10 @@ impl<'r> Evaluator<'r> {
         }
         let deadline = self.budget.deadline();
         let live = self.live[index].as_mut().expect("instantiated above");
-        live.store.set_epoch_deadline(ticks(deadline));
-        live.store.data_mut().begin(item, estate);
-        let called = live.evaluate.call(&mut live.store, ());
-        let (reported, broken) = live.store.data_mut().end();
+        live.instance_store.set_epoch_deadline(ticks(deadline));
+        live.instance_store.data_mut().begin(item, estate);
+        let called = live.evaluate.call(&mut live.instance_store, ());
+        let (reported, broken) = live.instance_store.data_mut().end();
         match called {
             Err(error) => {
                 // A trapped or interrupted instance may be in any state: never reuse it.
@@ -622,7 +623,7 @@ impl<'r> Evaluator<'r> {
             limits,
             self.budget.rule(index).clone(),
         );
-        let mut store = Store::new(&self.engine, state);
+        let mut store = wasmtime::Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         let deadline = self.budget.deadline();
         store.set_epoch_deadline(ticks(deadline));
@@ -654,7 +655,10 @@ impl<'r> Evaluator<'r> {
         let evaluate = instance
             .get_typed_func::<(), i32>(&mut store, entry)
             .map_err(|e| format!("{entry} has the wrong type: {e}"))?;
-        Ok(Live { store, evaluate })
+        Ok(Live {
+            instance_store: store,
+            evaluate,
+        })
     }
 
     fn describe_trap(&self, error: &wasmtime::Error, deadline: Duration) -> Failure {

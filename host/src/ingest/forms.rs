@@ -915,6 +915,7 @@ impl<'de, H: RawHandle<'de>> Visitor<'de> for ItemsSeed<'_, '_, H> {
 
 /// The readers held against each other, by the tests and by the fuzz targets
 /// (`crate::fuzzing`): every form and every damaged text must read alike.
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod agreement {
     use super::*;
 
