@@ -257,3 +257,197 @@ impl ConfigurationItem {
         }
     }
 }
+
+/// The outcome of one evaluation, as AWS Config names it, plus ERROR for a rule that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Compliance {
+    Compliant,
+    NonCompliant,
+    NotApplicable,
+    Error,
+}
+
+impl Compliance {
+    /// The codes of ABI v1's `result` and `emit`.
+    pub fn from_code(code: i32) -> Option<Compliance> {
+        match code {
+            1 => Some(Compliance::Compliant),
+            2 => Some(Compliance::NonCompliant),
+            3 => Some(Compliance::NotApplicable),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compliance::Compliant => "COMPLIANT",
+            Compliance::NonCompliant => "NON_COMPLIANT",
+            Compliance::NotApplicable => "NOT_APPLICABLE",
+            Compliance::Error => "ERROR",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Compliance> {
+        [
+            Compliance::Compliant,
+            Compliance::NonCompliant,
+            Compliance::NotApplicable,
+            Compliance::Error,
+        ]
+        .into_iter()
+        .find(|c| c.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+/// The top-level fields of a configuration item, by meaning: the one name for them in every
+/// layer. AWS's two dialects spell some keys differently; `ingest::forms` reads every
+/// spelling (`Field::for_key`) and conform writes the API dialect's (`Field::key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Version,
+    AccountId,
+    CaptureTime,
+    Status,
+    StateId,
+    Md5Hash,
+    Arn,
+    ResourceType,
+    ResourceId,
+    ResourceName,
+    Region,
+    AvailabilityZone,
+    ResourceCreationTime,
+    Tags,
+    Relationships,
+    Configuration,
+    SupplementaryConfiguration,
+}
+
+impl Field {
+    pub const COUNT: usize = 17;
+
+    /// The key conform writes (the API dialect).
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Version => "version",
+            Field::AccountId => "accountId",
+            Field::CaptureTime => "configurationItemCaptureTime",
+            Field::Status => "configurationItemStatus",
+            Field::StateId => "configurationStateId",
+            Field::Md5Hash => "configurationItemMD5Hash",
+            Field::Arn => "arn",
+            Field::ResourceType => "resourceType",
+            Field::ResourceId => "resourceId",
+            Field::ResourceName => "resourceName",
+            Field::Region => "awsRegion",
+            Field::AvailabilityZone => "availabilityZone",
+            Field::ResourceCreationTime => "resourceCreationTime",
+            Field::Tags => "tags",
+            Field::Relationships => "relationships",
+            Field::Configuration => "configuration",
+            Field::SupplementaryConfiguration => "supplementaryConfiguration",
+        }
+    }
+
+    pub const ALL: [Field; Field::COUNT] = [
+        Field::Version,
+        Field::AccountId,
+        Field::CaptureTime,
+        Field::Status,
+        Field::StateId,
+        Field::Md5Hash,
+        Field::Arn,
+        Field::ResourceType,
+        Field::ResourceId,
+        Field::ResourceName,
+        Field::Region,
+        Field::AvailabilityZone,
+        Field::ResourceCreationTime,
+        Field::Tags,
+        Field::Relationships,
+        Field::Configuration,
+        Field::SupplementaryConfiguration,
+    ];
+
+    /// Its place among the fields stored beside an item's body ([`Fields`]), if it is one.
+    pub const fn stored_slot(self) -> Option<usize> {
+        match self {
+            Field::AccountId => Some(0),
+            Field::Region => Some(1),
+            Field::CaptureTime => Some(2),
+            Field::Md5Hash => Some(3),
+            Field::Status => Some(4),
+            Field::StateId => Some(5),
+            Field::ResourceId => Some(6),
+            Field::ResourceType => Some(7),
+            Field::Version => Some(8),
+            _ => None,
+        }
+    }
+
+    /// The fields stored beside an item's body (its identity and capture metadata), in the
+    /// sorted order of their keys.
+    pub const STORED: [Field; 9] = [
+        Field::AccountId,
+        Field::Region,
+        Field::CaptureTime,
+        Field::Md5Hash,
+        Field::Status,
+        Field::StateId,
+        Field::ResourceId,
+        Field::ResourceType,
+        Field::Version,
+    ];
+}
+
+/// The values of an item's [`Field::STORED`] fields, packed in one string: a scan reads every
+/// item of a snapshot, and one allocation per item is cheaper than nine.
+#[derive(Debug, Clone, Default)]
+pub struct Fields {
+    text: String,
+    spans: [Option<(u32, u32)>; 9],
+}
+
+impl Fields {
+    pub fn with_capacity(bytes: usize) -> Fields {
+        Fields {
+            text: String::with_capacity(bytes),
+            spans: [None; 9],
+        }
+    }
+
+    /// Fields from raw bytes (as a store row holds them), checked as UTF-8 once for all of
+    /// them; `None` if they are not UTF-8. A scan builds one per item, and checking each short
+    /// value on its own cost more than building the rest.
+    pub fn from_bytes<'b>(values: impl IntoIterator<Item = (Field, &'b [u8])>) -> Option<Fields> {
+        let mut text = Vec::with_capacity(160);
+        let mut spans = [None; 9];
+        for (field, value) in values {
+            let Some(slot) = field.stored_slot() else {
+                continue;
+            };
+            let start = text.len() as u32;
+            text.extend_from_slice(value);
+            spans[slot] = Some((start, text.len() as u32));
+        }
+        let text = String::from_utf8(text).ok()?;
+        Some(Fields { text, spans })
+    }
+
+    /// Sets a stored field's value (others are not kept here).
+    pub fn set(&mut self, field: Field, value: &str) {
+        let Some(slot) = field.stored_slot() else {
+            return;
+        };
+        let start = self.text.len() as u32;
+        self.text.push_str(value);
+        self.spans[slot] = Some((start, self.text.len() as u32));
+    }
+
+    /// A stored field's value, if the item has one.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        let slot = field.stored_slot()?;
+        self.spans[slot].map(|(start, end)| &self.text[start as usize..end as usize])
+    }
+}

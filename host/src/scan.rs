@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use serde::Serialize;
 
-use crate::engine::document::{ItemDocument, field};
+use crate::engine::document::ItemDocument;
 use crate::engine::{ACCOUNT_TYPE, Compliance, Evaluator, Rule, RuleHost, RuleKind, Verdict};
 use crate::ingest::{self, IngestError, IngestOptions, LiveItem, NoProgress};
+use crate::model::Field;
 use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
     Evaluated, EvaluationSink, NewEvaluation, ScanInfo, ScanRule, SnapshotRole, SnapshotSelector,
@@ -596,7 +597,7 @@ pub fn check(
             .iter()
             .map(|l| {
                 l.fields
-                    .get(field::ACCOUNT_ID)
+                    .get(Field::AccountId)
                     .unwrap_or_default()
                     .to_string()
             })
@@ -660,10 +661,10 @@ impl Recorder for Findings<'_> {
                 let item = &self.items[*position as usize];
                 let text = |index| item.fields.get(index).unwrap_or_default().to_string();
                 (
-                    text(field::ACCOUNT_ID),
-                    text(field::REGION),
-                    text(field::RESOURCE_TYPE),
-                    text(field::RESOURCE_ID),
+                    text(Field::AccountId),
+                    text(Field::Region),
+                    text(Field::ResourceType),
+                    text(Field::ResourceId),
                 )
             }
             Evaluated::Named(key) => (

@@ -471,76 +471,7 @@ const CONTENT_DEFAULTS: [(&str, Kind); 4] = [
     ("tags", Kind::Object),
 ];
 
-/// The identity and capture fields of an item, kept in the store beside its body. Keys of
-/// `ItemDocument::fields`, in sorted order.
-pub const FIELD_KEYS: [&str; 9] = [
-    "accountId",
-    "awsRegion",
-    "configurationItemCaptureTime",
-    "configurationItemMD5Hash",
-    "configurationItemStatus",
-    "configurationStateId",
-    "resourceId",
-    "resourceType",
-    "version",
-];
-
-/// The values of [`FIELD_KEYS`] of one item, packed in one string: a scan reads every item of a
-/// snapshot, and one allocation per item is cheaper than nine.
-#[derive(Debug, Clone, Default)]
-pub struct Fields {
-    text: String,
-    spans: [Option<(u32, u32)>; 9],
-}
-
-impl Fields {
-    pub fn with_capacity(bytes: usize) -> Fields {
-        Fields {
-            text: String::with_capacity(bytes),
-            spans: [None; 9],
-        }
-    }
-
-    /// Fields from raw bytes (as a store row holds them), checked as UTF-8 once for all of
-    /// them; `None` if they are not UTF-8. A scan builds one per item, and checking each short
-    /// value on its own cost more than building the rest.
-    pub fn from_bytes<'b>(values: impl IntoIterator<Item = (usize, &'b [u8])>) -> Option<Fields> {
-        let mut text = Vec::with_capacity(160);
-        let mut spans = [None; 9];
-        for (index, value) in values {
-            let start = text.len() as u32;
-            text.extend_from_slice(value);
-            spans[index] = Some((start, text.len() as u32));
-        }
-        let text = String::from_utf8(text).ok()?;
-        Some(Fields { text, spans })
-    }
-
-    /// Sets the value of `FIELD_KEYS[index]`.
-    pub fn set(&mut self, index: usize, value: &str) {
-        let start = self.text.len() as u32;
-        self.text.push_str(value);
-        self.spans[index] = Some((start, self.text.len() as u32));
-    }
-
-    /// The value of `FIELD_KEYS[index]`, if the item has one.
-    pub fn get(&self, index: usize) -> Option<&str> {
-        self.spans[index].map(|(start, end)| &self.text[start as usize..end as usize])
-    }
-}
-
-/// Indexes into [`FIELD_KEYS`].
-pub mod field {
-    pub const ACCOUNT_ID: usize = 0;
-    pub const REGION: usize = 1;
-    pub const CAPTURE_TIME: usize = 2;
-    pub const MD5_HASH: usize = 3;
-    pub const STATUS: usize = 4;
-    pub const STATE_ID: usize = 5;
-    pub const RESOURCE_ID: usize = 6;
-    pub const RESOURCE_TYPE: usize = 7;
-    pub const VERSION: usize = 8;
-}
+pub use crate::model::{Field, Fields};
 
 /// A configuration item as rules read it: the document `conform show` prints.
 #[derive(Debug)]
@@ -568,8 +499,8 @@ impl ItemDocument {
         Ok(body)
     }
 
-    /// An item from its body (from [`ItemDocument::parse_body`]) and its fields (values of
-    /// [`FIELD_KEYS`], in order).
+    /// An item from its body (from [`ItemDocument::parse_body`]) and its stored fields
+    /// ([`Field::STORED`]).
     pub fn new(body: JsonText, fields: Fields) -> ItemDocument {
         debug_assert_eq!(body.nodes[0].kind, Kind::Object);
         ItemDocument {
@@ -597,24 +528,24 @@ impl ItemDocument {
     }
 
     pub fn account_id(&self) -> &str {
-        self.fields.get(field::ACCOUNT_ID).unwrap_or_default()
+        self.fields.get(Field::AccountId).unwrap_or_default()
     }
 
     pub fn resource_type(&self) -> &str {
-        self.fields.get(field::RESOURCE_TYPE).unwrap_or_default()
+        self.fields.get(Field::ResourceType).unwrap_or_default()
     }
 
     pub fn resource_id(&self) -> &str {
-        self.fields.get(field::RESOURCE_ID).unwrap_or_default()
+        self.fields.get(Field::ResourceId).unwrap_or_default()
     }
 
     pub fn region(&self) -> &str {
-        self.fields.get(field::REGION).unwrap_or_default()
+        self.fields.get(Field::Region).unwrap_or_default()
     }
 
     fn member(&self, key: &str) -> Option<Found<'_>> {
-        if let Some(index) = FIELD_KEYS.iter().position(|k| *k == key) {
-            return self.fields.get(index).map(Found::Field);
+        if let Some(field) = Field::STORED.into_iter().find(|f| f.key() == key) {
+            return self.fields.get(field).map(Found::Field);
         }
         if let Some(at) = self.body.child(0, key) {
             return Some(Found::Node(&self.body, at));
@@ -632,11 +563,11 @@ impl ItemDocument {
                 .keys(0)
                 .into_iter()
                 .map(Cow::into_owned)
-                .filter(|k| !FIELD_KEYS.contains(&k.as_str()))
+                .filter(|k| !Field::STORED.iter().any(|f| f.key() == k))
                 .collect();
-            for (index, key) in FIELD_KEYS.iter().enumerate() {
-                if self.fields.get(index).is_some() {
-                    keys.push((*key).to_string());
+            for field in Field::STORED {
+                if self.fields.get(field).is_some() {
+                    keys.push(field.key().to_string());
                 }
             }
             for (key, _) in CONTENT_DEFAULTS {
@@ -817,9 +748,9 @@ mod tests {
     /// The document `show` prints for a body and fields: what rule authors' native tests read.
     fn as_shown(body: &Value, fields: &[Option<String>; 9]) -> Value {
         let mut map = body.as_object().cloned().unwrap_or_default();
-        for (key, value) in FIELD_KEYS.iter().zip(fields) {
+        for (field, value) in Field::STORED.iter().zip(fields) {
             if let Some(value) = value {
-                map.insert((*key).to_string(), Value::String(value.clone()));
+                map.insert(field.key().to_string(), Value::String(value.clone()));
             }
         }
         for (key, default) in [
@@ -865,9 +796,9 @@ mod tests {
         let stored: Value = serde_json::from_str(&canonical).unwrap();
         let expected = as_shown(&stored, &fields);
         let mut packed = Fields::default();
-        for (index, value) in fields.iter().enumerate() {
+        for (field, value) in Field::STORED.into_iter().zip(&fields) {
             if let Some(value) = value {
-                packed.set(index, value);
+                packed.set(field, value);
             }
         }
         let item = ItemDocument::new(

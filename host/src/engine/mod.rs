@@ -30,47 +30,7 @@ pub use budget::Budget;
 use document::{ItemDocument, JsonText};
 pub use manifest::{ABI_VERSION, Manifest, RuleKind, Scope, Severity};
 
-/// The outcome of one evaluation, as AWS Config names it, plus ERROR for a rule that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Compliance {
-    Compliant,
-    NonCompliant,
-    NotApplicable,
-    Error,
-}
-
-impl Compliance {
-    /// The codes of ABI v1's `result` and `emit`.
-    pub fn from_code(code: i32) -> Option<Compliance> {
-        match code {
-            1 => Some(Compliance::Compliant),
-            2 => Some(Compliance::NonCompliant),
-            3 => Some(Compliance::NotApplicable),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compliance::Compliant => "COMPLIANT",
-            Compliance::NonCompliant => "NON_COMPLIANT",
-            Compliance::NotApplicable => "NOT_APPLICABLE",
-            Compliance::Error => "ERROR",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Compliance> {
-        [
-            Compliance::Compliant,
-            Compliance::NonCompliant,
-            Compliance::NotApplicable,
-            Compliance::Error,
-        ]
-        .into_iter()
-        .find(|c| c.as_str().eq_ignore_ascii_case(text))
-    }
-}
+pub use crate::model::Compliance;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

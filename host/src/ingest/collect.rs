@@ -11,7 +11,7 @@ use super::{
     Checker, DeliveryKey, EntryMap, FileReport, IngestError, IngestOptions, Places, Problem,
     Progress, Read, SnapshotBuilder, read_files, source,
 };
-use crate::engine::document::{Fields, field};
+use crate::model::{Field, Fields};
 use crate::model::{ResourceRowId, VersionId};
 use crate::store::{Head, NewVersion, StoreError, StoredItem, Target, VersionSink};
 
@@ -131,9 +131,9 @@ impl VersionSink for Kept<'_> {
         let mut fields = Fields::with_capacity(160);
         let identity = |index| match (key, slot.as_ref()) {
             (Some(key), _) => Some(match index {
-                field::ACCOUNT_ID => key.account_id.as_str(),
-                field::REGION => key.region.as_str(),
-                field::RESOURCE_ID => key.resource_id.as_str(),
+                Field::AccountId => key.account_id.as_str(),
+                Field::Region => key.region.as_str(),
+                Field::ResourceId => key.resource_id.as_str(),
                 _ => key.resource_type.as_str(),
             }),
             (None, Some(kept)) => kept.fields.get(index),
@@ -141,15 +141,15 @@ impl VersionSink for Kept<'_> {
         };
         let meta = version.meta;
         for (index, value) in [
-            (field::ACCOUNT_ID, identity(field::ACCOUNT_ID)),
-            (field::REGION, identity(field::REGION)),
-            (field::CAPTURE_TIME, meta.capture_time.as_deref()),
-            (field::MD5_HASH, meta.md5_hash.as_deref()),
-            (field::STATUS, Some(version.status.as_str())),
-            (field::STATE_ID, meta.state_id.as_deref()),
-            (field::RESOURCE_ID, identity(field::RESOURCE_ID)),
-            (field::RESOURCE_TYPE, identity(field::RESOURCE_TYPE)),
-            (field::VERSION, meta.item_version.as_deref()),
+            (Field::AccountId, identity(Field::AccountId)),
+            (Field::Region, identity(Field::Region)),
+            (Field::CaptureTime, meta.capture_time.as_deref()),
+            (Field::Md5Hash, meta.md5_hash.as_deref()),
+            (Field::Status, Some(version.status.as_str())),
+            (Field::StateId, meta.state_id.as_deref()),
+            (Field::ResourceId, identity(Field::ResourceId)),
+            (Field::ResourceType, identity(Field::ResourceType)),
+            (Field::Version, meta.item_version.as_deref()),
         ] {
             if let Some(value) = value {
                 fields.set(index, value);

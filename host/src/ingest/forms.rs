@@ -15,56 +15,9 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// The top-level fields of a configuration item that conform reads.
-///
-/// Each AWS dialect's key maps to one field; see [`Field::for_key`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Version,
-    AccountId,
-    CaptureTime,
-    Status,
-    StateId,
-    Md5Hash,
-    Arn,
-    ResourceType,
-    ResourceId,
-    ResourceName,
-    Region,
-    AvailabilityZone,
-    ResourceCreationTime,
-    Tags,
-    Relationships,
-    Configuration,
-    SupplementaryConfiguration,
-}
+pub use crate::model::Field;
 
 impl Field {
-    pub const COUNT: usize = 17;
-
-    /// The key conform writes (the API dialect).
-    pub fn key(self) -> &'static str {
-        match self {
-            Field::Version => "version",
-            Field::AccountId => "accountId",
-            Field::CaptureTime => "configurationItemCaptureTime",
-            Field::Status => "configurationItemStatus",
-            Field::StateId => "configurationStateId",
-            Field::Md5Hash => "configurationItemMD5Hash",
-            Field::Arn => "arn",
-            Field::ResourceType => "resourceType",
-            Field::ResourceId => "resourceId",
-            Field::ResourceName => "resourceName",
-            Field::Region => "awsRegion",
-            Field::AvailabilityZone => "availabilityZone",
-            Field::ResourceCreationTime => "resourceCreationTime",
-            Field::Tags => "tags",
-            Field::Relationships => "relationships",
-            Field::Configuration => "configuration",
-            Field::SupplementaryConfiguration => "supplementaryConfiguration",
-        }
-    }
-
     /// Maps a key of either dialect, and the misspellings of AWS's oldest published files
     /// (`availibilityZone`, `configurationStateID`, `snapshotVersion`), to its field. Also
     /// returns how the key was spelled, so errors can point at the key the file used.
@@ -121,26 +74,6 @@ impl Field {
             Field::SupplementaryConfiguration => 23,
         })
     }
-
-    pub const ALL: [Field; Field::COUNT] = [
-        Field::Version,
-        Field::AccountId,
-        Field::CaptureTime,
-        Field::Status,
-        Field::StateId,
-        Field::Md5Hash,
-        Field::Arn,
-        Field::ResourceType,
-        Field::ResourceId,
-        Field::ResourceName,
-        Field::Region,
-        Field::AvailabilityZone,
-        Field::ResourceCreationTime,
-        Field::Tags,
-        Field::Relationships,
-        Field::Configuration,
-        Field::SupplementaryConfiguration,
-    ];
 }
 
 /// Every key an item field is read from: both dialects, and AWS's old misspellings.

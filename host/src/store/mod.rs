@@ -19,10 +19,11 @@ use serde::Serialize;
 use tracing::instrument;
 
 use crate::canonical::ContentHash;
-use crate::engine::document::{Fields, ItemDocument, field};
+use crate::engine::document::ItemDocument;
 use crate::model::{
     ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, Scope, SnapshotId, VersionId,
 };
+use crate::model::{Field, Fields};
 
 pub use baselines::{Baseline, check_baseline_name};
 
@@ -776,17 +777,17 @@ impl Store {
             if !wanted(text(2)?.unwrap_or_default(), text(0)?.unwrap_or_default()) {
                 continue;
             }
-            let mut values: [(usize, &[u8]); 9] = [(0, &[]); 9];
+            let mut values: [(Field, &[u8]); 9] = [(Field::Status, &[]); 9];
             let mut n = 0;
             for (column, index) in [
-                (0, field::ACCOUNT_ID),
-                (1, field::REGION),
-                (5, field::CAPTURE_TIME),
-                (7, field::MD5_HASH),
-                (6, field::STATE_ID),
-                (3, field::RESOURCE_ID),
-                (2, field::RESOURCE_TYPE),
-                (8, field::VERSION),
+                (0, Field::AccountId),
+                (1, Field::Region),
+                (5, Field::CaptureTime),
+                (7, Field::Md5Hash),
+                (6, Field::StateId),
+                (3, Field::ResourceId),
+                (2, Field::ResourceType),
+                (8, Field::Version),
             ] {
                 if let Some(value) = r
                     .get_ref(column)?
@@ -797,7 +798,7 @@ impl Store {
                     n += 1;
                 }
             }
-            values[n] = (field::STATUS, status.as_str().as_bytes());
+            values[n] = (Field::Status, status.as_str().as_bytes());
             let fields = Fields::from_bytes(values[..=n].iter().copied()).ok_or_else(|| {
                 StoreError::Corrupt("a stored identity or capture field is not UTF-8".to_string())
             })?;
@@ -973,11 +974,11 @@ impl StoredItem {
     }
 
     pub fn resource_type(&self) -> &str {
-        self.fields.get(field::RESOURCE_TYPE).unwrap_or_default()
+        self.fields.get(Field::ResourceType).unwrap_or_default()
     }
 
     pub fn account_id(&self) -> &str {
-        self.fields.get(field::ACCOUNT_ID).unwrap_or_default()
+        self.fields.get(Field::AccountId).unwrap_or_default()
     }
 
     /// The item as the document rules read (`show`'s content), its body indexed once.
@@ -986,10 +987,10 @@ impl StoredItem {
             let part = |i| self.fields.get(i).unwrap_or_default();
             StoreError::Corrupt(format!(
                 "body of {}/{} ({}, {}): {e}",
-                part(field::RESOURCE_TYPE),
-                part(field::RESOURCE_ID),
-                part(field::ACCOUNT_ID),
-                part(field::REGION)
+                part(Field::ResourceType),
+                part(Field::ResourceId),
+                part(Field::AccountId),
+                part(Field::Region)
             ))
         })?;
         Ok(ItemDocument::new(body, self.fields))

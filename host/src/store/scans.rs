@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use super::{Result, Store, StoreError};
-use crate::engine::Compliance;
+use crate::model::Compliance;
 use crate::model::{ResourceKey, SnapshotId};
 
 /// A rule as a scan records it.
