@@ -1,12 +1,12 @@
 //! `scan`, `results` and `rules`: running WebAssembly rules and reading their evaluations.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use conform::engine::{Compliance, Limits, Manifest, Rule, RuleHost};
+use conform::engine::{Compliance, Limits, Manifest, Rule, RuleHost, RuleSelection, RuleSet};
 use conform::store::{EvaluationFilter, SnapshotSelector};
 
 use super::exit;
@@ -134,7 +134,7 @@ fn parse_compliance(text: &str) -> Result<Compliance, String> {
         .ok_or_else(|| format!("'{text}' is not COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE or ERROR"))
 }
 
-/// Loads every rule under the given paths, with parameters from the params file.
+/// Loads the rules the arguments name, warning of built-ins left out for want of parameters.
 fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Vec<Rule>> {
     load_rules_noting(host, args, true)
 }
@@ -145,100 +145,19 @@ fn load_rules_noting(
     args: &RuleArgs,
     note_skipped: bool,
 ) -> anyhow::Result<Vec<Rule>> {
-    let params = match &args.params {
-        Some(path) => read_params(path)?,
-        None => HashMap::new(),
+    let selection = RuleSelection {
+        paths: args.rules.clone(),
+        builtins: !args.no_builtins,
+        only: args.only.clone(),
+        params: args.params.clone(),
     };
-    let mut files = Vec::new();
-    for path in &args.rules {
-        if path.is_dir() {
-            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
-                let entry = entry?;
-                let name = entry.file_name().to_string_lossy();
-                if entry.file_type().is_file()
-                    && (name.ends_with(".wasm") || name.ends_with(".wat"))
-                {
-                    files.push(entry.into_path());
-                }
-            }
-        } else {
-            files.push(path.clone());
-        }
-    }
-    let lookup = |id: &str| params.get(id).cloned();
-    let mut rules: Vec<Rule> = Vec::new();
-    if !args.no_builtins {
-        let (builtins, skipped) = host.load_builtins(&lookup)?;
-        // A built-in left out for want of parameters matters only if it was wanted.
-        let wanted = |note: &str| {
-            args.only.is_empty()
-                || args.only.iter().any(|p| {
-                    globset::Glob::new(p)
-                        .map(|g| g.compile_matcher())
-                        .is_ok_and(|g| note.split(' ').any(|word| g.is_match(word)))
-                })
-        };
-        for note in skipped.iter().filter(|n| note_skipped && wanted(n)) {
+    let set = RuleSet::load(host, &selection)?;
+    if note_skipped {
+        for note in &set.skipped {
             tracing::warn!("{note}");
         }
-        rules = builtins;
     }
-    if rules.is_empty() && files.is_empty() {
-        anyhow::bail!("no rules to run: pass --rules PATH");
-    }
-    for file in &files {
-        let rule = host.load_file(file, &lookup)?;
-        if let Some(other) = rules.iter().find(|r| r.manifest.id == rule.manifest.id) {
-            anyhow::bail!(
-                "rule id {} is defined twice: by {} and by {}",
-                rule.manifest.id,
-                other.source,
-                rule.source
-            );
-        }
-        rules.push(rule);
-    }
-    if let Some(unknown) = params
-        .keys()
-        .find(|id| !rules.iter().any(|r| &r.manifest.id == *id))
-    {
-        anyhow::bail!("the params file sets parameters for rule {unknown}, which is not loaded");
-    }
-    if !args.only.is_empty() {
-        let mut wanted = Vec::new();
-        for pattern in &args.only {
-            let glob = globset::Glob::new(pattern)
-                .with_context(|| format!("--only {pattern}"))?
-                .compile_matcher();
-            if !rules.iter().any(|r| glob.is_match(&r.manifest.id)) {
-                anyhow::bail!("--only {pattern}: no loaded rule has that id");
-            }
-            wanted.push(glob);
-        }
-        rules.retain(|r| wanted.iter().any(|g| g.is_match(&r.manifest.id)));
-    }
-    Ok(rules)
-}
-
-/// Reads a params file: rule id to parameters, in JSON, YAML or TOML (by extension).
-fn read_params(path: &Path) -> anyhow::Result<HashMap<String, serde_json::Value>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let parsed: Result<HashMap<String, serde_json::Value>, String> = match extension.as_str() {
-        "yaml" | "yml" => serde_yaml_ng::from_str(&text).map_err(|e| e.to_string()),
-        "toml" => toml::from_str(&text).map_err(|e| e.to_string()),
-        _ => serde_json::from_str(&text).map_err(|e| e.to_string()),
-    };
-    parsed.map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not a map of rule id to parameters: {e}",
-            path.display()
-        )
-    })
+    Ok(set.rules)
 }
 
 fn host(args: &RuleArgs) -> anyhow::Result<RuleHost> {

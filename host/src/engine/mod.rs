@@ -14,6 +14,7 @@ pub mod budget;
 pub mod builtin;
 pub mod document;
 pub mod manifest;
+pub mod ruleset;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use abi::{HostState, Target};
 pub use budget::Budget;
 use document::{ItemDocument, JsonText};
 pub use manifest::{ABI_VERSION, Manifest, RuleKind, Scope, Severity};
+pub use ruleset::{RuleSelection, RuleSet, RuleSetError};
 
 pub use crate::model::Compliance;
 

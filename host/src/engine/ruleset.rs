@@ -1,0 +1,172 @@
+//! Which rules a scan runs: rule files found under paths, the built-ins, parameters from a
+//! file, and `--only` globs, loaded once into a [`RuleSet`]. The command line and (later) the
+//! daemon choose rules the same way, through [`RuleSet::load`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{EngineError, Rule, RuleHost};
+
+/// What to load.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSelection {
+    /// Rule modules (`.wasm`, `.wat`) or directories of them, walked in name order.
+    pub paths: Vec<PathBuf>,
+    /// Load the built-in rules too.
+    pub builtins: bool,
+    /// Keep only the rules whose ids match one of these globs (`S3_*`); empty keeps all.
+    pub only: Vec<String>,
+    /// A map of rule id to parameters, in JSON, YAML (`.yaml`, `.yml`) or TOML (`.toml`).
+    pub params: Option<PathBuf>,
+}
+
+/// The rules loaded, and the built-ins left out for want of required parameters (a note per
+/// rule, for the ones `only` would have kept).
+#[derive(Debug)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub skipped: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleSetError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a map of rule id to parameters: {message}", path.display())]
+    Params { path: PathBuf, message: String },
+    #[error("no rules to run: pass --rules PATH")]
+    NoRules,
+    #[error("rule id {id} is defined twice: by {first} and by {second}")]
+    Duplicate {
+        id: String,
+        first: String,
+        second: String,
+    },
+    #[error("the params file sets parameters for rule {0}, which is not loaded")]
+    UnknownParams(String),
+    #[error("--only {pattern}: {message}")]
+    Only { pattern: String, message: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl RuleSet {
+    /// Loads what `selection` names. Every rule id is loaded once: a second definition, a
+    /// parameter for no loaded rule, or an `--only` pattern that matches nothing is an error.
+    pub fn load(host: &RuleHost, selection: &RuleSelection) -> Result<RuleSet, RuleSetError> {
+        let params = match &selection.params {
+            Some(path) => read_params(path)?,
+            None => HashMap::new(),
+        };
+        let files = rule_files(&selection.paths)?;
+        let only = selection
+            .only
+            .iter()
+            .map(|pattern| {
+                globset::Glob::new(pattern)
+                    .map(|g| (pattern, g.compile_matcher()))
+                    .map_err(|e| RuleSetError::Only {
+                        pattern: pattern.clone(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let lookup = |id: &str| params.get(id).cloned();
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut skipped = Vec::new();
+        if selection.builtins {
+            let (builtins, left_out) = host.load_builtins(&lookup)?;
+            // A built-in left out for want of parameters matters only if it was wanted.
+            let wanted = |note: &str| {
+                only.is_empty()
+                    || only
+                        .iter()
+                        .any(|(_, g)| note.split(' ').any(|word| g.is_match(word)))
+            };
+            skipped = left_out.into_iter().filter(|n| wanted(n)).collect();
+            rules = builtins;
+        }
+        if rules.is_empty() && files.is_empty() {
+            return Err(RuleSetError::NoRules);
+        }
+        for file in &files {
+            let rule = host.load_file(file, &lookup)?;
+            if let Some(other) = rules.iter().find(|r| r.manifest.id == rule.manifest.id) {
+                return Err(RuleSetError::Duplicate {
+                    id: rule.manifest.id.clone(),
+                    first: other.source.to_string(),
+                    second: rule.source.to_string(),
+                });
+            }
+            rules.push(rule);
+        }
+        if let Some(unknown) = params
+            .keys()
+            .find(|id| !rules.iter().any(|r| &r.manifest.id == *id))
+        {
+            return Err(RuleSetError::UnknownParams(unknown.clone()));
+        }
+        if !only.is_empty() {
+            for (pattern, glob) in &only {
+                if !rules.iter().any(|r| glob.is_match(&r.manifest.id)) {
+                    return Err(RuleSetError::Only {
+                        pattern: (*pattern).clone(),
+                        message: "no loaded rule has that id".to_string(),
+                    });
+                }
+            }
+            rules.retain(|r| only.iter().any(|(_, g)| g.is_match(&r.manifest.id)));
+        }
+        Ok(RuleSet { rules, skipped })
+    }
+}
+
+/// The rule modules under `paths`: files as given, directories walked in name order.
+fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RuleSetError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+            let entry = entry.map_err(|e| RuleSetError::Io {
+                path: e.path().map_or_else(|| path.clone(), Path::to_path_buf),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            let name = entry.file_name().to_string_lossy();
+            if entry.file_type().is_file() && (name.ends_with(".wasm") || name.ends_with(".wat")) {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Reads a params file: rule id to parameters, in JSON, YAML or TOML (by extension).
+pub fn read_params(path: &Path) -> Result<HashMap<String, Value>, RuleSetError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RuleSetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let parsed: Result<HashMap<String, Value>, String> = match extension.as_str() {
+        "yaml" | "yml" => serde_yaml_ng::from_str(&text).map_err(|e| e.to_string()),
+        "toml" => toml::from_str(&text).map_err(|e| e.to_string()),
+        _ => serde_json::from_str(&text).map_err(|e| e.to_string()),
+    };
+    parsed.map_err(|message| RuleSetError::Params {
+        path: path.to_path_buf(),
+        message,
+    })
+}
