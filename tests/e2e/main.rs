@@ -10,6 +10,7 @@ mod hostile_rules;
 mod ingest_errors;
 mod ingest_forms;
 mod inventories;
+mod output_shapes;
 mod read_only;
 mod read_side;
 mod rules;

@@ -148,6 +148,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         format: cli.format,
         quiet: cli.quiet,
     };
+    // Commands that write only text and JSON refuse the other formats by name, as the rest do.
+    let text_or_json = match &cli.command {
+        Command::Ingest(_) => Some("ingest"),
+        Command::Snapshots => Some("snapshots"),
+        Command::Show(_) => Some("show"),
+        Command::History(_) => Some("history"),
+        Command::Stats => Some("stats"),
+        Command::Generate(_) => Some("generate"),
+        Command::Scan(_) => Some("scan"),
+        Command::Check(_) => Some("check"),
+        Command::Results(_) => Some("results"),
+        Command::Rules(_) => Some("rules"),
+        _ => None,
+    };
+    if let Some(command) = text_or_json {
+        out.accept(command, &[Format::Text, Format::Json])?;
+    }
     match cli.command {
         Command::Ingest(args) => ingest::run(&cli.db, args, &out),
         Command::Snapshots => read::snapshots(&cli.db, &out),

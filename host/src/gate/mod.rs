@@ -413,6 +413,23 @@ pub fn gate(
             FindingKind::Drift => counts.drifted += 1,
         }
     }
+    // A scan stores evaluations as its jobs finish them; reports list them as `results` does.
+    evaluations.sort_by(|a: &StoredEvaluation, b: &StoredEvaluation| {
+        (
+            &a.rule_id,
+            &a.account_id,
+            &a.region,
+            &a.resource_type,
+            &a.resource_id,
+        )
+            .cmp(&(
+                &b.rule_id,
+                &b.account_id,
+                &b.region,
+                &b.resource_type,
+                &b.resource_id,
+            ))
+    });
     findings.sort_by(|a, b| {
         (!a.fails, a.kind, &a.rule_id, &a.resource).cmp(&(
             !b.fails,
