@@ -619,22 +619,7 @@ pub fn check(
     }
     run.finish(&mut findings)?;
     let mut found = findings.found;
-    found.sort_by(|a, b| {
-        (
-            &a.rule_id,
-            &a.account_id,
-            &a.region,
-            &a.resource_type,
-            &a.resource_id,
-        )
-            .cmp(&(
-                &b.rule_id,
-                &b.account_id,
-                &b.region,
-                &b.resource_type,
-                &b.resource_id,
-            ))
-    });
+    found.sort_by(|a, b| a.listing_order().cmp(&b.listing_order()));
     let mut summaries = run.summaries;
     summaries.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
     Ok(Some(CheckReport {

@@ -414,22 +414,7 @@ pub fn gate(
         }
     }
     // A scan stores evaluations as its jobs finish them; reports list them as `results` does.
-    evaluations.sort_by(|a: &StoredEvaluation, b: &StoredEvaluation| {
-        (
-            &a.rule_id,
-            &a.account_id,
-            &a.region,
-            &a.resource_type,
-            &a.resource_id,
-        )
-            .cmp(&(
-                &b.rule_id,
-                &b.account_id,
-                &b.region,
-                &b.resource_type,
-                &b.resource_id,
-            ))
-    });
+    evaluations.sort_by(|a, b| a.listing_order().cmp(&b.listing_order()));
     findings.sort_by(|a, b| {
         (!a.fails, a.kind, &a.rule_id, &a.resource).cmp(&(
             !b.fails,

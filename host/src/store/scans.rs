@@ -34,6 +34,19 @@ pub struct StoredEvaluation {
     pub annotation: String,
 }
 
+impl StoredEvaluation {
+    /// The order evaluations are listed in (`results`, reports): by rule, then resource.
+    pub fn listing_order(&self) -> (&str, &str, &str, &str, &str) {
+        (
+            &self.rule_id,
+            &self.account_id,
+            &self.region,
+            &self.resource_type,
+            &self.resource_id,
+        )
+    }
+}
+
 /// One stored evaluation, borrowed from the row being read (no allocation per row).
 #[derive(Debug, Clone, Copy)]
 pub struct EvaluationRef<'a> {
