@@ -19,14 +19,7 @@ use conform::ingest::{IngestOptions, NoProgress};
 use conform::store::Store;
 
 mod common;
-use common::{dir_size, file_size, mib, peak_rss_kib, timed, walk};
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use common::{dir_size, env, file_size, mib, peak_rss_kib, timed, walk};
 
 fn main() {
     let items = env("CONFORM_BENCH_ITEMS", 100_000);

@@ -19,15 +19,8 @@ use conform::model::SnapshotId;
 use conform::store::{SnapshotSelector, Store};
 use conform::timeline::Range;
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 mod common;
-use common::peak_rss_kib;
+use common::{env, peak_rss_kib};
 
 fn main() {
     let items = env("CONFORM_BENCH_ITEMS", 100_000);

@@ -16,18 +16,11 @@ use conform::ingest::{IngestOptions, NoProgress};
 use conform::store::Store;
 
 mod common;
-use common::{dir_size, file_size, mib, peak_rss_kib, timed};
+use common::{dir_size, env, file_size, mib, peak_rss_kib, timed};
 
 fn main() {
-    let items: usize = std::env::var("CONFORM_BENCH_ITEMS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let runs: usize = std::env::var("CONFORM_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    let items = env("CONFORM_BENCH_ITEMS", 100_000);
+    let runs = env("CONFORM_BENCH_RUNS", 3).max(1);
     let snapshots = 10;
     let work = common::work_dir("store-bench");
     let _ = std::fs::remove_dir_all(&work);

@@ -230,6 +230,16 @@ impl Scratch {
         assert_eq!(integrity, "ok");
     }
 
+    /// How many snapshots the store lists.
+    pub fn snapshot_count(&self) -> usize {
+        self.conform(&["snapshots", "--format", "json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len()
+    }
+
     pub fn versions(&self) -> u64 {
         self.conform(&["stats", "--format", "json"]).ok().json()["versions"]
             .as_u64()

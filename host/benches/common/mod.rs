@@ -82,3 +82,11 @@ pub fn walk(path: &std::path::Path) -> Vec<std::path::PathBuf> {
 pub fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
+
+/// A count from the environment (`CONFORM_BENCH_ITEMS=20000`), else `default`.
+pub fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

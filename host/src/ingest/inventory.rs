@@ -114,6 +114,14 @@ fn shape(pointer: impl Into<String>, message: impl Into<String>) -> (String, Str
     (pointer.into(), message.into())
 }
 
+/// The string `key` of `object` (found at pointer `at`), or the problem naming it.
+fn string_at<'v>(object: &'v Value, at: &str, key: &str) -> Result<&'v str, (String, String)> {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| shape(format!("{at}/{key}"), "missing, or not a string"))
+}
+
 fn note_data_sources(n: usize, notes: &mut Vec<String>) {
     if n > 0 {
         notes.push(format!(
@@ -148,12 +156,7 @@ fn terraform_state(
     let mut data = 0;
     for (r, resource) in resources.iter().enumerate() {
         let at = format!("/resources/{r}");
-        let text = |key: &str| -> Result<&str, (String, String)> {
-            resource
-                .get(key)
-                .and_then(Value::as_str)
-                .ok_or_else(|| shape(format!("{at}/{key}"), "missing, or not a string"))
-        };
+        let text = |key: &str| string_at(resource, &at, key);
         let (mode, kind, name) = (text("mode")?, text("type")?, text("name")?);
         let instances = resource
             .get("instances")
@@ -215,12 +218,7 @@ fn terraform_module(
     if let Some(resources) = module.get("resources").and_then(Value::as_array) {
         for (r, resource) in resources.iter().enumerate() {
             let at = format!("{at}/resources/{r}");
-            let text = |key: &str| -> Result<&str, (String, String)> {
-                resource
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| shape(format!("{at}/{key}"), "missing, or not a string"))
-            };
+            let text = |key: &str| string_at(resource, &at, key);
             if text("mode")? == "data" {
                 *data += 1;
                 continue;
