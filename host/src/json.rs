@@ -6,6 +6,12 @@
 //! These functions find where a value ends, checking it against RFC 8259 on the way, and
 //! nothing else. Where one finds the text is not JSON, it says at which byte; the caller turns
 //! that into a message (serde_json words the message, so that every syntax error reads alike).
+//!
+//! The two SIMD steps (sixteen and sixty-four bytes at a time) are the `unsafe` intrinsics of
+//! `audited::sse2`; everything here is safe code over them.
+
+#[cfg(target_arch = "x86_64")]
+use crate::audited::sse2::{block_masks, special_bytes_16};
 
 /// Where a text stops being JSON: the byte offset of the first byte that cannot be where it is
 /// (the text's length when it ends too soon).
@@ -72,29 +78,6 @@ fn next_special(text: &[u8], mut at: usize) -> Option<usize> {
         .iter()
         .position(|b| is_special(*b))
         .map(|i| at + i)
-}
-
-/// One bit per byte of `chunk` (first byte lowest) that a string scan must stop at.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-#[allow(unsafe_code)]
-fn special_bytes_16(chunk: &[u8; 16]) -> u32 {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
-        _mm_set1_epi8,
-    };
-    let half = |i: usize| i64::from_le_bytes(chunk[i..i + 8].try_into().expect("eight bytes"));
-    // SAFETY: these intrinsics need SSE2, which every x86-64 processor has (it is part of the
-    // architecture's baseline, enabled for every x86_64 target); they touch no memory.
-    unsafe {
-        let v = _mm_set_epi64x(half(8), half(0));
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        // A byte is at most 0x1f exactly when the larger of it and 0x1f is 0x1f.
-        let limit = _mm_set1_epi8(0x1f);
-        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
-        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
-    }
 }
 
 /// The end (one past the closing quote) of the string whose opening quote is at `pos`, and
@@ -412,55 +395,6 @@ impl Delimiting {
         }
         None
     }
-}
-
-/// One bit per byte of a 64-byte block (first byte lowest) for each kind of byte
-/// [`container_end_unchecked`] looks at.
-#[cfg(target_arch = "x86_64")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct BlockMasks {
-    quote: u64,
-    backslash: u64,
-    open: u64,
-    close: u64,
-}
-
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-#[allow(unsafe_code)]
-fn block_masks(block: &[u8; 64]) -> BlockMasks {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
-    };
-    let word = |i: usize| i64::from_le_bytes(block[i..i + 8].try_into().expect("eight bytes"));
-    let mut masks = BlockMasks {
-        quote: 0,
-        backslash: 0,
-        open: 0,
-        close: 0,
-    };
-    for chunk in 0..4 {
-        // SAFETY: as in `special_bytes_16`: SSE2 is part of every x86-64 target's baseline,
-        // and these intrinsics touch no memory.
-        let (quote, backslash, open, close) = unsafe {
-            let v = _mm_set_epi64x(word(chunk * 16 + 8), word(chunk * 16));
-            // `[` and `{` differ only in the bit 0x20, as do `]` and `}`.
-            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-            let mask = |m| u64::from(_mm_movemask_epi8(m) as u16);
-            (
-                mask(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8))),
-                mask(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8))),
-                mask(_mm_cmpeq_epi8(folded, _mm_set1_epi8(b'{' as i8))),
-                mask(_mm_cmpeq_epi8(folded, _mm_set1_epi8(b'}' as i8))),
-            )
-        };
-        let shift = chunk * 16;
-        masks.quote |= quote << shift;
-        masks.backslash |= backslash << shift;
-        masks.open |= open << shift;
-        masks.close |= close << shift;
-    }
-    masks
 }
 
 /// Calls `each` with every member of the object at `pos` (its `{`): the key as written (with

@@ -7,6 +7,7 @@
 //! This crate is the library; the `conform` binary is a thin layer over it that parses
 //! arguments and renders results.
 
+mod audited;
 pub mod canonical;
 pub mod config;
 pub mod drift;

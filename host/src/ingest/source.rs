@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::forms::{self, Document, DocumentError, Form, ItemEvent};
 use super::inventory;
+use crate::audited::mmap;
 use crate::canonical::ContentHash;
 
 /// File names picked up when walking a directory (an S3 `AWSLogs/` sync holds other files,
@@ -284,7 +285,7 @@ pub fn read_file(
             ),
         });
     }
-    let map = map_file(&file)
+    let map = mmap::map_file(&file)
         .map_err(FileError::Io)?
         .ok_or(FileError::Empty)?;
     // SIMD validation for the common case; the standard library finds the position on failure.
@@ -361,27 +362,11 @@ fn gzip_prefix(path: &Path, limits: InputLimits) -> Result<Vec<u8>, FileError> {
 /// without parsing it.
 pub fn hash_file(path: &Path) -> std::io::Result<ContentHash> {
     let file = File::open(path)?;
-    let hash = match map_file(&file)? {
+    let hash = match mmap::map_file(&file)? {
         Some(map) => xxhash_rust::xxh3::xxh3_128(&map),
         None => xxhash_rust::xxh3::xxh3_128(&[]),
     };
     Ok(ContentHash(hash))
-}
-
-/// Maps a file read-only; `None` for an empty file (which cannot be mapped).
-#[allow(unsafe_code)]
-fn map_file(file: &File) -> std::io::Result<Option<memmap2::Mmap>> {
-    if file.metadata()?.len() == 0 {
-        return Ok(None);
-    }
-    // SAFETY: the map is read-only and lives only while this file is parsed. If another process
-    // truncated the file meanwhile, reads past the new end would fault: the same contract as
-    // every tool that maps its input (ripgrep, for one); ingest inputs are delivered files that
-    // nothing rewrites in place.
-    // Populating the map up front costs one system call instead of a page fault per 4 KiB.
-    let map = unsafe { memmap2::MmapOptions::new().populate().map(file)? };
-    map.advise(memmap2::Advice::Sequential)?;
-    Ok(Some(map))
 }
 
 /// 1-based line and column of the end of `before`.

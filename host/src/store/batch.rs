@@ -14,7 +14,7 @@
 //! A pending row is not in the table yet: whoever reads or updates rows the batch may hold
 //! must [`RowBatch::flush`] it first (the snapshot writer does, see `writer.rs`).
 
-use super::borrowing::{BorrowingStatement, Value};
+use crate::audited::sqlite::{BorrowingStatement, Value};
 use rusqlite::Connection;
 
 /// Rows per full batch: past a few dozen, the per-statement work saved is negligible.

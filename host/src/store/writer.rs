@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde::Serialize;
 
 use super::batch::RowBatch;
-use super::borrowing::{BorrowingStatement, Value};
 use super::{Result, ScopeInfo, SnapshotInfo, SnapshotKind, SnapshotRole, SourceInfo, StoreError};
+use crate::audited::sqlite::{BorrowingStatement, Value};
 use crate::canonical::ContentHash;
 use crate::model::{ItemStatus, ResourceKey, ResourceRowId, SnapshotId, VersionId};
 

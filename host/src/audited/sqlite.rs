@@ -8,8 +8,8 @@
 //! binds, steps, resets and clears the bindings before it returns, so SQLite never holds a
 //! pointer to the caller's data beyond the call that lent it.
 //!
-//! Only the writer's per-version statements use it; everything else goes through rusqlite.
-#![allow(unsafe_code)]
+//! Only the store writer's per-version statements use it (`store::writer`, `store::batch`);
+//! everything else goes through rusqlite.
 
 use std::ffi::{c_int, c_uchar};
 use std::marker::PhantomData;
@@ -19,7 +19,7 @@ use rusqlite::{Connection, ffi};
 
 /// One value to bind, borrowed for the length of one execution.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Value<'a> {
+pub(crate) enum Value<'a> {
     Null,
     Int(i64),
     /// UTF-8 text, as bytes (made from a `str`, or copied from one).
@@ -28,7 +28,7 @@ pub(super) enum Value<'a> {
 }
 
 impl<'a> Value<'a> {
-    pub(super) fn text(text: &'a str) -> Value<'a> {
+    pub(crate) fn text(text: &'a str) -> Value<'a> {
         Value::Text(text.as_bytes())
     }
 }
@@ -41,7 +41,7 @@ impl<'a> From<Option<&'a str>> for Value<'a> {
 
 /// A statement prepared on a connection it cannot outlive, finalised when dropped.
 #[derive(Debug)]
-pub(super) struct BorrowingStatement<'c> {
+pub(crate) struct BorrowingStatement<'c> {
     statement: NonNull<ffi::sqlite3_stmt>,
     db: *mut ffi::sqlite3,
     parameters: usize,
@@ -49,7 +49,7 @@ pub(super) struct BorrowingStatement<'c> {
 }
 
 impl<'c> BorrowingStatement<'c> {
-    pub(super) fn prepare(conn: &'c Connection, sql: &str) -> rusqlite::Result<Self> {
+    pub(crate) fn prepare(conn: &'c Connection, sql: &str) -> rusqlite::Result<Self> {
         // SAFETY: the handle is only used while `conn` is borrowed, which the lifetime 'c
         // enforces, and only on this thread (a Connection is not Sync; neither is this type,
         // through its raw pointers).
@@ -84,7 +84,7 @@ impl<'c> BorrowingStatement<'c> {
     }
 
     /// Runs the statement once with `values` bound to its parameters `?1`, `?2`, … in order.
-    pub(super) fn execute(&mut self, values: &[Value<'_>]) -> rusqlite::Result<()> {
+    pub(crate) fn execute(&mut self, values: &[Value<'_>]) -> rusqlite::Result<()> {
         if values.len() != self.parameters {
             return Err(rusqlite::Error::InvalidParameterCount(
                 values.len(),
