@@ -15,6 +15,7 @@ pub mod delivery;
 pub(crate) mod forms;
 pub mod inventory;
 mod item;
+mod placement;
 mod source;
 
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::canonical::{HashedBody, Scratch};
-use crate::model::{ItemStatus, ResourceKey, ResourceRowId, Scope, SnapshotId, VersionId};
+use crate::model::{ItemStatus, ResourceKey, ResourceRowId, Scope, SnapshotId};
 use crate::store::{
     Head, NewVersion, ScopeInfo, SnapshotCounts, SnapshotInfo, SnapshotKind, SnapshotRecord,
     SnapshotRole, SnapshotWriter, SourceInfo, Store, StoreError, Target, VersionMeta, VersionSink,
@@ -35,6 +36,7 @@ use delivery::{DeliveryKey, Group, Grouping, Known, ScopeClock};
 use forms::{BrokenJson, Document, DocumentError, Field, Form, ItemEvent, ItemFields, KeepReading};
 use item::{Checker, Item, ItemProblem};
 pub use item::{ENVELOPE_SCHEMA, SchemaFileError};
+use placement::{Arrival, Earlier, Outcome, Placement, Sighting};
 use source::FileError;
 pub use source::InputLimits;
 
@@ -786,16 +788,7 @@ struct Entry {
     place: u32,
 }
 
-/// Where a resource was seen in this snapshot, and what that did.
-#[derive(Debug, Clone, Copy)]
-struct Sighting {
-    file: usize,
-    location: ItemAt,
-    capture_time: Option<jiff::Timestamp>,
-    outcome: Outcome,
-}
-
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ItemAt {
     index: usize,
     /// Byte offset of the item in its file's text, when the file was mapped.
@@ -832,16 +825,6 @@ impl ItemAt {
             },
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Unchanged,
-    Added(VersionId),
-    Modified(VersionId),
-    Deleted(VersionId),
-    /// Invalid, left out with --skip-invalid; the resource keeps its previous state.
-    Invalid,
 }
 
 /// Resources by the 128-bit hash of their identity: no string per resource is built to load
@@ -1204,34 +1187,36 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
             return Ok(());
         }
 
-        // A change captured before its scope's latest snapshot is already reflected there.
         let is_change = |file: usize| self.change_files.get(file).copied().unwrap_or(false);
-        if is_change(self.file_index)
-            && let Some(capture) = item.capture_time
-            && self
-                .clock
-                .latest_full(&item.account_id, &item.region)
-                .is_some_and(|full| capture < full)
-        {
-            self.superseded += 1;
-            self.broken = broken(item);
-            return Ok(());
-        }
-        let place = entry.place as usize;
-        if self.places_read.len() <= place {
-            self.places_read.resize(place + 1, false);
-        }
-        self.places_read[place] = true;
-
-        if let Some(seen) = entry.seen {
-            if !(self.options.latest_wins || is_change(seen.file) || is_change(self.file_index)) {
-                let same_file = seen.file == self.file_index;
+        let from_changes = is_change(self.file_index);
+        let arrival = Arrival {
+            capture_time: item.capture_time,
+            from_changes,
+            // Only a change can be superseded: the look-up is spared for the rest.
+            scope_latest_full: from_changes
+                .then(|| self.clock.latest_full(&item.account_id, &item.region))
+                .flatten(),
+            latest_wins: self.options.latest_wins,
+        };
+        let place = entry.place;
+        let earlier = entry.seen.map(|sighting| Earlier {
+            sighting,
+            from_changes: is_change(sighting.file),
+        });
+        let replacing = match placement::decide(arrival, earlier) {
+            Placement::Superseded => {
+                self.superseded += 1;
+                self.broken = broken(item);
+                return Ok(());
+            }
+            Placement::Duplicate(first) => {
+                let same_file = first.file == self.file_index;
                 let file = if same_file {
                     "this file"
                 } else {
                     "an earlier file"
                 };
-                let earlier = seen.location.location(if same_file { text } else { None });
+                let earlier = first.location.location(if same_file { text } else { None });
                 let problem = ItemProblem {
                     pointer: String::new(),
                     message: format!(
@@ -1240,46 +1225,39 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
                         item_key(item)
                     ),
                 };
+                self.mark_place_read(place);
                 self.broken = broken(item);
                 if self.broken.is_none() {
                     self.item_problems(at, text, vec![problem]);
                 }
                 return Ok(());
             }
-            let later = match (item.capture_time, seen.capture_time) {
-                (Some(new), Some(old)) => new > old,
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            if !later {
+            Placement::PassedOver => {
+                self.mark_place_read(place);
                 self.broken = broken(item);
                 return Ok(());
             }
+            Placement::Counts { replacing } => replacing,
+        };
+        self.mark_place_read(place);
+        let entry = self.entries.get_mut(&identity).expect("entered above");
+        if let Some(first) = replacing {
             // Take back what the earlier capture did, then apply this one in its place.
-            match seen.outcome {
-                Outcome::Added(v) | Outcome::Modified(v) | Outcome::Deleted(v) => {
-                    let resource = entry.resource.expect("a version implies a resource");
-                    // A version written in this snapshot recorded the head it replaced.
-                    // Every resource stored before has its record; one without was new.
-                    let before = self.replaced.get(&identity).and_then(|(_, head)| *head);
-                    self.writer
-                        .undo_version(resource, v, before.map(|h| h.version))?;
-                    entry.head = before;
-                }
-                Outcome::Unchanged | Outcome::Invalid => {}
+            if let Some(v) = first.outcome.version() {
+                let resource = entry.resource.expect("a version implies a resource");
+                // A version written in this snapshot recorded the head it replaced.
+                // Every resource stored before has its record; one without was new.
+                let before = self.replaced.get(&identity).and_then(|(_, head)| *head);
+                self.writer
+                    .undo_version(resource, v, before.map(|h| h.version))?;
+                entry.head = before;
             }
-            match seen.outcome {
-                Outcome::Added(_) => self.counts.added -= 1,
-                Outcome::Modified(_) => self.counts.modified -= 1,
-                Outcome::Deleted(_) => self.counts.deleted -= 1,
-                Outcome::Unchanged => self.counts.unchanged -= 1,
-                Outcome::Invalid => {}
-            }
+            first.outcome.tally(&mut self.counts, true);
         }
 
         let head = entry.head;
         let mut outcome = Outcome::Unchanged;
-        if head.is_none_or(|h| h.raw_hash != raw_hash) {
+        if placement::may_differ(head, raw_hash) {
             if let Err(problems) = self.checker.check_content(item) {
                 self.broken = broken(item);
                 if self.broken.is_some() {
@@ -1334,13 +1312,7 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
                         name: name.as_deref(),
                     },
                 )?;
-                let version = new_head.version;
-                let was_live = head.is_some_and(|h| !h.status.is_deleted());
-                outcome = match (was_live, item.status.is_deleted()) {
-                    (false, false) => Outcome::Added(version),
-                    (true, true) => Outcome::Deleted(version),
-                    _ => Outcome::Modified(version),
-                };
+                outcome = placement::outcome(head, item.status, new_head.version);
                 // A resource new in this ingest needs no record: it had nothing to go back to
                 // (and on a first ingest, that is every item).
                 if entry.resource.is_some() {
@@ -1352,13 +1324,7 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
                 entry.head = Some(new_head);
             }
         }
-        match outcome {
-            Outcome::Added(_) => self.counts.added += 1,
-            Outcome::Modified(_) => self.counts.modified += 1,
-            Outcome::Deleted(_) => self.counts.deleted += 1,
-            Outcome::Unchanged => self.counts.unchanged += 1,
-            Outcome::Invalid => {}
-        }
+        outcome.tally(&mut self.counts, false);
         entry.seen = Some(Sighting {
             file: self.file_index,
             location: at,
@@ -1366,6 +1332,15 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
             outcome,
         });
         Ok(())
+    }
+
+    /// Notes that this snapshot read a resource of the account and region `place`.
+    fn mark_place_read(&mut self, place: u32) {
+        let place = place as usize;
+        if self.places_read.len() <= place {
+            self.places_read.resize(place + 1, false);
+        }
+        self.places_read[place] = true;
     }
 
     /// A problem when the item lies outside the scope of its file: the scope its AWS name
