@@ -112,6 +112,7 @@ fn main() {
 
     let host = RuleHost::new(Limits::default()).expect("host");
     let (rules, _) = host.load_builtins(&|_| None).expect("built-ins");
+    let rules: std::sync::Arc<[conform::engine::Rule]> = rules.into();
     let last = SnapshotId(snapshots as i64);
     for snapshot in [SnapshotId(1), SnapshotId(2), last]
         .into_iter()

@@ -11,6 +11,7 @@
 
 use std::time::Instant;
 
+use conform::engine::document::ItemDocument;
 use conform::engine::{Limits, RuleHost};
 use conform::generate::{GenerateOptions, generate};
 use conform::ingest::{IngestOptions, NoProgress};
@@ -67,6 +68,7 @@ fn main() {
         let only: Vec<&str> = only.split(',').map(str::trim).collect();
         rules.retain(|r| only.contains(&r.manifest.id.as_str()));
     }
+    let rules: std::sync::Arc<[conform::engine::Rule]> = rules.into();
     println!(
         "loaded {} built-in rules in {:.2?} ({} skipped for want of parameters)",
         rules.len(),
@@ -78,10 +80,16 @@ fn main() {
     let started = Instant::now();
     let mut read = 0u64;
     store
-        .for_each_document(snapshot, |_| {
-            read += 1;
-            Ok(())
-        })
+        .for_each_stored(
+            snapshot,
+            None,
+            |_, _| true,
+            |item| {
+                ItemDocument::from_stored(item)?;
+                read += 1;
+                Ok(())
+            },
+        )
         .expect("read");
     let read_secs = started.elapsed().as_secs_f64();
     println!(

@@ -55,7 +55,7 @@ impl ScanReport {
 pub fn scan(
     store: &Store,
     host: &RuleHost,
-    rules: &[Rule],
+    rules: &Arc<[Rule]>,
     snapshot: SnapshotId,
 ) -> Result<ScanReport, StoreError> {
     let jobs = std::thread::available_parallelism().map_or(1, usize::from);
@@ -88,7 +88,7 @@ const BATCH: usize = 256;
 pub fn scan_with_jobs(
     store: &Store,
     host: &RuleHost,
-    rules: &[Rule],
+    rules: &Arc<[Rule]>,
     snapshot: SnapshotId,
     jobs: usize,
 ) -> Result<ScanReport, StoreError> {
@@ -190,7 +190,7 @@ struct EstateItem {
 /// Turns one item into the document rules read and runs every rule on it (resource rules now,
 /// estate rules later: those get the document).
 fn evaluate_item(
-    evaluator: &mut Evaluator<'_>,
+    evaluator: &mut Evaluator,
     rules: &[Rule],
     item: StoredItem,
     out: &mut Done,
@@ -200,7 +200,7 @@ fn evaluate_item(
         evaluator,
         rules,
         resource,
-        Arc::new(item.into_document()?),
+        Arc::new(ItemDocument::from_stored(item)?),
         out,
     );
     Ok(())
@@ -208,7 +208,7 @@ fn evaluate_item(
 
 /// Runs every rule on one document; `resource` is how evaluations will name it.
 fn evaluate_document(
-    evaluator: &mut Evaluator<'_>,
+    evaluator: &mut Evaluator,
     rules: &[Rule],
     resource: i64,
     document: Arc<ItemDocument>,
@@ -256,7 +256,7 @@ impl Parts<'_> {
 /// A job of a parallel scan, on its own thread and connection: takes parts of the snapshot,
 /// reads and evaluates them, and sends what it finds in batches.
 fn job(
-    mut evaluator: Evaluator<'_>,
+    mut evaluator: Evaluator,
     rules: &[Rule],
     reader: Store,
     parts: &Parts<'_>,
@@ -306,7 +306,7 @@ fn scan_rule(rule: &Rule) -> ScanRule {
 struct Run<'r> {
     rules: &'r [Rule],
     /// For estate rules, which run here at the end.
-    evaluator: Evaluator<'r>,
+    evaluator: Evaluator,
     /// Per rule, in the order of `rules`.
     summaries: Vec<RuleSummary>,
     seen: ReadCounts,
@@ -315,7 +315,7 @@ struct Run<'r> {
 }
 
 impl<'r> Run<'r> {
-    fn new(host: &RuleHost, rules: &'r [Rule], recorded: &[ScanRule]) -> Run<'r> {
+    fn new(host: &RuleHost, rules: &'r Arc<[Rule]>, recorded: &[ScanRule]) -> Run<'r> {
         Run {
             rules,
             evaluator: host.evaluator(rules),
@@ -513,7 +513,7 @@ const CHECK_BATCH: usize = 64;
 /// is done, evaluations of items that do not count (replaced by a later capture) are dropped.
 pub fn check(
     host: &RuleHost,
-    rules: &[Rule],
+    rules: &Arc<[Rule]>,
     inputs: &[PathBuf],
     options: &IngestOptions,
     jobs: usize,
@@ -522,7 +522,7 @@ pub fn check(
     let mut run = Run::new(host, rules, &recorded);
     let covered = covered_types(rules);
     let covered = covered.as_ref();
-    let evaluate = |evaluator: &mut Evaluator<'_>, item: StoredItem, done: &mut Done| {
+    let evaluate = |evaluator: &mut Evaluator, item: StoredItem, done: &mut Done| {
         if covered.is_none_or(|types| types.contains(item.resource_type())) {
             evaluate_item(evaluator, rules, item, done)?;
         }
@@ -531,7 +531,7 @@ pub fn check(
     let (batches, to_evaluate) = mpsc::sync_channel::<Vec<StoredItem>>(jobs * 2);
     let to_evaluate = Mutex::new(to_evaluate);
     // The other jobs share the scan's budget with this thread's evaluator.
-    let siblings: Vec<Evaluator<'_>> = (1..jobs.max(1)).map(|_| run.evaluator.sibling()).collect();
+    let siblings: Vec<Evaluator> = (1..jobs.max(1)).map(|_| run.evaluator.sibling()).collect();
     let (collected, parts) = std::thread::scope(|threads| {
         let workers: Vec<_> = siblings
             .into_iter()
@@ -698,7 +698,7 @@ mod tests {
         std::fs::write(&file, serde_json::to_string(items).unwrap()).unwrap();
         let host = RuleHost::new(Limits::default()).unwrap();
         let (rules, _) = host.load_builtins(&|_| None).unwrap();
-        let rules: Vec<Rule> = rules
+        let rules: Arc<[Rule]> = rules
             .into_iter()
             .filter(|r| r.manifest.id == "ENCRYPTED_VOLUMES")
             .collect();

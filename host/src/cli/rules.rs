@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -135,7 +136,7 @@ fn parse_compliance(text: &str) -> Result<Compliance, String> {
 }
 
 /// Loads the rules the arguments name, warning of built-ins left out for want of parameters.
-fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Vec<Rule>> {
+fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Arc<[Rule]>> {
     load_rules_noting(host, args, true)
 }
 
@@ -144,7 +145,7 @@ fn load_rules_noting(
     host: &RuleHost,
     args: &RuleArgs,
     note_skipped: bool,
-) -> anyhow::Result<Vec<Rule>> {
+) -> anyhow::Result<Arc<[Rule]>> {
     let selection = RuleSelection {
         paths: args.rules.clone(),
         builtins: !args.no_builtins,
@@ -231,7 +232,7 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
 fn run_scan(
     store: &conform::store::Store,
     host: &RuleHost,
-    rules: &[Rule],
+    rules: &Arc<[Rule]>,
     snapshot: conform::SnapshotId,
     args: &RuleArgs,
 ) -> Result<conform::scan::ScanReport, conform::StoreError> {

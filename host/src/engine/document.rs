@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::Value;
 
 pub use crate::json::Kind;
+use crate::store::{StoreError, StoredItem};
 
 /// One value of an indexed text. An object's members follow it as key, value, key, value; an
 /// array's elements follow it in order; `next` skips a whole subtree.
@@ -497,6 +498,23 @@ impl ItemDocument {
         // Ingest wrote it in canonical form.
         body.keys = KeyOrder::Sorted;
         Ok(body)
+    }
+
+    /// An item read from the store (or by `conform check`), its body indexed once. A body that
+    /// does not index is a corrupt store: ingest wrote it canonical.
+    pub fn from_stored(item: StoredItem) -> Result<ItemDocument, StoreError> {
+        let (_, fields, body) = item.into_parts();
+        let body = ItemDocument::parse_body(body).map_err(|e| {
+            let part = |f| fields.get(f).unwrap_or_default();
+            StoreError::Corrupt(format!(
+                "body of {}/{} ({}, {}): {e}",
+                part(Field::ResourceType),
+                part(Field::ResourceId),
+                part(Field::AccountId),
+                part(Field::Region)
+            ))
+        })?;
+        Ok(ItemDocument::new(body, fields))
     }
 
     /// An item from its body (from [`ItemDocument::parse_body`]) and its stored fields

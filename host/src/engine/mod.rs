@@ -384,27 +384,31 @@ impl RuleHost {
 
     /// An evaluator for `rules`: it keeps one live instance per rule and reuses it across items.
     /// It starts a scan's budget (`Budget`); the scan's other jobs take a `sibling`.
-    pub fn evaluator<'r>(&self, rules: &'r [Rule]) -> Evaluator<'r> {
+    ///
+    /// The evaluator holds the rules it runs (a shared list, as a [`RuleSet`] holds them), so
+    /// whoever loaded them may load a new set meanwhile: a scan finishes with the rules it
+    /// started with, and the next one takes the new set.
+    pub fn evaluator(&self, rules: &Arc<[Rule]>) -> Evaluator {
         Evaluator {
             engine: self.engine.clone(),
             limits: self.limits.clone(),
             budget: Arc::new(Budget::new(rules, &self.limits)),
-            rules,
+            rules: rules.clone(),
             live: rules.iter().map(|_| None).collect(),
         }
     }
 }
 
 /// Runs rules over items, one instance per rule, on one thread.
-pub struct Evaluator<'r> {
+pub struct Evaluator {
     engine: Engine,
     limits: Limits,
     budget: Arc<Budget>,
-    rules: &'r [Rule],
+    rules: Arc<[Rule]>,
     live: Vec<Option<Live>>,
 }
 
-impl std::fmt::Debug for Evaluator<'_> {
+impl std::fmt::Debug for Evaluator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Evaluator")
             .field("rules", &self.rules.len())
@@ -419,22 +423,27 @@ struct Live {
     evaluate: TypedFunc<(), i32>,
 }
 
-impl<'r> Evaluator<'r> {
+impl Evaluator {
     /// Another evaluator of the same rules, sharing this one's budget: for another job of the
     /// same scan.
-    pub fn sibling(&self) -> Evaluator<'r> {
+    pub fn sibling(&self) -> Evaluator {
         Evaluator {
             engine: self.engine.clone(),
             limits: self.limits.clone(),
             budget: self.budget.clone(),
-            rules: self.rules,
+            rules: self.rules.clone(),
             live: self.rules.iter().map(|_| None).collect(),
         }
     }
 
+    /// The rules it runs, in the order `evaluate` numbers them.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
     /// What the scan's budget cut short (disabled rules, dropped log lines), for its log.
     pub fn budget_notes(&self) -> Vec<String> {
-        self.budget.notes(self.rules)
+        self.budget.notes(&self.rules)
     }
 
     /// Evaluates rule `index` on `item` (the CI as rules see it), if it is in the rule's scope.

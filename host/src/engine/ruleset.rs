@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -24,10 +25,16 @@ pub struct RuleSelection {
 
 /// The rules loaded, and the built-ins left out for want of required parameters (a note per
 /// rule, for the ones `only` would have kept).
-#[derive(Debug)]
+///
+/// The rules are shared with every evaluator running them ([`RuleHost::evaluator`]): a set
+/// loaded again ([`RuleSet::reload`]) replaces this one for the scans that start after, while
+/// the scans running finish with the rules they started with.
+#[derive(Debug, Clone)]
 pub struct RuleSet {
-    pub rules: Vec<Rule>,
+    pub rules: Arc<[Rule]>,
     pub skipped: Vec<String>,
+    /// What was loaded, to load it again.
+    pub selection: RuleSelection,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +130,17 @@ impl RuleSet {
             }
             rules.retain(|r| only.iter().any(|(_, g)| g.is_match(&r.manifest.id)));
         }
-        Ok(RuleSet { rules, skipped })
+        Ok(RuleSet {
+            rules: rules.into(),
+            skipped,
+            selection: selection.clone(),
+        })
+    }
+
+    /// Loads what this set was loaded from again: rule files changed, added or removed, and the
+    /// params file as it is now. On an error this set is still whole, to keep running.
+    pub fn reload(&self, host: &RuleHost) -> Result<RuleSet, RuleSetError> {
+        RuleSet::load(host, &self.selection)
     }
 }
 
@@ -169,4 +186,76 @@ pub fn read_params(path: &Path) -> Result<HashMap<String, Value>, RuleSetError> 
         path: path.to_path_buf(),
         message,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Limits;
+
+    const EXAMPLE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rules-sdk/examples/wat/encrypted-volumes.wat"
+    );
+
+    /// The example rule under another id.
+    fn example_as(id: &str) -> String {
+        std::fs::read_to_string(EXAMPLE)
+            .unwrap()
+            .replace("WAT_ENCRYPTED_VOLUMES", id)
+    }
+
+    fn ids(rules: &[Rule]) -> Vec<&str> {
+        rules.iter().map(|r| r.manifest.id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_reload_sees_rule_files_as_they_are_now_and_leaves_running_evaluators_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.wat"), example_as("RULE_A")).unwrap();
+        let host = RuleHost::new(Limits::default()).unwrap();
+        let selection = RuleSelection {
+            paths: vec![dir.path().to_path_buf()],
+            ..RuleSelection::default()
+        };
+        let first = RuleSet::load(&host, &selection).unwrap();
+        let running = host.evaluator(&first.rules);
+        assert_eq!(ids(&first.rules), ["RULE_A"]);
+
+        std::fs::write(dir.path().join("b.wat"), example_as("RULE_B")).unwrap();
+        let second = first.reload(&host).unwrap();
+        assert_eq!(ids(&second.rules), ["RULE_A", "RULE_B"]);
+        // What was loaded before, and the evaluator running it, are unchanged.
+        assert_eq!(ids(&first.rules), ["RULE_A"]);
+        assert_eq!(ids(running.rules()), ["RULE_A"]);
+
+        // A rule file that does not load fails the reload, naming it; the set in use is whole.
+        std::fs::write(dir.path().join("c.wat"), "(module (func").unwrap();
+        let error = second.reload(&host).unwrap_err().to_string();
+        assert!(error.contains("c.wat"), "{error}");
+        assert_eq!(ids(&second.rules), ["RULE_A", "RULE_B"]);
+
+        // A removed file is gone from the next set.
+        std::fs::remove_file(dir.path().join("c.wat")).unwrap();
+        std::fs::remove_file(dir.path().join("a.wat")).unwrap();
+        assert_eq!(ids(&second.reload(&host).unwrap().rules), ["RULE_B"]);
+    }
+
+    #[test]
+    fn a_second_definition_of_an_id_is_refused_naming_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.wat"), example_as("SAME")).unwrap();
+        std::fs::write(dir.path().join("b.wat"), example_as("SAME")).unwrap();
+        let host = RuleHost::new(Limits::default()).unwrap();
+        let selection = RuleSelection {
+            paths: vec![dir.path().to_path_buf()],
+            ..RuleSelection::default()
+        };
+        let error = RuleSet::load(&host, &selection).unwrap_err();
+        assert!(
+            matches!(&error, RuleSetError::Duplicate { id, first, second }
+                if id == "SAME" && first.ends_with("a.wat") && second.ends_with("b.wat")),
+            "{error}"
+        );
+    }
 }

@@ -6,7 +6,6 @@
 
 mod baselines;
 mod batch;
-mod borrowing;
 mod compare;
 mod scans;
 mod writer;
@@ -19,7 +18,6 @@ use serde::Serialize;
 use tracing::instrument;
 
 use crate::canonical::ContentHash;
-use crate::engine::document::ItemDocument;
 use crate::model::{
     ConfigurationItem, ItemStatus, ResourceKey, ResourceRowId, Scope, SnapshotId, VersionId,
 };
@@ -722,21 +720,6 @@ impl Store {
         self.for_each_row(snapshot, |key, row| each(row.into_item(&key)?))
     }
 
-    /// Every item of a snapshot as the document rules read (`show`'s content), its stored body
-    /// indexed once.
-    pub fn for_each_document(
-        &self,
-        snapshot: SnapshotId,
-        mut each: impl FnMut(ItemDocument) -> Result<()>,
-    ) -> Result<()> {
-        self.for_each_stored(
-            snapshot,
-            None,
-            |_, _| true,
-            |item| each(item.into_document()?),
-        )
-    }
-
     /// Every live item of a snapshot, unparsed, in storage order; with `rows`, only the
     /// versions of that range of rowids (see [`Store::version_ranges`]). `wanted(resource_type,
     /// account)` chooses the items read whole; the others cost only a look at two columns.
@@ -981,19 +964,10 @@ impl StoredItem {
         self.fields.get(Field::AccountId).unwrap_or_default()
     }
 
-    /// The item as the document rules read (`show`'s content), its body indexed once.
-    pub fn into_document(self) -> Result<ItemDocument> {
-        let body = ItemDocument::parse_body(self.body).map_err(|e| {
-            let part = |i| self.fields.get(i).unwrap_or_default();
-            StoreError::Corrupt(format!(
-                "body of {}/{} ({}, {}): {e}",
-                part(Field::ResourceType),
-                part(Field::ResourceId),
-                part(Field::AccountId),
-                part(Field::Region)
-            ))
-        })?;
-        Ok(ItemDocument::new(body, self.fields))
+    /// Its parts: the row of its resource, its stored fields and its canonical body (which the
+    /// rule host indexes into the document rules read).
+    pub fn into_parts(self) -> (i64, Fields, Vec<u8>) {
+        (self.resource, self.fields, self.body)
     }
 }
 
