@@ -136,6 +136,30 @@ fn each_fail_on_mode_and_the_severity_floor() {
         .find(|f| f["resource_id"] == "vol-a" && f["rule_id"] == "DRIFT")
         .unwrap();
     assert_eq!(drift["changes"][0]["pointer"], "/configuration/size");
+    // Each finding names what it is by its stable code: vol-a and vol-b changed, vol-c is new.
+    let codes: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let id = f["resource_id"].as_str().unwrap().to_string();
+            (id, f["code"].as_str().unwrap().to_string())
+        })
+        .filter(|(_, code)| code.starts_with("CF1"))
+        .collect();
+    assert_eq!(
+        codes,
+        [("vol-a", "CF103"), ("vol-b", "CF103"), ("vol-c", "CF101")]
+            .map(|(id, code)| (id.to_string(), code.to_string()))
+    );
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "noncompliant")
+            .all(|f| f["code"] == "CF001")
+    );
 
     // No rule errored: a gate on errors alone passes; then a trapping rule makes one.
     let (code, _) = gate(&s, &["--fail-on", "error"]);

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::drift::{self, DriftCounts, DriftOptions, FieldChange, IgnoreRules, StateRef};
 use crate::engine::Severity;
-use crate::model::ResourceKey;
+use crate::model::{Compliance, ResourceKey};
 use crate::store::{
     Baseline, ScanInfo, ScanRule, SnapshotSelector, Store, StoreError, StoredEvaluation,
     resource_identity,
@@ -94,6 +94,47 @@ pub enum FindingKind {
     Drift,
 }
 
+/// What a finding is, as a stable code: scripts and waivers may match on it, so a published
+/// code never changes meaning and is never reused; a new kind of finding gets a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum FindingCode {
+    /// A rule found the resource NON_COMPLIANT.
+    #[serde(rename = "CF001")]
+    Noncompliant,
+    /// A rule failed on the resource (ERROR: a trap, a timeout, no result).
+    #[serde(rename = "CF002")]
+    RuleError,
+    /// The resource is not in the baseline.
+    #[serde(rename = "CF101")]
+    DriftAdded,
+    /// The resource is in the baseline and gone now.
+    #[serde(rename = "CF102")]
+    DriftRemoved,
+    /// The resource's configuration differs from the baseline's.
+    #[serde(rename = "CF103")]
+    DriftModified,
+}
+
+impl FindingCode {
+    pub const ALL: [FindingCode; 5] = [
+        FindingCode::Noncompliant,
+        FindingCode::RuleError,
+        FindingCode::DriftAdded,
+        FindingCode::DriftRemoved,
+        FindingCode::DriftModified,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingCode::Noncompliant => "CF001",
+            FindingCode::RuleError => "CF002",
+            FindingCode::DriftAdded => "CF101",
+            FindingCode::DriftRemoved => "CF102",
+            FindingCode::DriftModified => "CF103",
+        }
+    }
+}
+
 /// A waiver as it applied to one finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct WaiverUse {
@@ -109,6 +150,7 @@ pub struct WaiverUse {
 /// One finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    pub code: FindingCode,
     pub kind: FindingKind,
     pub rule_id: String,
     pub severity: Severity,
@@ -121,7 +163,7 @@ pub struct Finding {
     pub new: bool,
     /// The rule's verdict on the resource in the baseline's scan.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub baseline_compliance: Option<String>,
+    pub baseline_compliance: Option<Compliance>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<WaiverUse>,
     /// Whether this finding fails the gate.
@@ -197,13 +239,9 @@ pub struct GateReport {
 }
 
 /// A stored compliance as a static name (the baseline map keeps no string per evaluation).
-fn compliance_name(text: &str) -> &'static str {
-    match text {
-        "COMPLIANT" => "COMPLIANT",
-        "NON_COMPLIANT" => "NON_COMPLIANT",
-        "NOT_APPLICABLE" => "NOT_APPLICABLE",
-        _ => "ERROR",
-    }
+/// A verdict as stored with its scan; anything else (which no scan writes) reads as ERROR.
+fn stored_compliance(text: &str) -> Compliance {
+    Compliance::parse(text).unwrap_or(Compliance::Error)
 }
 
 /// A rule's severity as stored with its scan.
@@ -241,11 +279,11 @@ pub fn gate(
 
     // The baseline's verdicts, to tell new findings from old, keyed by a hash of (rule,
     // resource): a 100k-resource scan is joined without a string key per evaluation.
-    let mut before: HashMap<u128, &'static str> = HashMap::new();
+    let mut before: HashMap<u128, Compliance> = HashMap::new();
     if let Some(b) = &baseline {
         match store.latest_scan(b.snapshot.id)? {
             Some(s) => store.for_each_evaluation(s.id, |e| {
-                before.insert(e.identity(), compliance_name(e.compliance));
+                before.insert(e.identity(), stored_compliance(e.compliance));
                 Ok(())
             })?,
             None if options.fail_on.contains(&FailOn::NewNoncompliant) => {
@@ -271,13 +309,14 @@ pub fn gate(
         if options.keep_evaluations {
             evaluations.push(e.to_owned());
         }
-        let kind = match e.compliance {
-            "NON_COMPLIANT" => FindingKind::Noncompliant,
-            "ERROR" => FindingKind::Error,
-            _ => return Ok(()),
+        let compliance = stored_compliance(e.compliance);
+        let (code, kind) = match compliance {
+            Compliance::NonCompliant => (FindingCode::Noncompliant, FindingKind::Noncompliant),
+            Compliance::Error => (FindingCode::RuleError, FindingKind::Error),
+            Compliance::Compliant | Compliance::NotApplicable => return Ok(()),
         };
-        let baseline_compliance = before.get(&e.identity()).map(|c| c.to_string());
-        let new = baseline_compliance.as_deref() != Some(e.compliance);
+        let baseline_compliance = before.get(&e.identity()).copied();
+        let new = baseline_compliance != Some(compliance);
         let resource = ResourceKey {
             account_id: e.account_id.to_string(),
             region: e.region.to_string(),
@@ -285,6 +324,7 @@ pub fn gate(
             resource_id: e.resource_id.to_string(),
         };
         findings.push(Finding {
+            code,
             kind,
             severity: severities
                 .get(e.rule_id)
@@ -344,6 +384,11 @@ pub fn gate(
                 }
             };
             findings.push(Finding {
+                code: match r.kind {
+                    drift::DriftKind::Added => FindingCode::DriftAdded,
+                    drift::DriftKind::Removed => FindingCode::DriftRemoved,
+                    drift::DriftKind::Modified => FindingCode::DriftModified,
+                },
                 kind: FindingKind::Drift,
                 rule_id: DRIFT_RULE.to_string(),
                 severity: Severity::Medium,
@@ -438,4 +483,22 @@ pub fn gate(
         rules,
         evaluations,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_finding_code_is_written_as_its_code_and_none_is_used_twice() {
+        let mut seen = BTreeSet::new();
+        for code in FindingCode::ALL {
+            let written = serde_json::to_value(code).unwrap();
+            assert_eq!(written, serde_json::json!(code.as_str()));
+            assert!(seen.insert(code.as_str()), "{} twice", code.as_str());
+        }
+        // Published codes keep their meaning: scripts reading reports match on them.
+        assert_eq!(FindingCode::Noncompliant.as_str(), "CF001");
+        assert_eq!(FindingCode::DriftModified.as_str(), "CF103");
+    }
 }

@@ -223,6 +223,8 @@ struct Suppression<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ResultProperties<'a> {
+    /// The finding's stable code (`gate::FindingCode`).
+    code: &'static str,
     account_id: &'a str,
     region: &'a str,
     resource_type: &'a str,
@@ -269,6 +271,7 @@ impl<'a> SarifResult<'a> {
                 }]
             }),
             properties: ResultProperties {
+                code: f.code.as_str(),
                 account_id: &f.resource.account_id,
                 region: &f.resource.region,
                 resource_type: &f.resource.resource_type,
