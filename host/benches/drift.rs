@@ -119,7 +119,8 @@ fn main() {
         .filter(|_| runs("scan"))
     {
         let started = Instant::now();
-        let scan = conform::scan::scan(&store, &host, &rules, snapshot).expect("scan");
+        let scan = conform::scan::scan(&store, &host, &rules, snapshot, &Default::default())
+            .expect("scan");
         println!(
             "scan of snapshot {snapshot}: {} items in {:.1} s",
             scan.items,

@@ -7,7 +7,9 @@
 //! whatever the number of threads). CONFORM_BENCH_JOBS (default `1,<cores>`),
 //! CONFORM_BENCH_ROUNDS (3), CONFORM_BENCH_RULES (ids of the built-ins to run; all by default),
 //! CONFORM_BENCH_KEEP=1 (keep the store for the next run) and CONFORM_BENCH_DIR (where the files
-//! go) tune it.
+//! go) tune it. Those are full scans. Then, in the same run, the incremental scan of a second
+//! snapshot 1% changed against a full scan of it, and what 100 incremental rescans of an
+//! unchanged snapshot add to the store.
 
 use std::time::Instant;
 
@@ -34,9 +36,10 @@ fn main() {
     }
     std::fs::create_dir_all(&work).expect("work directory");
     let mut store = Store::open(&db).expect("store");
+    let mut second = None;
     let snapshot = if reuse {
         store
-            .snapshot(conform::SnapshotSelector::Latest)
+            .snapshot(conform::SnapshotSelector::Id(conform::SnapshotId(1)))
             .expect("a snapshot")
             .id
     } else {
@@ -44,7 +47,9 @@ fn main() {
             &work.join("estate"),
             &GenerateOptions {
                 items,
-                snapshots: 1,
+                // The second, 1% changed, is for the incremental rescan.
+                snapshots: 2,
+                churn: 0.01,
                 seed: 11,
                 ..Default::default()
             },
@@ -57,6 +62,7 @@ fn main() {
             &NoProgress,
         )
         .expect("ingest");
+        second = generated.snapshot_dirs.get(1).cloned();
         report.snapshots.last().expect("a snapshot").id
     };
 
@@ -83,7 +89,7 @@ fn main() {
         .for_each_stored(
             snapshot,
             None,
-            |_, _| true,
+            |_, _, _| true,
             |item| {
                 ItemDocument::from_stored(item)?;
                 read += 1;
@@ -114,7 +120,7 @@ fn main() {
             let cpu = common::cpu_seconds();
             let started = Instant::now();
             let scan =
-                conform::scan::scan_with_jobs(&store, &host, &rules, snapshot, jobs).expect("scan");
+                conform::scan::scan(&store, &host, &rules, snapshot, &full(jobs)).expect("scan");
             let secs = started.elapsed().as_secs_f64();
             let cpu = common::cpu_seconds() - cpu;
             let evaluations: u64 = scan
@@ -140,7 +146,78 @@ fn main() {
             one / many
         );
     }
+    match second {
+        Some(dir) => incremental(&mut store, &host, &rules, dir, cores),
+        None => println!("incremental: skipped when the store is kept (it holds earlier verdicts)"),
+    }
     if !keep {
         let _ = std::fs::remove_dir_all(&work);
+    }
+}
+
+/// The incremental rescan against a full scan, in the same run: snapshot 2 (1% changed since
+/// snapshot 1, which the rounds above scanned) scanned incrementally, then fully; then an
+/// unchanged snapshot rescanned 100 times, and what that adds to the store.
+fn incremental(
+    store: &mut Store,
+    host: &RuleHost,
+    rules: &std::sync::Arc<[conform::engine::Rule]>,
+    dir: std::path::PathBuf,
+    cores: usize,
+) {
+    let report = conform::ingest(store, &[dir], &IngestOptions::default(), &NoProgress)
+        .expect("ingest the second snapshot");
+    let changed = report.snapshots.last().expect("a snapshot");
+    let options = conform::scan::ScanOptions {
+        jobs: cores,
+        mode: conform::store::ScanMode::Incremental,
+    };
+    let time = |options: &conform::scan::ScanOptions| {
+        let started = Instant::now();
+        let scan = conform::scan::scan(store, host, rules, changed.id, options).expect("scan");
+        (started.elapsed().as_secs_f64(), scan)
+    };
+    let (incremental_secs, scan) = time(&options);
+    println!(
+        "incremental scan after {} added, {} modified, {} deleted: {} evaluated, {} reused in {:.3} s",
+        changed.counts.added,
+        changed.counts.modified,
+        changed.counts.deleted,
+        scan.evaluated,
+        scan.reused,
+        incremental_secs
+    );
+    let (full_secs, scan) = time(&full(cores));
+    println!(
+        "full scan of the same snapshot: {} evaluated in {:.3} s; incremental is {:.1}x faster",
+        scan.evaluated,
+        full_secs,
+        full_secs / incremental_secs
+    );
+    let db = store.path().to_path_buf();
+    let size = || {
+        let wal = db.with_extension("db-wal");
+        common::file_size(&db) + common::file_size(&wal)
+    };
+    let before = size();
+    let started = Instant::now();
+    for _ in 0..100 {
+        conform::scan::scan(store, host, rules, changed.id, &options).expect("rescan");
+    }
+    let after = size();
+    println!(
+        "100 incremental rescans of the unchanged snapshot in {:.2} s: the store grew from {:.1} MiB to {:.1} MiB (+{:.2}%)",
+        started.elapsed().as_secs_f64(),
+        common::mib(before),
+        common::mib(after),
+        (after as f64 / before as f64 - 1.0) * 100.0
+    );
+}
+
+/// A full scan on `jobs` threads: what this benchmark has always measured, every item evaluated.
+fn full(jobs: usize) -> conform::scan::ScanOptions {
+    conform::scan::ScanOptions {
+        jobs,
+        mode: conform::store::ScanMode::Full,
     }
 }

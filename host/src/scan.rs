@@ -4,6 +4,11 @@
 //! rules run as items are read: with several jobs, each job reads its own part of the snapshot
 //! on its own connection and evaluates it, and the calling thread stores what they send back.
 //! Estate rules run at the end, once per account, over the in-scope items gathered on the way.
+//!
+//! A scan is incremental unless asked otherwise (`ScanMode`): a resource rule's verdict on a
+//! version depends only on the rule instance (module hash, parameters) and the version, so a
+//! verdict stored by any earlier scan is reused, and an item whose every rule has one is not
+//! even read whole. ERRORs are evaluated again, and estate rules run every time.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -18,8 +23,8 @@ use crate::ingest::{self, IngestError, IngestOptions, LiveItem, NoProgress};
 use crate::model::Field;
 use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
-    Evaluated, EvaluationSink, NewEvaluation, ScanInfo, ScanRule, SnapshotRole, SnapshotSelector,
-    Store, StoreError, StoredEvaluation, StoredItem,
+    Evaluated, EvaluationSink, NewEvaluation, ScanInfo, ScanMode, ScanRule, SnapshotRole,
+    SnapshotSelector, Store, StoreError, StoredEvaluation, StoredItem,
 };
 
 /// Counts per rule, for the summary a scan prints.
@@ -32,12 +37,36 @@ pub struct RuleSummary {
     pub non_compliant: u64,
     pub not_applicable: u64,
     pub error: u64,
+    /// Evaluations this scan ran, and those it took from earlier scans.
+    pub evaluated: u64,
+    pub reused: u64,
+}
+
+/// How to scan.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    /// Threads reading and evaluating (1: the calling thread alone).
+    pub jobs: usize,
+    pub mode: ScanMode,
+}
+
+impl Default for ScanOptions {
+    /// Every core, incremental.
+    fn default() -> ScanOptions {
+        ScanOptions {
+            jobs: std::thread::available_parallelism().map_or(1, usize::from),
+            mode: ScanMode::Incremental,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanReport {
     pub scan: ScanInfo,
     pub items: u64,
+    /// Evaluations this scan ran, and those it took from earlier scans.
+    pub evaluated: u64,
+    pub reused: u64,
     pub rules: Vec<RuleSummary>,
 }
 
@@ -51,25 +80,82 @@ impl ScanReport {
     }
 }
 
-/// Evaluates `rules` over `snapshot` and stores the evaluations as one scan, on every core.
-pub fn scan(
-    store: &Store,
-    host: &RuleHost,
-    rules: &Arc<[Rule]>,
-    snapshot: SnapshotId,
-) -> Result<ScanReport, StoreError> {
-    let jobs = std::thread::available_parallelism().map_or(1, usize::from);
-    scan_with_jobs(store, host, rules, snapshot, jobs)
-}
-
 /// Where evaluations go: the store's sink (a scan), or memory (`conform check`).
 trait Recorder {
     fn record(&mut self, evaluation: NewEvaluation<'_>) -> Result<(), StoreError>;
+
+    /// Rule `rule` does not apply to `version`: worth remembering only where verdicts are kept.
+    fn out_of_scope(&mut self, _rule: usize, _version: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 impl Recorder for EvaluationSink<'_> {
     fn record(&mut self, evaluation: NewEvaluation<'_>) -> Result<(), StoreError> {
         EvaluationSink::record(self, evaluation)
+    }
+
+    fn out_of_scope(&mut self, rule: usize, version: i64) -> Result<(), StoreError> {
+        EvaluationSink::out_of_scope(self, rule, version)
+    }
+}
+
+/// What earlier scans found that this one reuses: per rule (by index), the verdict codes of
+/// its instance by version (0: outside its scope). Empty for a full scan, for `conform check`,
+/// and for estate rules, which run every time.
+#[derive(Debug, Default)]
+struct Known {
+    verdicts: Vec<HashMap<i64, u8>>,
+}
+
+impl Known {
+    /// The verdicts stored for each resource rule's instance, for an incremental scan.
+    fn load(store: &Store, sink: &EvaluationSink<'_>, rules: &[Rule]) -> Result<Known, StoreError> {
+        if sink.mode() == ScanMode::Full {
+            return Ok(Known::default());
+        }
+        let verdicts = rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| match rule.manifest.kind {
+                RuleKind::Resource => store.verdicts_of(sink.instance(index)),
+                RuleKind::Estate => Ok(HashMap::new()),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Known { verdicts })
+    }
+
+    fn verdict(&self, rule: usize, version: i64) -> Option<u8> {
+        self.verdicts.get(rule)?.get(&version).copied()
+    }
+
+    /// Whether an item of `resource_type` at `version` must be read whole: some rule covering
+    /// its type has no verdict on it (or is an estate rule, which reads every in-scope item).
+    /// The verdicts it does have are counted into `reused`, per rule by code.
+    fn needs(
+        &self,
+        rules: &[Rule],
+        resource_type: &str,
+        version: i64,
+        reused: &mut Vec<[u64; 4]>,
+    ) -> bool {
+        let mut needed = false;
+        for (index, rule) in rules.iter().enumerate() {
+            let types = &rule.manifest.scope.resource_types;
+            if !types.is_empty() && !types.iter().any(|t| t == resource_type) {
+                continue;
+            }
+            match (rule.manifest.kind, self.verdict(index, version)) {
+                (RuleKind::Resource, Some(code)) => {
+                    if reused.len() < rules.len() {
+                        reused.resize(rules.len(), [0; 4]);
+                    }
+                    reused[index][code as usize & 3] += 1;
+                }
+                _ => needed = true,
+            }
+        }
+        needed
     }
 }
 
@@ -85,13 +171,14 @@ const BATCH: usize = 256;
 /// reads on its own read-only connection and evaluates with its own evaluator (one instance
 /// per rule); this thread is a job too, and between its own items it stores what the others
 /// send, in the scan's transaction. Estate rules run at the end, on the calling thread.
-pub fn scan_with_jobs(
+pub fn scan(
     store: &Store,
     host: &RuleHost,
     rules: &Arc<[Rule]>,
     snapshot: SnapshotId,
-    jobs: usize,
+    options: &ScanOptions,
 ) -> Result<ScanReport, StoreError> {
+    let jobs = options.jobs.max(1);
     let recorded: Vec<ScanRule> = rules.iter().map(scan_rule).collect();
     let mut run = Run::new(host, rules, &recorded);
     let covered = covered_types(rules);
@@ -105,7 +192,8 @@ pub fn scan_with_jobs(
     } else {
         None
     };
-    let info = store.scan(snapshot, &recorded, |sink| {
+    let info = store.scan(snapshot, &recorded, options.mode, |sink| {
+        let known = Known::load(store, sink, rules)?;
         let (readers, parts) = match readers {
             Some(readers) => {
                 let ranges = store.version_ranges(jobs * PARTS_PER_JOB)?;
@@ -113,14 +201,25 @@ pub fn scan_with_jobs(
             }
             None => (Vec::new(), vec![None]),
         };
-        run.evaluate_parts(store, readers, &parts, snapshot, covered.as_ref(), sink)?;
-        run.finish(sink)
+        let reading = Reading {
+            snapshot,
+            covered: covered.as_ref(),
+            known: &known,
+        };
+        run.evaluate_parts(store, readers, &parts, &reading, sink)?;
+        run.finish(sink)?;
+        let summaries = run.summaries.iter();
+        sink.evaluated = summaries.clone().map(|s| s.evaluated).sum();
+        sink.reused = summaries.map(|s| s.reused).sum();
+        Ok(())
     })?;
     let mut summaries = run.summaries;
     summaries.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
     Ok(ScanReport {
         scan: info,
         items: run.seen.items,
+        evaluated: summaries.iter().map(|s| s.evaluated).sum(),
+        reused: summaries.iter().map(|s| s.reused).sum(),
         rules: summaries,
     })
 }
@@ -172,8 +271,12 @@ impl ReadCounts {
 /// What evaluating a run of items found.
 #[derive(Default)]
 struct Done {
-    /// (rule index, resource row, verdict)
-    evaluations: Vec<(usize, i64, Verdict)>,
+    /// (rule index, resource row, version row, verdict)
+    evaluations: Vec<(usize, i64, i64, Verdict)>,
+    /// (rule index, version row) where the rule found the item outside its scope.
+    out_of_scope: Vec<(usize, i64)>,
+    /// Verdicts taken from earlier scans, per rule by code (`Known::needs`).
+    reused: Vec<[u64; 4]>,
     /// In-scope items for estate rules.
     estate: Vec<EstateItem>,
     seen: ReadCounts,
@@ -192,28 +295,12 @@ struct EstateItem {
 fn evaluate_item(
     evaluator: &mut Evaluator,
     rules: &[Rule],
+    known: &Known,
     item: StoredItem,
     out: &mut Done,
 ) -> Result<(), StoreError> {
-    let resource = item.resource;
-    evaluate_document(
-        evaluator,
-        rules,
-        resource,
-        Arc::new(ItemDocument::from_stored(item)?),
-        out,
-    );
-    Ok(())
-}
-
-/// Runs every rule on one document; `resource` is how evaluations will name it.
-fn evaluate_document(
-    evaluator: &mut Evaluator,
-    rules: &[Rule],
-    resource: i64,
-    document: Arc<ItemDocument>,
-    out: &mut Done,
-) {
+    let (resource, version) = (item.resource, item.version);
+    let document = Arc::new(ItemDocument::from_stored(item)?);
     for (index, rule) in rules.iter().enumerate() {
         if rule.manifest.kind == RuleKind::Estate {
             if rule.manifest.scope.includes_item(&document) {
@@ -225,9 +312,38 @@ fn evaluate_document(
             }
             continue;
         }
-        if let Some(verdict) = evaluator.evaluate(index, &document) {
-            out.evaluations.push((index, resource, verdict));
+        if known.verdict(index, version).is_some() {
+            continue;
         }
+        match evaluator.evaluate(index, &document) {
+            Some(verdict) => out.evaluations.push((index, resource, version, verdict)),
+            None => out.out_of_scope.push((index, version)),
+        }
+    }
+    Ok(())
+}
+
+/// What every job of a scan reads by: the snapshot, the types some rule covers (`None`: every
+/// type), and the verdicts to reuse.
+struct Reading<'a> {
+    snapshot: SnapshotId,
+    covered: Option<&'a HashSet<String>>,
+    known: &'a Known,
+}
+
+impl Reading<'_> {
+    /// Counts an item, and says whether it is read whole (`ReadCounts::wants`, `Known::needs`).
+    fn wants(
+        &self,
+        rules: &[Rule],
+        seen: &mut ReadCounts,
+        reused: &mut Vec<[u64; 4]>,
+        resource_type: &str,
+        account: &str,
+        version: i64,
+    ) -> bool {
+        seen.wants(self.covered, resource_type, account)
+            && self.known.needs(rules, resource_type, version, reused)
     }
 }
 
@@ -260,20 +376,29 @@ fn job(
     rules: &[Rule],
     reader: Store,
     parts: &Parts<'_>,
-    snapshot: SnapshotId,
-    covered: Option<&HashSet<String>>,
+    reading: &Reading<'_>,
     done: &mpsc::SyncSender<Result<Done, StoreError>>,
 ) {
     let mut found = Done::default();
     let mut seen = ReadCounts::default();
+    let mut reused = Vec::new();
     let mut read = Ok(());
     while let (Ok(()), Some(part)) = (&read, parts.take()) {
         read = reader.for_each_stored(
-            snapshot,
+            reading.snapshot,
             part,
-            |resource_type, account| seen.wants(covered, resource_type, account),
+            |resource_type, account, version| {
+                reading.wants(
+                    rules,
+                    &mut seen,
+                    &mut reused,
+                    resource_type,
+                    account,
+                    version,
+                )
+            },
             |item| {
-                evaluate_item(&mut evaluator, rules, item, &mut found)?;
+                evaluate_item(&mut evaluator, rules, reading.known, item, &mut found)?;
                 if found.evaluations.len() >= BATCH {
                     done.send(Ok(std::mem::take(&mut found)))
                         .map_err(|_| StoreError::Corrupt("the scan stopped".to_string()))?;
@@ -283,6 +408,7 @@ fn job(
         );
     }
     found.seen = seen;
+    found.reused = reused;
     let _ = done.send(read.map(|()| found));
 }
 
@@ -342,8 +468,7 @@ impl<'r> Run<'r> {
         store: &Store,
         readers: Vec<Store>,
         parts: &[Part],
-        snapshot: SnapshotId,
-        covered: Option<&HashSet<String>>,
+        reading: &Reading<'_>,
         sink: &mut dyn Recorder,
     ) -> Result<(), StoreError> {
         let rules = self.rules;
@@ -357,9 +482,7 @@ impl<'r> Run<'r> {
             for reader in readers {
                 let (done_tx, parts) = (done_tx.clone(), &parts);
                 let evaluator = self.evaluator.sibling();
-                threads.spawn(move || {
-                    job(evaluator, rules, reader, parts, snapshot, covered, &done_tx)
-                });
+                threads.spawn(move || job(evaluator, rules, reader, parts, reading, &done_tx));
             }
             drop(done_tx);
             // On an error the channel closes as this returns, and the jobs stop at their next
@@ -367,12 +490,22 @@ impl<'r> Run<'r> {
             while let Some(part) = parts.take() {
                 let mut own = Done::default();
                 let mut seen = ReadCounts::default();
+                let mut reused = Vec::new();
                 store.for_each_stored(
-                    snapshot,
+                    reading.snapshot,
                     part,
-                    |resource_type, account| seen.wants(covered, resource_type, account),
+                    |resource_type, account, version| {
+                        reading.wants(
+                            rules,
+                            &mut seen,
+                            &mut reused,
+                            resource_type,
+                            account,
+                            version,
+                        )
+                    },
                     |item| {
-                        evaluate_item(&mut self.evaluator, rules, item, &mut own)?;
+                        evaluate_item(&mut self.evaluator, rules, reading.known, item, &mut own)?;
                         if own.evaluations.len() >= BATCH {
                             self.absorb(std::mem::take(&mut own), sink)?;
                             while let Ok(done) = done_rx.try_recv() {
@@ -383,6 +516,7 @@ impl<'r> Run<'r> {
                     },
                 )?;
                 own.seen = seen;
+                own.reused.extend(std::mem::take(&mut reused));
                 self.absorb(own, sink)?;
             }
             while let Ok(done) = done_rx.recv() {
@@ -392,15 +526,18 @@ impl<'r> Run<'r> {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
         rule: usize,
         resource: Evaluated,
+        version: Option<i64>,
         compliance: Compliance,
         annotation: &str,
         sink: &mut dyn Recorder,
     ) -> Result<(), StoreError> {
         let summary = &mut self.summaries[rule];
+        summary.evaluated += 1;
         match compliance {
             Compliance::Compliant => summary.compliant += 1,
             Compliance::NonCompliant => summary.non_compliant += 1,
@@ -410,6 +547,7 @@ impl<'r> Run<'r> {
         sink.record(NewEvaluation {
             rule,
             resource,
+            version,
             compliance,
             annotation,
         })
@@ -417,14 +555,26 @@ impl<'r> Run<'r> {
 
     /// Stores what evaluating found.
     fn absorb(&mut self, done: Done, sink: &mut dyn Recorder) -> Result<(), StoreError> {
-        for (rule, resource, verdict) in done.evaluations {
+        for (rule, resource, version, verdict) in done.evaluations {
             self.record(
                 rule,
                 Evaluated::Stored(resource),
+                Some(version),
                 verdict.compliance,
                 &verdict.annotation,
                 sink,
             )?;
+        }
+        for (rule, version) in done.out_of_scope {
+            sink.out_of_scope(rule, version)?;
+        }
+        for (summary, [_, compliant, non_compliant, not_applicable]) in
+            self.summaries.iter_mut().zip(done.reused)
+        {
+            summary.compliant += compliant;
+            summary.non_compliant += non_compliant;
+            summary.not_applicable += not_applicable;
+            summary.reused += compliant + non_compliant + not_applicable;
         }
         for item in done.estate {
             let account = item.document.account_id();
@@ -477,6 +627,7 @@ impl<'r> Run<'r> {
                     self.record(
                         index,
                         resource,
+                        None,
                         evaluation.compliance,
                         &evaluation.annotation,
                         sink,
@@ -524,7 +675,7 @@ pub fn check(
     let covered = covered.as_ref();
     let evaluate = |evaluator: &mut Evaluator, item: StoredItem, done: &mut Done| {
         if covered.is_none_or(|types| types.contains(item.resource_type())) {
-            evaluate_item(evaluator, rules, item, done)?;
+            evaluate_item(evaluator, rules, &Known::default(), item, done)?;
         }
         Ok::<(), StoreError>(())
     };
@@ -611,7 +762,7 @@ pub fn check(
     for done in parts {
         let mut done = done?;
         done.evaluations
-            .retain_mut(|(_, item, _)| live(*item).map(|at| *item = at).is_some());
+            .retain_mut(|(_, item, _, _)| live(*item).map(|at| *item = at).is_some());
         done.estate
             .retain_mut(|e| live(e.resource).map(|at| e.resource = at).is_some());
         done.seen = ReadCounts::default();

@@ -7,6 +7,7 @@ mod gate;
 mod hostile_inputs;
 mod hostile_reports;
 mod hostile_rules;
+mod incremental;
 mod ingest_errors;
 mod ingest_forms;
 mod inventories;

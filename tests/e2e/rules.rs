@@ -693,7 +693,32 @@ fn check_finds_what_ingest_and_scan_find() {
     };
     let stored = scanned("NON_COMPLIANT");
     assert!(stored.len() > 20, "the sample has findings: {stored:?}");
-    let summary = s.conform(&["scan", "--format", "json"]).ok().json();
+    // Check evaluates every item, as a full scan does (an incremental one reuses verdicts, with
+    // the same counts of each compliance).
+    let summary = s
+        .conform(&["scan", "--full", "--format", "json"])
+        .ok()
+        .json();
+    let again = s.conform(&["scan", "--format", "json"]).ok().json();
+    let counts = |report: &Value| -> Vec<Value> {
+        let rules = report["rules"].as_array().unwrap().iter();
+        rules
+            .map(|r| {
+                json!([
+                    r["rule_id"],
+                    r["compliant"],
+                    r["non_compliant"],
+                    r["not_applicable"],
+                    r["error"]
+                ])
+            })
+            .collect()
+    };
+    assert_eq!(counts(&again), counts(&summary));
+    assert_eq!(
+        again["evaluated"], 2,
+        "only the estate rule ran again: {again}"
+    );
     let estate = summary["rules"]
         .as_array()
         .unwrap()

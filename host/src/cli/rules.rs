@@ -65,6 +65,10 @@ pub struct ScanArgs {
     /// The snapshot to scan: an id or "latest".
     #[arg(long, default_value = "latest")]
     pub snapshot: SnapshotSelector,
+    /// Evaluate every item again, reusing nothing an earlier scan found (by default a scan
+    /// evaluates only the versions its rules never saw, and ERRORs again).
+    #[arg(long)]
+    pub full: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
 }
@@ -190,18 +194,27 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
     let host = host(&args.rules)?;
     let rules = load_rules(&host, &args.rules)?;
     let snapshot = store.snapshot(args.snapshot)?;
-    let report = run_scan(&store, &host, &rules, snapshot.id, &args.rules)?;
+    let mut options = conform::scan::ScanOptions::default();
+    if let Some(jobs) = args.rules.jobs {
+        options.jobs = jobs.into();
+    }
+    if args.full {
+        options.mode = conform::store::ScanMode::Full;
+    }
+    let report = conform::scan::scan(&store, &host, &rules, snapshot.id, &options)?;
     // A scan with ERROR evaluations exits 2 whatever happens to its output.
     let errors = report.errors();
     let code = if errors > 0 { exit::TOOL_FAILED } else { 0 };
     let written = out.emit(&report, |w| {
         writeln!(
             w,
-            "scan {} of snapshot {}: {} items, {} rules",
+            "scan {} of snapshot {}: {} items, {} rules; {} evaluated, {} reused",
             report.scan.id,
             snapshot.id,
             report.items,
-            report.rules.len()
+            report.rules.len(),
+            report.evaluated,
+            report.reused
         )?;
         writeln!(
             w,
@@ -227,19 +240,6 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
         );
     }
     exit::settle(code, written)
-}
-
-fn run_scan(
-    store: &conform::store::Store,
-    host: &RuleHost,
-    rules: &Arc<[Rule]>,
-    snapshot: conform::SnapshotId,
-    args: &RuleArgs,
-) -> Result<conform::scan::ScanReport, conform::StoreError> {
-    match args.jobs {
-        Some(jobs) => conform::scan::scan_with_jobs(store, host, rules, snapshot, jobs.into()),
-        None => conform::scan::scan(store, host, rules, snapshot),
-    }
 }
 
 /// Evaluates files directly, with no database: AWS Config's proactive mode, for a pre-deploy

@@ -27,8 +27,8 @@ pub use baselines::{Baseline, check_baseline_name};
 
 pub use compare::{StateDifference, VersionRef, resource_identity};
 pub use scans::{
-    Evaluated, EvaluationFilter, EvaluationRef, EvaluationSink, NewEvaluation, ScanInfo, ScanRule,
-    StoredEvaluation, evaluation_identity,
+    Evaluated, EvaluationFilter, EvaluationRef, EvaluationSink, NewEvaluation, ScanInfo, ScanMode,
+    ScanRule, StoredEvaluation, evaluation_identity,
 };
 pub use writer::{
     Head, NewVersion, Savepoint, SnapshotCounts, SnapshotRecord, SnapshotWriter, Target,
@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_compact_evaluations.sql"),
     include_str!("../../migrations/0005_version_ranges.sql"),
     include_str!("../../migrations/0006_scopes_and_sources.sql"),
+    include_str!("../../migrations/0007_reused_evaluations.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -722,12 +723,13 @@ impl Store {
 
     /// Every live item of a snapshot, unparsed, in storage order; with `rows`, only the
     /// versions of that range of rowids (see [`Store::version_ranges`]). `wanted(resource_type,
-    /// account)` chooses the items read whole; the others cost only a look at two columns.
+    /// account, version)` chooses the items read whole; the others cost only a look at three
+    /// columns.
     pub fn for_each_stored(
         &self,
         snapshot: SnapshotId,
         rows: Option<(i64, i64)>,
-        mut wanted: impl FnMut(&str, &str) -> bool,
+        mut wanted: impl FnMut(&str, &str, i64) -> bool,
         mut each: impl FnMut(StoredItem) -> Result<()>,
     ) -> Result<()> {
         // A range is read in table order, not through an index: reading a part of a snapshot
@@ -738,7 +740,8 @@ impl Store {
         };
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT r.account_id, r.region, r.resource_type, r.resource_id,
-                    v.status, v.capture_time, v.state_id, v.md5_hash, v.item_version, v.body, r.id
+                    v.status, v.capture_time, v.state_id, v.md5_hash, v.item_version, v.body, r.id,
+                    v.id
              FROM {table} JOIN resources r ON r.id = v.resource
              WHERE {range} {}",
             self.state_of(snapshot)?
@@ -757,7 +760,12 @@ impl Store {
             if status.is_deleted() {
                 continue;
             }
-            if !wanted(text(2)?.unwrap_or_default(), text(0)?.unwrap_or_default()) {
+            let version: i64 = r.get(11)?;
+            if !wanted(
+                text(2)?.unwrap_or_default(),
+                text(0)?.unwrap_or_default(),
+                version,
+            ) {
                 continue;
             }
             let mut values: [(Field, &[u8]); 9] = [(Field::Status, &[]); 9];
@@ -787,6 +795,7 @@ impl Store {
             })?;
             each(StoredItem {
                 resource: r.get(10)?,
+                version,
                 fields,
                 body: r.get(9)?,
             })?;
@@ -941,16 +950,19 @@ fn parse_status(text: &str) -> Result<ItemStatus> {
 pub struct StoredItem {
     /// Its row in `resources`, which evaluations refer to.
     pub resource: i64,
+    /// Its version's row in `versions`, which verdicts refer to.
+    pub version: i64,
     fields: Fields,
     body: Vec<u8>,
 }
 
 impl StoredItem {
     /// An item read from elsewhere than the store (`conform check`), named by `resource` (there,
-    /// the item's number in the order read).
+    /// the item's number in the order read, which also stands for its version).
     pub fn new(resource: i64, fields: Fields, body: Vec<u8>) -> StoredItem {
         StoredItem {
             resource,
+            version: resource,
             fields,
             body,
         }

@@ -96,6 +96,28 @@ pub fn evaluation_identity(
     crate::canonical::identity_hash(&[rule_id, account_id, region, resource_type, resource_id])
 }
 
+/// How a scan stores what it finds (schema 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanMode {
+    /// A resource rule's verdict on a version is computed once and reused by every later scan
+    /// of the same rule instance (module hash and parameters); the scan evaluates only the
+    /// versions its instances never saw, and stores only what it evaluated.
+    Incremental,
+    /// Every evaluation runs again and is stored with the scan (`--full`, and every scan
+    /// stored before schema 7). Its verdicts are kept for later incremental scans too.
+    Full,
+}
+
+impl ScanMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanMode::Incremental => "incremental",
+            ScanMode::Full => "full",
+        }
+    }
+}
+
 /// A scan, as listed.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanInfo {
@@ -103,6 +125,7 @@ pub struct ScanInfo {
     pub snapshot: SnapshotId,
     pub started_at: String,
     pub finished_at: String,
+    pub mode: ScanMode,
 }
 
 /// Which evaluations `Store::evaluations` returns.
@@ -129,6 +152,8 @@ pub struct NewEvaluation<'a> {
     /// The rule's index in the `rules` the scan was started with.
     pub rule: usize,
     pub resource: Evaluated,
+    /// The version evaluated, for a resource rule's evaluation: what makes it reusable.
+    pub version: Option<i64>,
     pub compliance: Compliance,
     pub annotation: &'a str,
 }
@@ -150,6 +175,16 @@ struct PendingNamed {
 pub struct EvaluationSink<'t> {
     tx: &'t rusqlite::Transaction<'t>,
     scan: i64,
+    mode: ScanMode,
+    /// Each rule's instance (`rule_instances.id`), by the rule's index.
+    instances: Vec<i64>,
+    /// Verdicts to store: instance, version, compliance code, annotation (`annotations.id`).
+    pending_verdicts: Vec<(i64, i64, i64, Option<i64>)>,
+    /// Ids in `annotations`, by text.
+    verdict_annotations: HashMap<String, i64>,
+    /// What the scan evaluated and what it took from earlier scans, as the scan counted them.
+    pub evaluated: u64,
+    pub reused: u64,
     written: u64,
     pending: Vec<PendingRow>,
     pending_named: Vec<PendingNamed>,
@@ -181,7 +216,32 @@ fn compliance_code(compliance: Compliance) -> i64 {
 }
 
 impl EvaluationSink<'_> {
+    /// How this scan stores what it finds.
+    pub fn mode(&self) -> ScanMode {
+        self.mode
+    }
+
+    /// The instance of rule `rule` (its index in the scan's rules).
+    pub fn instance(&self, rule: usize) -> i64 {
+        self.instances[rule]
+    }
+
+    /// Stores an evaluation. A resource rule's verdict (not ERROR) is kept for reuse; what is
+    /// not reused, and everything a full scan finds, is stored with the scan.
     pub fn record(&mut self, e: NewEvaluation<'_>) -> Result<()> {
+        let reusable = e.version.is_some() && e.compliance != Compliance::Error;
+        if let (true, Some(version)) = (reusable, e.version) {
+            let annotation = self.verdict_annotation(e.annotation)?;
+            self.verdict(
+                e.rule,
+                version,
+                compliance_code(e.compliance),
+                Some(annotation),
+            )?;
+            if self.mode == ScanMode::Incremental {
+                return Ok(());
+            }
+        }
         let annotation = match self.annotations.get(e.annotation) {
             Some(number) => *number,
             None => {
@@ -210,6 +270,79 @@ impl EvaluationSink<'_> {
                 annotation,
             }),
         }
+        Ok(())
+    }
+
+    /// Records that rule `rule` does not apply to `version` (outside its scope): no evaluation,
+    /// and nothing to evaluate again.
+    pub fn out_of_scope(&mut self, rule: usize, version: i64) -> Result<()> {
+        self.verdict(rule, version, 0, None)
+    }
+
+    fn verdict(
+        &mut self,
+        rule: usize,
+        version: i64,
+        code: i64,
+        annotation: Option<i64>,
+    ) -> Result<()> {
+        self.pending_verdicts
+            .push((self.instances[rule], version, code, annotation));
+        if self.pending_verdicts.len() == ROWS_PER_INSERT {
+            self.flush_verdicts()?;
+        }
+        Ok(())
+    }
+
+    fn verdict_annotation(&mut self, text: &str) -> Result<i64> {
+        if let Some(id) = self.verdict_annotations.get(text) {
+            return Ok(*id);
+        }
+        let found: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT id FROM annotations WHERE text = ?1")?
+            .query_row([text], |r| r.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                self.tx
+                    .prepare_cached("INSERT INTO annotations (text) VALUES (?1)")?
+                    .execute([text])?;
+                self.tx.last_insert_rowid()
+            }
+        };
+        self.verdict_annotations.insert(text.to_string(), id);
+        Ok(id)
+    }
+
+    /// Writes the pending verdicts, one statement for them all. A verdict already stored (a
+    /// full scan evaluating again what an earlier scan evaluated) is kept as it was: later
+    /// scans and earlier ones read the same.
+    fn flush_verdicts(&mut self) -> Result<()> {
+        let n = self.pending_verdicts.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let mut sql = String::from(
+            "INSERT OR IGNORE INTO verdicts (instance, version, compliance, annotation) VALUES ",
+        );
+        for i in 0..n {
+            sql.push_str(if i == 0 {
+                "(?, ?, ?, ?)"
+            } else {
+                ", (?, ?, ?, ?)"
+            });
+        }
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        for (i, (instance, version, code, annotation)) in self.pending_verdicts.iter().enumerate() {
+            stmt.raw_bind_parameter(i * 4 + 1, instance)?;
+            stmt.raw_bind_parameter(i * 4 + 2, version)?;
+            stmt.raw_bind_parameter(i * 4 + 3, code)?;
+            stmt.raw_bind_parameter(i * 4 + 4, annotation)?;
+        }
+        stmt.raw_execute()?;
+        self.pending_verdicts.clear();
         Ok(())
     }
 
@@ -289,21 +422,35 @@ impl Store {
         &self,
         snapshot: SnapshotId,
         rules: &[ScanRule],
+        mode: ScanMode,
         evaluate: impl FnOnce(&mut EvaluationSink<'_>) -> Result<()>,
     ) -> Result<ScanInfo> {
         let started_at = now();
         // Reading the snapshot and writing evaluations share one connection and transaction.
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
-            "INSERT INTO scans (snapshot_id, started_at, finished_at) VALUES (?1, ?2, ?2)",
-            params![snapshot.0, started_at],
+            "INSERT INTO scans (snapshot_id, started_at, finished_at, mode) VALUES (?1, ?2, ?2, ?3)",
+            params![snapshot.0, started_at, mode.as_str()],
         )?;
         let scan = tx.last_insert_rowid();
+        let mut instances = Vec::with_capacity(rules.len());
         for (number, rule) in rules.iter().enumerate() {
+            let parameters = crate::canonical::to_canonical_string(&rule.parameters);
+            tx.prepare_cached(
+                "INSERT INTO rule_instances (module_hash, parameters) VALUES (?1, ?2)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![rule.module_hash, parameters])?;
+            let instance: i64 = tx
+                .prepare_cached(
+                    "SELECT id FROM rule_instances WHERE module_hash = ?1 AND parameters = ?2",
+                )?
+                .query_row(params![rule.module_hash, parameters], |r| r.get(0))?;
+            instances.push(instance);
             tx.execute(
                 "INSERT INTO scan_rules (scan_id, rule_id, rule_version, module_hash, source, severity,
-                                         parameters, title, description, number)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                         parameters, title, description, number, instance)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     scan,
                     rule.rule_id,
@@ -314,13 +461,20 @@ impl Store {
                     rule.parameters.to_string(),
                     rule.title,
                     rule.description,
-                    number as i64
+                    number as i64,
+                    instance
                 ],
             )?;
         }
         let mut sink = EvaluationSink {
             tx: &tx,
             scan,
+            mode,
+            instances,
+            pending_verdicts: Vec::with_capacity(ROWS_PER_INSERT),
+            verdict_annotations: HashMap::new(),
+            evaluated: 0,
+            reused: 0,
             written: 0,
             pending: Vec::with_capacity(ROWS_PER_INSERT),
             pending_named: Vec::new(),
@@ -331,20 +485,46 @@ impl Store {
         evaluate(&mut sink)?;
         sink.flush()?;
         sink.flush_named()?;
+        sink.flush_verdicts()?;
         let finished_at = now();
         tx.execute(
-            "UPDATE scans SET finished_at = ?2, first_evaluation = ?3, last_evaluation = ?4
+            "UPDATE scans SET finished_at = ?2, first_evaluation = ?3, last_evaluation = ?4,
+                              evaluated = ?5, reused = ?6
              WHERE id = ?1",
-            params![scan, finished_at, sink.first, sink.last],
+            params![
+                scan,
+                finished_at,
+                sink.first,
+                sink.last,
+                sink.evaluated as i64,
+                sink.reused as i64
+            ],
         )?;
-        tracing::info!(scan, evaluations = sink.written, "scan stored");
+        tracing::info!(
+            scan,
+            rows = sink.written,
+            evaluated = sink.evaluated,
+            reused = sink.reused,
+            "scan stored"
+        );
         tx.commit()?;
         Ok(ScanInfo {
             id: scan,
             snapshot,
             started_at,
             finished_at,
+            mode,
         })
+    }
+
+    /// The verdicts stored for a rule instance: compliance code (0: outside its scope) by
+    /// version. An incremental scan evaluates only the versions missing here.
+    pub fn verdicts_of(&self, instance: i64) -> Result<HashMap<i64, u8>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT version, compliance FROM verdicts WHERE instance = ?1")?;
+        let rows = stmt.query_map([instance], |r| Ok((r.get(0)?, r.get::<_, u8>(1)?)))?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
 
     /// The latest scan of a snapshot.
@@ -352,8 +532,8 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, snapshot_id, started_at, finished_at FROM scans WHERE snapshot_id = ?1
-                 ORDER BY id DESC LIMIT 1",
+                "SELECT id, snapshot_id, started_at, finished_at, mode FROM scans
+                 WHERE snapshot_id = ?1 ORDER BY id DESC LIMIT 1",
                 [snapshot.0],
                 |r| {
                     Ok(ScanInfo {
@@ -361,6 +541,11 @@ impl Store {
                         snapshot: SnapshotId(r.get(1)?),
                         started_at: r.get(2)?,
                         finished_at: r.get(3)?,
+                        mode: if r.get_ref(4)?.as_str()? == "incremental" {
+                            ScanMode::Incremental
+                        } else {
+                            ScanMode::Full
+                        },
                     })
                 },
             )
@@ -368,39 +553,64 @@ impl Store {
     }
 
     /// How many evaluations of each compliance each rule of a scan has: (rule, compliance,
-    /// count).
+    /// count), in rule order and then COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, ERROR.
     pub fn compliance_counts(&self, scan: i64) -> Result<Vec<(String, String, u64)>> {
-        let (first, last) = self.scan_rows(scan)?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT r.rule_id,
-                    CASE c.compliance WHEN 1 THEN 'COMPLIANT' WHEN 2 THEN 'NON_COMPLIANT'
-                                      WHEN 3 THEN 'NOT_APPLICABLE' ELSE 'ERROR' END,
-                    c.n
-             FROM (SELECT rule, compliance, count(*) AS n FROM scan_evaluations
-                   WHERE rowid BETWEEN ?2 AND ?3 AND scan_id = ?1
-                   GROUP BY rule, compliance) c
-             JOIN scan_rules r ON r.scan_id = ?1 AND r.number = c.rule
-             ORDER BY r.rule_id, c.compliance",
-        )?;
-        let rows = stmt.query_map(params![scan, first, last], |r| {
+        let (view, bound) = self.scan_view(scan)?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{view} SELECT rule_id, compliance, count(*) FROM scan_view
+             GROUP BY rule_id, compliance
+             ORDER BY rule_id, CASE compliance WHEN 'COMPLIANT' THEN 1 WHEN 'NON_COMPLIANT' THEN 2
+                                               WHEN 'NOT_APPLICABLE' THEN 3 ELSE 4 END"
+        ))?;
+        let rows = stmt.query_map(bound, |r| {
             Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
         })?;
         rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
 
-    /// The range of rowids a scan's evaluations occupy, as the scan recorded it. A scan writes
-    /// them in one transaction, holding the write lock, so they are contiguous: reading the
-    /// range walks the table in order (the `scan_id` test stays all the same).
-    fn scan_rows(&self, scan: i64) -> Result<(i64, i64)> {
-        Ok(self
+    /// A scan's evaluations as a common table expression, `scan_view`, of (rule_id,
+    /// account_id, region, resource_type, resource_id, compliance, annotation, resource), and
+    /// what it binds: ?1 the scan, ?2 and ?3 the range of rowids its own rows occupy, ?4 its
+    /// snapshot.
+    ///
+    /// A scan's own rows are contiguous (it writes them in one transaction, holding the write
+    /// lock), so reading its range walks the table in order. An incremental scan adds the
+    /// verdicts of its rules' instances on the versions of its snapshot.
+    fn scan_view(&self, scan: i64) -> Result<(String, [i64; 4])> {
+        let (first, last, snapshot, mode): (i64, i64, i64, String) = self
             .conn
             .prepare_cached(
-                "SELECT coalesce(first_evaluation, 0), coalesce(last_evaluation, -1)
+                "SELECT coalesce(first_evaluation, 0), coalesce(last_evaluation, -1), snapshot_id,
+                        mode
                  FROM scans WHERE id = ?1",
             )?
-            .query_row([scan], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([scan], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?
-            .unwrap_or((0, -1)))
+            .unwrap_or((0, -1, 0, String::new()));
+        let own = "SELECT rule_id, account_id, region, resource_type, resource_id, compliance,
+                          annotation, resource
+                   FROM evaluations WHERE row BETWEEN ?2 AND ?3 AND scan_id = ?1";
+        let view = if mode == "incremental" {
+            let state = self.state_of(SnapshotId(snapshot))?.replace("?1", "?4");
+            format!(
+                "WITH scan_view AS ({own}
+                 UNION ALL
+                 SELECT sr.rule_id, res.account_id, res.region, res.resource_type, res.resource_id,
+                        CASE vd.compliance WHEN 1 THEN 'COMPLIANT' WHEN 2 THEN 'NON_COMPLIANT'
+                                           ELSE 'NOT_APPLICABLE' END,
+                        an.text, res.id
+                 FROM scan_rules sr
+                 JOIN verdicts vd ON vd.instance = sr.instance
+                 JOIN versions v ON v.id = vd.version
+                 JOIN resources res ON res.id = v.resource
+                 JOIN annotations an ON an.id = vd.annotation
+                 WHERE sr.scan_id = ?1 AND vd.compliance > 0 AND {state})"
+            )
+        } else {
+            // The snapshot is bound whatever the form, so that every query binds the same.
+            format!("WITH scan_view AS ({own} AND ?4 IS NOT NULL)")
+        };
+        Ok((view, [scan, first, last, snapshot]))
     }
 
     /// Calls `each` with every evaluation of a scan, borrowed from the row.
@@ -409,12 +619,13 @@ impl Store {
         scan: i64,
         mut each: impl FnMut(EvaluationRef<'_>) -> Result<()>,
     ) -> Result<()> {
-        let (first, last) = self.scan_rows(scan)?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
-             FROM evaluations WHERE row BETWEEN ?2 AND ?3 AND scan_id = ?1",
-        )?;
-        let mut rows = stmt.query(params![scan, first, last])?;
+        let (view, bound) = self.scan_view(scan)?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{view} SELECT rule_id, account_id, region, resource_type, resource_id, compliance,
+                           annotation
+                    FROM scan_view"
+        ))?;
+        let mut rows = stmt.query(bound)?;
         while let Some(r) = rows.next()? {
             let text = |i: usize| -> Result<&str> {
                 Ok(r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
@@ -434,7 +645,7 @@ impl Store {
 
     /// The evaluations of one resource in a scan.
     pub fn evaluations_of(&self, scan: i64, key: &ResourceKey) -> Result<Vec<StoredEvaluation>> {
-        let (first, last) = self.scan_rows(scan)?;
+        let (view, [scan, first, last, snapshot]) = self.scan_view(scan)?;
         let row: Option<i64> = self
             .conn
             .prepare_cached(
@@ -453,24 +664,25 @@ impl Store {
             .optional()?;
         // A stored resource is matched by its row, tested before anything is joined; anything
         // else (an account) by name.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
-             FROM evaluations
-             WHERE row BETWEEN ?6 AND ?7 AND scan_id = ?1
-               AND (CASE WHEN ?8 IS NOT NULL THEN resource = ?8
-                         ELSE resource IS NULL AND resource_id = ?2 AND resource_type = ?3
-                              AND account_id = ?4 AND region = ?5 END)
-             ORDER BY rule_id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{view}
+             SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
+             FROM scan_view
+             WHERE (CASE WHEN ?9 IS NOT NULL THEN resource = ?9
+                         ELSE resource IS NULL AND resource_id = ?5 AND resource_type = ?6
+                              AND account_id = ?7 AND region = ?8 END)
+             ORDER BY rule_id"
+        ))?;
         let rows = stmt.query_map(
             params![
                 scan,
+                first,
+                last,
+                snapshot,
                 key.resource_id,
                 key.resource_type,
                 key.account_id,
                 key.region,
-                first,
-                last,
                 row
             ],
             evaluation_from_row,
@@ -506,23 +718,24 @@ impl Store {
         scan: i64,
         filter: &EvaluationFilter,
     ) -> Result<Vec<StoredEvaluation>> {
-        let (first, last) = self.scan_rows(scan)?;
-        let mut stmt = self.conn.prepare(
-            "SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
-             FROM evaluations
-             WHERE row BETWEEN ?5 AND ?6 AND scan_id = ?1
-               AND (?2 IS NULL OR rule_id = ?2) AND (?3 IS NULL OR resource_id = ?3)
-               AND (?4 IS NULL OR compliance = ?4)
-             ORDER BY rule_id, account_id, region, resource_type, resource_id",
-        )?;
+        let (view, [scan, first, last, snapshot]) = self.scan_view(scan)?;
+        let mut stmt = self.conn.prepare(&format!(
+            "{view}
+             SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
+             FROM scan_view
+             WHERE (?5 IS NULL OR rule_id = ?5) AND (?6 IS NULL OR resource_id = ?6)
+               AND (?7 IS NULL OR compliance = ?7)
+             ORDER BY rule_id, account_id, region, resource_type, resource_id"
+        ))?;
         let rows = stmt.query_map(
             params![
                 scan,
+                first,
+                last,
+                snapshot,
                 filter.rule_id,
                 filter.resource_id,
-                filter.compliance,
-                first,
-                last
+                filter.compliance
             ],
             evaluation_from_row,
         )?;
