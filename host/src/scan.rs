@@ -141,8 +141,7 @@ impl Known {
     ) -> bool {
         let mut needed = false;
         for (index, rule) in rules.iter().enumerate() {
-            let types = &rule.manifest.scope.resource_types;
-            if !types.is_empty() && !types.iter().any(|t| t == resource_type) {
+            if !covers_type(rule, resource_type) {
                 continue;
             }
             match (rule.manifest.kind, self.verdict(index, version)) {
@@ -302,6 +301,9 @@ fn evaluate_item(
     let (resource, version) = (item.resource, item.version);
     let document = Arc::new(ItemDocument::from_stored(item)?);
     for (index, rule) in rules.iter().enumerate() {
+        if !covers_type(rule, document.resource_type()) {
+            continue;
+        }
         if rule.manifest.kind == RuleKind::Estate {
             if rule.manifest.scope.includes_item(&document) {
                 out.estate.push(EstateItem {
@@ -321,6 +323,14 @@ fn evaluate_item(
         }
     }
     Ok(())
+}
+
+/// Whether `rule`'s scope names `resource_type` (or every type). Only such rules can apply to
+/// an item of that type, so only they are run on it, or remember that it is outside their
+/// scope (by other conditions, such as tags).
+fn covers_type(rule: &Rule, resource_type: &str) -> bool {
+    let types = &rule.manifest.scope.resource_types;
+    types.is_empty() || types.iter().any(|t| t == resource_type)
 }
 
 /// What every job of a scan reads by: the snapshot, the types some rule covers (`None`: every
