@@ -190,6 +190,23 @@ fn tool_failures_exit_2_never_1() {
     );
     s.conform(&["gate"])
         .fails_with(&["snapshot 3 has not been scanned", "conform scan"]);
+    // Drift alone needs no scan: the unscanned snapshot is judged against the baseline.
+    let run = s.conform(&["gate", "--fail-on", "drift", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert!(report.get("scan").is_none(), "{report}");
+    assert_eq!(report["counts"]["evaluations"], 0);
+    let drifted: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["resource_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        drifted,
+        ["vol-a", "vol-b"],
+        "vol-a resized, vol-b gone: {report}"
+    );
     s.conform(&["gate", "--snapshot", "2", "--baseline", "nope"])
         .fails_with(&["no baseline 'nope'"]);
     let s = Scratch::new();

@@ -219,7 +219,9 @@ pub struct WaiverStatus {
 pub struct GateReport {
     pub passed: bool,
     pub snapshot: StateRef,
-    pub scan: ScanInfo,
+    /// The scan judged; none when only drift can fail the gate and the snapshot has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<StateRef>,
     pub fail_on: BTreeSet<FailOn>,
@@ -266,9 +268,12 @@ pub fn gate(
     ignore: &IgnoreRules,
 ) -> Result<GateReport, GateError> {
     let snapshot = store.snapshot(options.snapshot)?;
-    let scan = store
-        .latest_scan(snapshot.id)?
-        .ok_or(GateError::NotScanned(snapshot.id.0))?;
+    // Drift is read from the store alone: a gate that only drift can fail needs no scan.
+    let judges_evaluations = options.fail_on.iter().any(|f| *f != FailOn::Drift);
+    let scan = store.latest_scan(snapshot.id)?;
+    if scan.is_none() && judges_evaluations {
+        return Err(GateError::NotScanned(snapshot.id.0));
+    }
     let needs_baseline = options.fail_on.contains(&FailOn::Drift)
         || options.fail_on.contains(&FailOn::NewNoncompliant);
     let baseline: Option<Baseline> = match store.choose_baseline(options.baseline.as_deref()) {
@@ -280,7 +285,7 @@ pub fn gate(
     // The baseline's verdicts, to tell new findings from old, keyed by a hash of (rule,
     // resource): a 100k-resource scan is joined without a string key per evaluation.
     let mut before: HashMap<u128, Compliance> = HashMap::new();
-    if let Some(b) = &baseline {
+    if let Some(b) = baseline.as_ref().filter(|_| scan.is_some()) {
         match store.latest_scan(b.snapshot.id)? {
             Some(s) => store.for_each_evaluation(s.id, |e| {
                 before.insert(e.identity(), stored_compliance(e.compliance));
@@ -296,7 +301,10 @@ pub fn gate(
         }
     }
 
-    let rules = store.scan_rules(scan.id)?;
+    let rules = match &scan {
+        Some(scan) => store.scan_rules(scan.id)?,
+        None => Vec::new(),
+    };
     let severities: HashMap<&str, Severity> = rules
         .iter()
         .map(|r| (r.rule_id.as_str(), severity_of(&r.severity)))
@@ -304,44 +312,47 @@ pub fn gate(
     let mut counts = GateCounts::default();
     let mut evaluations = Vec::new();
     let mut findings = Vec::new();
-    store.for_each_evaluation(scan.id, |e| {
-        counts.evaluations += 1;
-        if options.keep_evaluations {
-            evaluations.push(e.to_owned());
-        }
-        let compliance = stored_compliance(e.compliance);
-        let (code, kind) = match compliance {
-            Compliance::NonCompliant => (FindingCode::Noncompliant, FindingKind::Noncompliant),
-            Compliance::Error => (FindingCode::RuleError, FindingKind::Error),
-            Compliance::Compliant | Compliance::NotApplicable => return Ok(()),
-        };
-        let baseline_compliance = before.get(&e.identity()).copied();
-        let new = baseline_compliance != Some(compliance);
-        let resource = ResourceKey {
-            account_id: e.account_id.to_string(),
-            region: e.region.to_string(),
-            resource_type: e.resource_type.to_string(),
-            resource_id: e.resource_id.to_string(),
-        };
-        findings.push(Finding {
-            code,
-            kind,
-            severity: severities
-                .get(e.rule_id)
-                .copied()
-                .unwrap_or(Severity::Medium),
-            fingerprint: fingerprint(e.rule_id, &resource),
-            rule_id: e.rule_id.to_string(),
-            resource,
-            arn: None,
-            message: e.annotation.to_string(),
-            new,
-            baseline_compliance,
-            waiver: None,
-            fails: false,
-            changes: Vec::new(),
-        });
-        Ok(())
+    let evaluated = scan.as_ref().map(|scan| scan.id);
+    evaluated.map_or(Ok(()), |scan| {
+        store.for_each_evaluation(scan, |e| {
+            counts.evaluations += 1;
+            if options.keep_evaluations {
+                evaluations.push(e.to_owned());
+            }
+            let compliance = stored_compliance(e.compliance);
+            let (code, kind) = match compliance {
+                Compliance::NonCompliant => (FindingCode::Noncompliant, FindingKind::Noncompliant),
+                Compliance::Error => (FindingCode::RuleError, FindingKind::Error),
+                Compliance::Compliant | Compliance::NotApplicable => return Ok(()),
+            };
+            let baseline_compliance = before.get(&e.identity()).copied();
+            let new = baseline_compliance != Some(compliance);
+            let resource = ResourceKey {
+                account_id: e.account_id.to_string(),
+                region: e.region.to_string(),
+                resource_type: e.resource_type.to_string(),
+                resource_id: e.resource_id.to_string(),
+            };
+            findings.push(Finding {
+                code,
+                kind,
+                severity: severities
+                    .get(e.rule_id)
+                    .copied()
+                    .unwrap_or(Severity::Medium),
+                fingerprint: fingerprint(e.rule_id, &resource),
+                rule_id: e.rule_id.to_string(),
+                resource,
+                arn: None,
+                message: e.annotation.to_string(),
+                new,
+                baseline_compliance,
+                waiver: None,
+                fails: false,
+                changes: Vec::new(),
+            });
+            Ok(())
+        })
     })?;
     drop(before);
 
