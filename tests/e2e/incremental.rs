@@ -3,7 +3,7 @@
 //! removed, given other parameters and rebuilt, an incremental scan's results are a full
 //! scan's, and it evaluates only what no earlier scan did.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::support::*;
 
@@ -39,22 +39,6 @@ fn results(s: &Scratch, snapshot: usize) -> Vec<Value> {
     let mut all = out.ok().json().as_array().unwrap().clone();
     all.sort_by_key(|e| e.to_string());
     all
-}
-
-/// Each rule's counts of each compliance in a scan report.
-fn counts(report: &Value) -> Vec<Value> {
-    let rules = report["rules"].as_array().unwrap().iter();
-    rules
-        .map(|r| {
-            json!([
-                r["rule_id"],
-                r["compliant"],
-                r["non_compliant"],
-                r["not_applicable"],
-                r["error"]
-            ])
-        })
-        .collect()
 }
 
 /// Scans `snapshot` incrementally, then fully, with `rules` (extra arguments), and holds the
@@ -93,7 +77,11 @@ fn incremental_equals_full(s: &Scratch, snapshot: usize, rules: &[&str]) -> Valu
     assert_eq!(full["scan"]["mode"], "full");
     assert_eq!(full["reused"], 0);
     let context = format!("snapshot {snapshot}, rules {rules:?}");
-    assert_eq!(counts(&incremental), counts(&full), "{context}");
+    assert_eq!(
+        compliance_counts(&incremental),
+        compliance_counts(&full),
+        "{context}"
+    );
     assert_eq!(
         incremental["evaluated"].as_u64().unwrap() + incremental["reused"].as_u64().unwrap(),
         full["evaluated"].as_u64().unwrap(),

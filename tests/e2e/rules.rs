@@ -700,21 +700,7 @@ fn check_finds_what_ingest_and_scan_find() {
         .ok()
         .json();
     let again = s.conform(&["scan", "--format", "json"]).ok().json();
-    let counts = |report: &Value| -> Vec<Value> {
-        let rules = report["rules"].as_array().unwrap().iter();
-        rules
-            .map(|r| {
-                json!([
-                    r["rule_id"],
-                    r["compliant"],
-                    r["non_compliant"],
-                    r["not_applicable"],
-                    r["error"]
-                ])
-            })
-            .collect()
-    };
-    assert_eq!(counts(&again), counts(&summary));
+    assert_eq!(compliance_counts(&again), compliance_counts(&summary));
     assert_eq!(
         again["evaluated"], 2,
         "only the estate rule ran again: {again}"

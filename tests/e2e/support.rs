@@ -373,3 +373,20 @@ pub fn c_rule(s: &Scratch, name: &str) -> String {
     .ok();
     as_str(&wasm).to_string()
 }
+
+/// Each rule's counts of each compliance in a scan report (`scan --format json`): what a full
+/// and an incremental scan must agree on.
+pub fn compliance_counts(report: &Value) -> Vec<Value> {
+    let rules = report["rules"].as_array().unwrap().iter();
+    rules
+        .map(|r| {
+            serde_json::json!([
+                r["rule_id"],
+                r["compliant"],
+                r["non_compliant"],
+                r["not_applicable"],
+                r["error"]
+            ])
+        })
+        .collect()
+}
