@@ -341,19 +341,19 @@ struct Reading<'a> {
     known: &'a Known,
 }
 
-impl Reading<'_> {
-    /// Counts an item, and says whether it is read whole (`ReadCounts::wants`, `Known::needs`).
-    fn wants(
-        &self,
-        rules: &[Rule],
-        seen: &mut ReadCounts,
-        reused: &mut Vec<[u64; 4]>,
-        resource_type: &str,
-        account: &str,
-        version: i64,
-    ) -> bool {
-        seen.wants(self.covered, resource_type, account)
-            && self.known.needs(rules, resource_type, version, reused)
+impl<'a> Reading<'a> {
+    /// The filter `Store::for_each_stored` reads by: it counts each item and says whether it is
+    /// read whole (`ReadCounts::wants`, `Known::needs`).
+    fn filter<'f>(
+        &'f self,
+        rules: &'f [Rule],
+        seen: &'f mut ReadCounts,
+        reused: &'f mut Vec<[u64; 4]>,
+    ) -> impl FnMut(&str, &str, i64) -> bool + 'f {
+        move |resource_type, account, version| {
+            seen.wants(self.covered, resource_type, account)
+                && self.known.needs(rules, resource_type, version, reused)
+        }
     }
 }
 
@@ -397,16 +397,7 @@ fn job(
         read = reader.for_each_stored(
             reading.snapshot,
             part,
-            |resource_type, account, version| {
-                reading.wants(
-                    rules,
-                    &mut seen,
-                    &mut reused,
-                    resource_type,
-                    account,
-                    version,
-                )
-            },
+            reading.filter(rules, &mut seen, &mut reused),
             |item| {
                 evaluate_item(&mut evaluator, rules, reading.known, item, &mut found)?;
                 if found.evaluations.len() >= BATCH {
@@ -504,16 +495,7 @@ impl<'r> Run<'r> {
                 store.for_each_stored(
                     reading.snapshot,
                     part,
-                    |resource_type, account, version| {
-                        reading.wants(
-                            rules,
-                            &mut seen,
-                            &mut reused,
-                            resource_type,
-                            account,
-                            version,
-                        )
-                    },
+                    reading.filter(rules, &mut seen, &mut reused),
                     |item| {
                         evaluate_item(&mut self.evaluator, rules, reading.known, item, &mut own)?;
                         if own.evaluations.len() >= BATCH {
