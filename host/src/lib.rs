@@ -23,6 +23,7 @@ pub mod json;
 pub mod model;
 pub mod report;
 pub mod scan;
+pub mod serve;
 pub mod store;
 pub mod timeline;
 

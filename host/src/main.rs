@@ -14,7 +14,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    cli::init_tracing(args.verbose, args.quiet);
+    cli::init_tracing(&args);
     match cli::run(args) {
         Ok(code) => code,
         // Only commands that write before deciding an exit code get here with a closed pipe,

@@ -177,6 +177,20 @@ pub fn scan(
     snapshot: SnapshotId,
     options: &ScanOptions,
 ) -> Result<ScanReport, StoreError> {
+    scan_then(store, host, rules, snapshot, options, |_| Ok(()))
+}
+
+/// As [`scan`], and `then` runs inside the scan's transaction once it is stored (readable on
+/// `store`): what it writes commits with the scan or not at all. The daemon queues the scan's
+/// notifications there.
+pub fn scan_then(
+    store: &Store,
+    host: &RuleHost,
+    rules: &Arc<[Rule]>,
+    snapshot: SnapshotId,
+    options: &ScanOptions,
+    then: impl FnOnce(&ScanInfo) -> Result<(), StoreError>,
+) -> Result<ScanReport, StoreError> {
     let jobs = options.jobs.max(1);
     let recorded: Vec<ScanRule> = rules.iter().map(scan_rule).collect();
     let mut run = Run::new(host, rules, &recorded);
@@ -191,27 +205,33 @@ pub fn scan(
     } else {
         None
     };
-    let info = store.scan(snapshot, &recorded, options.mode, |sink| {
-        let known = Known::load(store, sink, rules)?;
-        let (readers, parts) = match readers {
-            Some(readers) => {
-                let ranges = store.version_ranges(jobs * PARTS_PER_JOB)?;
-                (readers, ranges.into_iter().map(Some).collect())
-            }
-            None => (Vec::new(), vec![None]),
-        };
-        let reading = Reading {
-            snapshot,
-            covered: covered.as_ref(),
-            known: &known,
-        };
-        run.evaluate_parts(store, readers, &parts, &reading, sink)?;
-        run.finish(sink)?;
-        let summaries = run.summaries.iter();
-        sink.evaluated = summaries.clone().map(|s| s.evaluated).sum();
-        sink.reused = summaries.map(|s| s.reused).sum();
-        Ok(())
-    })?;
+    let info = store.scan(
+        snapshot,
+        &recorded,
+        options.mode,
+        |sink| {
+            let known = Known::load(store, sink, rules)?;
+            let (readers, parts) = match readers {
+                Some(readers) => {
+                    let ranges = store.version_ranges(jobs * PARTS_PER_JOB)?;
+                    (readers, ranges.into_iter().map(Some).collect())
+                }
+                None => (Vec::new(), vec![None]),
+            };
+            let reading = Reading {
+                snapshot,
+                covered: covered.as_ref(),
+                known: &known,
+            };
+            run.evaluate_parts(store, readers, &parts, &reading, sink)?;
+            run.finish(sink)?;
+            let summaries = run.summaries.iter();
+            sink.evaluated = summaries.clone().map(|s| s.evaluated).sum();
+            sink.reused = summaries.map(|s| s.reused).sum();
+            Ok(())
+        },
+        then,
+    )?;
     let mut summaries = run.summaries;
     summaries.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
     Ok(ScanReport {

@@ -2,7 +2,7 @@
 //! and how each rule judged it; one resource's versions and verdicts; and compliance changes
 //! between scans, like AWS Config's ComplianceChangeNotification.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -10,7 +10,7 @@ use crate::drift::{DriftCounts, DriftWalker, FieldChange, IgnoreRules, StateRef,
 use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
     Baseline, EvaluationFilter, ResourceInfo, ScanInfo, SnapshotInfo, SnapshotRole, Store,
-    StoreError,
+    StoreError, StoredEvaluation,
 };
 
 /// How one rule judged a snapshot.
@@ -221,6 +221,79 @@ pub struct ComplianceChange {
     /// `None`: no longer evaluated (the resource is gone or out of scope).
     pub new_compliance: Option<String>,
     pub annotation: String,
+    /// The previous evaluation's annotation (empty when there was none).
+    pub old_annotation: String,
+}
+
+/// Every (rule, resource) whose compliance differs between scan `previous` (none: every
+/// evaluation of `scan` is new) and `scan`, in rule then resource order.
+///
+/// Both scans are read in listing order and merged, so nothing is held but the changes.
+pub fn changes_between(
+    store: &Store,
+    previous: Option<i64>,
+    scan: i64,
+) -> Result<Vec<ComplianceChange>, StoreError> {
+    let all = EvaluationFilter::default();
+    let before = match previous {
+        Some(p) => store.evaluations(p, &all)?,
+        None => Vec::new(),
+    };
+    let after = store.evaluations(scan, &all)?;
+    let resource = |e: &StoredEvaluation| ResourceKey {
+        account_id: e.account_id.clone(),
+        region: e.region.clone(),
+        resource_type: e.resource_type.clone(),
+        resource_id: e.resource_id.clone(),
+    };
+    let mut changes = Vec::new();
+    let (mut old, mut new) = (before.into_iter().peekable(), after.into_iter().peekable());
+    loop {
+        let order = match (old.peek(), new.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(o), Some(n)) => o.listing_order().cmp(&n.listing_order()),
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                let o = old.next().expect("peeked");
+                changes.push(ComplianceChange {
+                    resource: resource(&o),
+                    rule_id: o.rule_id,
+                    old_compliance: Some(o.compliance),
+                    new_compliance: None,
+                    annotation: String::new(),
+                    old_annotation: o.annotation,
+                });
+            }
+            std::cmp::Ordering::Greater => {
+                let n = new.next().expect("peeked");
+                changes.push(ComplianceChange {
+                    resource: resource(&n),
+                    rule_id: n.rule_id,
+                    old_compliance: None,
+                    new_compliance: Some(n.compliance),
+                    annotation: n.annotation,
+                    old_annotation: String::new(),
+                });
+            }
+            std::cmp::Ordering::Equal => {
+                let (o, n) = (old.next().expect("peeked"), new.next().expect("peeked"));
+                if o.compliance != n.compliance {
+                    changes.push(ComplianceChange {
+                        resource: resource(&n),
+                        rule_id: n.rule_id,
+                        old_compliance: Some(o.compliance),
+                        new_compliance: Some(n.compliance),
+                        annotation: n.annotation,
+                        old_annotation: o.annotation,
+                    });
+                }
+            }
+        }
+    }
+    Ok(changes)
 }
 
 /// The compliance changes of a snapshot's latest scan since the previous scanned snapshot.
@@ -261,48 +334,7 @@ pub fn compliance_changes(
             break;
         }
     }
-    let key = |e: &crate::store::StoredEvaluation| {
-        (
-            e.rule_id.clone(),
-            ResourceKey {
-                account_id: e.account_id.clone(),
-                region: e.region.clone(),
-                resource_type: e.resource_type.clone(),
-                resource_id: e.resource_id.clone(),
-            },
-        )
-    };
-    let mut before: HashMap<(String, ResourceKey), String> = HashMap::new();
-    if let Some((_, p)) = &previous {
-        for e in store.evaluations(p.id, &EvaluationFilter::default())? {
-            let k = key(&e);
-            before.insert(k, e.compliance);
-        }
-    }
-    let mut changes = Vec::new();
-    for e in store.evaluations(scan.id, &EvaluationFilter::default())? {
-        let (rule_id, resource) = key(&e);
-        let old = before.remove(&(rule_id.clone(), resource.clone()));
-        if old.as_deref() != Some(e.compliance.as_str()) {
-            changes.push(ComplianceChange {
-                rule_id,
-                resource,
-                old_compliance: old,
-                new_compliance: Some(e.compliance),
-                annotation: e.annotation,
-            });
-        }
-    }
-    for ((rule_id, resource), old) in before {
-        changes.push(ComplianceChange {
-            rule_id,
-            resource,
-            old_compliance: Some(old),
-            new_compliance: None,
-            annotation: String::new(),
-        });
-    }
-    changes.sort_by(|a, b| (&a.rule_id, &a.resource).cmp(&(&b.rule_id, &b.resource)));
+    let changes = changes_between(store, previous.as_ref().map(|(_, p)| p.id), scan.id)?;
     Ok(ComplianceChanges {
         snapshot: StateRef::new(snapshot, None),
         scan,

@@ -8,6 +8,7 @@ mod ingest;
 mod read;
 mod render;
 mod rules;
+mod serve;
 mod timeline;
 
 use std::path::PathBuf;
@@ -86,8 +87,19 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// How log lines are written to stderr: text for people, json (one object per line) for
+    /// log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Every format some command writes; each command says which it takes (`Output::accept`).
@@ -141,6 +153,9 @@ pub enum Command {
     Timeline(timeline::TimelineArgs),
     /// Every (rule, resource) whose compliance changed since the previous scanned snapshot.
     ComplianceChanges(timeline::ChangesArgs),
+    /// Run as a daemon: ingest deliveries as they land, evaluate what changed, notify, and
+    /// answer a read-only HTTP API (README, "conform serve").
+    Serve(serve::ServeArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -160,6 +175,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(_) => Some("check"),
         Command::Results(_) => Some("results"),
         Command::Rules(_) => Some("rules"),
+        Command::Serve(_) => Some("serve"),
         _ => None,
     };
     if let Some(command) = text_or_json {
@@ -182,13 +198,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gate(args) => gate::run(&cli.db, cli.config.as_deref(), args, &out),
         Command::Timeline(args) => timeline::timeline(&cli.db, cli.config.as_deref(), args, &out),
         Command::ComplianceChanges(args) => timeline::compliance_changes(&cli.db, args, &out),
+        Command::Serve(args) => serve::run(&cli.db, cli.config.as_deref(), args),
     }
 }
 
-/// Logs go to stderr, so stdout stays clean for `--format json`.
-pub fn init_tracing(verbose: u8, quiet: bool) {
+/// Logs go to stderr, so stdout stays clean for `--format json`. A command's logs have no
+/// time (they are read as it runs); the daemon's do, and say what it did at info level.
+pub fn init_tracing(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
-    let level = match (quiet, verbose) {
+    let daemon = matches!(cli.command, Command::Serve(_));
+    let level = match (cli.quiet, cli.verbose + u8::from(daemon)) {
         (true, _) => "error",
         (false, 0) => "warn",
         (false, 1) => "info",
@@ -197,11 +216,18 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
     };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("conform={level}")));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .without_time()
-        .init();
+        .with_target(false);
+    match (cli.log_format, daemon) {
+        (LogFormat::Json, _) => builder.json().init(),
+        (LogFormat::Text, true) => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        (LogFormat::Text, false) => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .without_time()
+            .init(),
+    }
 }

@@ -125,7 +125,7 @@ pub enum RulesAction {
 }
 
 /// A number of seconds greater than zero (fractions allowed).
-fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
+pub fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
     match text.parse::<f64>() {
         Ok(s) if s > 0.0 && s.is_finite() && s < 1e9 => Ok(std::time::Duration::from_secs_f64(s)),
         _ => Err(format!(
@@ -166,8 +166,13 @@ fn load_rules_noting(
 }
 
 fn host(args: &RuleArgs) -> anyhow::Result<RuleHost> {
+    Ok(RuleHost::new(limits(args))?)
+}
+
+/// The bounds the arguments set on rules.
+pub fn limits(args: &RuleArgs) -> Limits {
     let cache_dir = if args.no_cache { None } else { cache_dir() };
-    Ok(RuleHost::new(Limits {
+    Limits {
         timeout: std::time::Duration::from_millis(args.rule_timeout),
         memory_bytes: (args.rule_memory as usize) << 20,
         max_timeouts: args.rule_max_timeouts,
@@ -175,7 +180,7 @@ fn host(args: &RuleArgs) -> anyhow::Result<RuleHost> {
         scan_budget: args.scan_budget,
         compile_timeout: args.rule_compile_timeout,
         cache_dir,
-    })?)
+    }
 }
 
 /// Where compiled rules are cached: CONFORM_CACHE_DIR, else the user's cache directory.
@@ -334,6 +339,7 @@ pub fn results(db: &Path, args: ResultsArgs, out: &Output) -> anyhow::Result<Exi
         rule_id: args.rule,
         resource_id: args.resource,
         compliance: args.compliance.map(|c| c.as_str().to_string()),
+        ..Default::default()
     };
     let evaluations = store.evaluations(scan.id, &filter)?;
     out.emit(&evaluations, |w| {

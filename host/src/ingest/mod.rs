@@ -38,7 +38,7 @@ use item::{Checker, Item, ItemProblem};
 pub use item::{ENVELOPE_SCHEMA, SchemaFileError};
 use placement::{Arrival, Earlier, Outcome, Placement, Sighting};
 use source::FileError;
-pub use source::InputLimits;
+pub use source::{InputLimits, expand, is_data_file_name};
 
 /// How an ingest reads its input and what kind of snapshot it makes.
 #[derive(Debug, Clone, Default)]

@@ -163,6 +163,12 @@ impl<R: Read> Read for Limited<'_, R> {
     }
 }
 
+/// Whether a file found in a directory is read: a data suffix (`.json`, `.json.gz`, ...) and
+/// not hidden. Temporary files of a sync in progress (`x.json.gz.1a2b`, `.x.json`) are not.
+pub fn is_data_file_name(name: &str) -> bool {
+    !name.starts_with('.') && DATA_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
 /// Expands files and directories into the files to read, directories walked in name order so
 /// that an ingest is reproducible.
 pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
@@ -185,7 +191,7 @@ pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, (PathBuf, std::io::Err
             if !entry.file_type().is_file() || name.starts_with('.') {
                 continue;
             }
-            if DATA_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+            if is_data_file_name(&name) {
                 files.push(entry.into_path());
             } else {
                 tracing::debug!(path = %entry.path().display(), "not a data file name; skipped");

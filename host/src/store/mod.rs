@@ -7,6 +7,7 @@
 mod baselines;
 mod batch;
 mod compare;
+mod outbox;
 mod scans;
 mod writer;
 
@@ -26,9 +27,10 @@ use crate::model::{Field, Fields};
 pub use baselines::{Baseline, check_baseline_name};
 
 pub use compare::{StateDifference, VersionRef, resource_identity};
+pub use outbox::{OutboxMessage, QueuedMessage};
 pub use scans::{
-    Evaluated, EvaluationFilter, EvaluationRef, EvaluationSink, NewEvaluation, ScanInfo, ScanMode,
-    ScanRule, StoredEvaluation, evaluation_identity,
+    Evaluated, EvaluationFilter, EvaluationRef, EvaluationSink, NewEvaluation, PageKey, ScanInfo,
+    ScanMode, ScanRule, StoredEvaluation, SummaryBy, evaluation_identity,
 };
 pub use writer::{
     Head, NewVersion, Savepoint, SnapshotCounts, SnapshotRecord, SnapshotWriter, Target,
@@ -44,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_version_ranges.sql"),
     include_str!("../../migrations/0006_scopes_and_sources.sql"),
     include_str!("../../migrations/0007_reused_evaluations.sql"),
+    include_str!("../../migrations/0008_outbox.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -135,7 +135,20 @@ pub struct EvaluationFilter {
     /// A resource id, matched exactly.
     pub resource_id: Option<String>,
     pub compliance: Option<String>,
+    pub account_id: Option<String>,
+    pub resource_type: Option<String>,
 }
+
+/// What a compliance summary counts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryBy {
+    Rule,
+    Account,
+    ResourceType,
+}
+
+/// Where a page of evaluations starts: after this (rule, account, region, type, id).
+pub type PageKey = (String, String, String, String, String);
 
 /// What an evaluation is about.
 #[derive(Debug, Clone)]
@@ -417,13 +430,16 @@ impl Store {
     /// Records a scan of `snapshot` by `rules` and stores what `evaluate` records through the
     /// sink, all in one transaction: a scan is stored whole or not at all. `evaluate` reads the
     /// snapshot as it likes: on this connection (reading inside the transaction is allowed) or
-    /// on [`Store::reader`]s in other threads.
+    /// on [`Store::reader`]s in other threads. `then` runs last, inside the transaction, with
+    /// the scan stored and readable on this connection: what it writes (the daemon's outbox)
+    /// commits with the scan or not at all.
     pub fn scan(
         &self,
         snapshot: SnapshotId,
         rules: &[ScanRule],
         mode: ScanMode,
         evaluate: impl FnOnce(&mut EvaluationSink<'_>) -> Result<()>,
+        then: impl FnOnce(&ScanInfo) -> Result<()>,
     ) -> Result<ScanInfo> {
         let started_at = now();
         // Reading the snapshot and writing evaluations share one connection and transaction.
@@ -500,6 +516,14 @@ impl Store {
                 sink.reused as i64
             ],
         )?;
+        let info = ScanInfo {
+            id: scan,
+            snapshot,
+            started_at,
+            finished_at,
+            mode,
+        };
+        then(&info)?;
         tracing::info!(
             scan,
             rows = sink.written,
@@ -508,13 +532,7 @@ impl Store {
             "scan stored"
         );
         tx.commit()?;
-        Ok(ScanInfo {
-            id: scan,
-            snapshot,
-            started_at,
-            finished_at,
-            mode,
-        })
+        Ok(info)
     }
 
     /// The verdicts stored for a rule instance: compliance code (0: outside its scope) by
@@ -535,19 +553,32 @@ impl Store {
                 "SELECT id, snapshot_id, started_at, finished_at, mode FROM scans
                  WHERE snapshot_id = ?1 ORDER BY id DESC LIMIT 1",
                 [snapshot.0],
-                |r| {
-                    Ok(ScanInfo {
-                        id: r.get(0)?,
-                        snapshot: SnapshotId(r.get(1)?),
-                        started_at: r.get(2)?,
-                        finished_at: r.get(3)?,
-                        mode: if r.get_ref(4)?.as_str()? == "incremental" {
-                            ScanMode::Incremental
-                        } else {
-                            ScanMode::Full
-                        },
-                    })
-                },
+                scan_info_from_row,
+            )
+            .optional()?)
+    }
+
+    /// A scan by id.
+    pub fn scan_info(&self, scan: i64) -> Result<Option<ScanInfo>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, snapshot_id, started_at, finished_at, mode FROM scans WHERE id = ?1",
+                [scan],
+                scan_info_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The latest scan stored before scan `scan`.
+    pub fn scan_before(&self, scan: i64) -> Result<Option<ScanInfo>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, snapshot_id, started_at, finished_at, mode FROM scans
+                 WHERE id < ?1 ORDER BY id DESC LIMIT 1",
+                [scan],
+                scan_info_from_row,
             )
             .optional()?)
     }
@@ -724,7 +755,8 @@ impl Store {
              SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
              FROM scan_view
              WHERE (?5 IS NULL OR rule_id = ?5) AND (?6 IS NULL OR resource_id = ?6)
-               AND (?7 IS NULL OR compliance = ?7)
+               AND (?7 IS NULL OR compliance = ?7) AND (?8 IS NULL OR account_id = ?8)
+               AND (?9 IS NULL OR resource_type = ?9)
              ORDER BY rule_id, account_id, region, resource_type, resource_id"
         ))?;
         let rows = stmt.query_map(
@@ -735,12 +767,98 @@ impl Store {
                 snapshot,
                 filter.rule_id,
                 filter.resource_id,
-                filter.compliance
+                filter.compliance,
+                filter.account_id,
+                filter.resource_type
             ],
             evaluation_from_row,
         )?;
         rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
+
+    /// Up to `limit` evaluations of a scan, filtered, in listing order, after `after`: a page
+    /// that the next continues from its last evaluation.
+    pub fn evaluations_page(
+        &self,
+        scan: i64,
+        filter: &EvaluationFilter,
+        after: Option<&PageKey>,
+        limit: usize,
+    ) -> Result<Vec<StoredEvaluation>> {
+        let (view, [scan, first, last, snapshot]) = self.scan_view(scan)?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{view}
+             SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
+             FROM scan_view
+             WHERE (?5 IS NULL OR rule_id = ?5) AND (?6 IS NULL OR resource_id = ?6)
+               AND (?7 IS NULL OR compliance = ?7) AND (?8 IS NULL OR account_id = ?8)
+               AND (?9 IS NULL OR resource_type = ?9)
+               AND (?10 IS NULL OR (rule_id, account_id, region, resource_type, resource_id)
+                                   > (?10, ?11, ?12, ?13, ?14))
+             ORDER BY rule_id, account_id, region, resource_type, resource_id
+             LIMIT ?15"
+        ))?;
+        let a = |i: usize| after.map(|k| [&k.0, &k.1, &k.2, &k.3, &k.4][i].as_str());
+        let rows = stmt.query_map(
+            params![
+                scan,
+                first,
+                last,
+                snapshot,
+                filter.rule_id,
+                filter.resource_id,
+                filter.compliance,
+                filter.account_id,
+                filter.resource_type,
+                a(0),
+                a(1),
+                a(2),
+                a(3),
+                a(4),
+                limit as i64
+            ],
+            evaluation_from_row,
+        )?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
+    }
+
+    /// How many evaluations of each compliance a scan has per rule, account or resource
+    /// type: (key, compliance, count), by key.
+    pub fn compliance_summary(
+        &self,
+        scan: i64,
+        by: SummaryBy,
+    ) -> Result<Vec<(String, String, u64)>> {
+        let column = match by {
+            SummaryBy::Rule => "rule_id",
+            SummaryBy::Account => "account_id",
+            SummaryBy::ResourceType => "resource_type",
+        };
+        let (view, bound) = self.scan_view(scan)?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{view} SELECT {column}, compliance, count(*) FROM scan_view
+             GROUP BY {column}, compliance ORDER BY {column}, compliance"
+        ))?;
+        let rows = stmt.query_map(bound, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
+    }
+}
+
+/// A row of `SELECT id, snapshot_id, started_at, finished_at, mode FROM scans`.
+fn scan_info_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScanInfo> {
+    Ok(ScanInfo {
+        id: r.get(0)?,
+        snapshot: SnapshotId(r.get(1)?),
+        started_at: r.get(2)?,
+        finished_at: r.get(3)?,
+        mode: if r.get_ref(4)?.as_str()? == "incremental" {
+            ScanMode::Incremental
+        } else {
+            ScanMode::Full
+        },
+    })
 }
 
 /// A row of `SELECT rule_id, account_id, region, resource_type, resource_id, compliance,
