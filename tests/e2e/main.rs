@@ -15,6 +15,7 @@ mod output_shapes;
 mod read_only;
 mod read_side;
 mod rules;
+mod serve;
 mod support;
 mod timeline;
 mod versioning;

@@ -156,6 +156,12 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         watches.push(watch::watch_rules(&rule_paths, work.clone())?);
     }
 
+    // Each sink's own connection, opened before the worker starts writing (opening checks the
+    // schema, which waits for no writer).
+    let sink_stores = sinks
+        .iter()
+        .map(|_| Store::open(&options.db).map(|s| Arc::new(Mutex::new(s))))
+        .collect::<Result<Vec<_>, _>>()?;
     let wakes: Vec<Arc<tokio::sync::Notify>> = sinks
         .iter()
         .map(|_| Arc::new(tokio::sync::Notify::new()))
@@ -205,11 +211,10 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         tracing::info!("listening on http://{listen}");
         let (stop_sinks, stopped) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
-        for (sink, wake) in sinks.iter().zip(&wakes) {
-            let sink_store = Store::open(&options.db)?;
+        for ((sink, wake), store) in sinks.iter().zip(&wakes).zip(sink_stores) {
             tasks.push(tokio::spawn(sinks::deliver(
                 sink.clone(),
-                Arc::new(Mutex::new(sink_store)),
+                store,
                 wake.clone(),
                 stopped.clone(),
                 options.grace,

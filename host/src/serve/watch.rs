@@ -60,10 +60,14 @@ pub fn watch_rules(paths: &[PathBuf], work: Sender<Work>) -> Result<Watch, Serve
     start(paths, None, is_rule, work, |_, _| Work::RulesChanged)
 }
 
+/// A data file, or a directory: one that appears (made by a sync, or moved in whole) may hold
+/// files made before the watcher saw it, so it is read whole (ingest skips what is stored).
 fn is_delivery(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(crate::ingest::is_data_file_name)
+    path.is_dir()
+        || path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(crate::ingest::is_data_file_name)
 }
 
 fn is_rule(path: &Path) -> bool {

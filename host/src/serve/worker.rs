@@ -80,6 +80,15 @@ impl Worker {
         if let Err(e) = self.catch_up() {
             self.failed_run(&e);
         }
+        // What the API reports until the next run: the store's latest scan.
+        if let Ok(Some(scan)) = self.store.scan_before(i64::MAX) {
+            let mut last = self.status.last.lock().expect("status");
+            if last.scan.is_none() {
+                last.snapshot = Some(scan.snapshot.0);
+                last.scan = Some(scan.id);
+                last.finished_at = Some(scan.finished_at);
+            }
+        }
         self.status.ready.store(true, Ordering::SeqCst);
         tracing::info!("ready");
         while !stop.load(Ordering::SeqCst) {
@@ -222,6 +231,7 @@ impl Worker {
             return Ok(Vec::new());
         }
         let started = Instant::now();
+        tracing::info!(paths = paths.len(), "ingesting");
         let snapshots = match crate::ingest(&mut self.store, &paths, &options, &NoProgress) {
             Ok(report) => report.snapshots,
             Err(e) if paths.len() == 1 && paths[0].is_file() => {
@@ -310,6 +320,7 @@ impl Worker {
     /// served: since the latest scan before).
     fn scan(&mut self, snapshot: SnapshotId) -> Result<(), ServeError> {
         let started = Instant::now();
+        tracing::info!(snapshot = snapshot.0, "scanning");
         let store = &self.store;
         let options = ScanOptions {
             jobs: self.jobs,
