@@ -411,6 +411,18 @@ mod tests {
         );
     }
 
+    /// The example in `snapshots/` is a working config.
+    #[test]
+    fn the_sample_serve_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/conform.toml");
+        let config = Config::load(Some(&path)).unwrap();
+        let serve = config.serve;
+        assert!(serve.rules[0].join("encrypted-volumes.wat").exists() || serve.rules[0].is_dir());
+        assert!(serve.watch[0].path.is_dir(), "{:?}", serve.watch[0].path);
+        assert_eq!(serve.schedule.len(), 2);
+        assert!(serve.notify[0].file.is_some());
+    }
+
     #[test]
     fn unknown_keys_are_errors() {
         let err = Config::parse("[drift]\ndefault = false\n", PathBuf::from("c.toml")).unwrap_err();
