@@ -800,3 +800,143 @@ fn day_in(watch: &Path, generated: &Path, n: u32) -> PathBuf {
         generated.join(format!("snapshot-{n:04}"))
     }
 }
+
+/// `conform.toml` alone configures the daemon: a cron schedule evaluates again every second,
+/// a rule file dropped into the rule directory is loaded and its first evaluations notified
+/// (one that cannot load is reported and the rules in use stay), and a resource that starts to
+/// differ from the baseline gets a drift message, exactly for what `conform drift` reports.
+#[test]
+fn schedules_rule_reloads_and_drift_messages() {
+    let s = Scratch::new();
+    std::fs::create_dir(s.path("deliveries")).unwrap();
+    std::fs::create_dir(s.path("rules")).unwrap();
+    s.write(
+        "conform.toml",
+        "[serve]\nrules = [\"rules\"]\nbaseline = \"prod\"\n\
+         [[watch]]\npath = \"deliveries\"\n\
+         [[schedule]]\nname = \"every-second\"\ncron = \"* * * * * *\"\n\
+         [[notify]]\nfile = \"notifications.ndjson\"\n",
+    );
+    let sink = s.path("notifications.ndjson");
+    let read_sink = || -> Vec<Value> {
+        std::fs::read_to_string(&sink)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let mut daemon = Daemon::start(&s, &[]);
+    daemon.wait_ready();
+    deliver(
+        &s,
+        &s.path("deliveries"),
+        "day1",
+        &sample_week("2026-11-02"),
+    );
+    daemon.wait_settled(1);
+    s.conform(&["baseline", "set", "prod", "--snapshot", "1"])
+        .ok();
+    let first = read_sink().len();
+
+    deliver(
+        &s,
+        &s.path("deliveries"),
+        "day2",
+        &sample_week("2026-11-09"),
+    );
+    daemon.wait_settled(2);
+    let drift = s
+        .conform(&["drift", "--baseline", "prod", "--format", "json"])
+        .ok()
+        .json();
+    let expected: BTreeSet<(String, String)> = drift["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["resource_id"].as_str().unwrap().to_string(),
+                r["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    let drifted: BTreeSet<(String, String)> = read_sink()[first..]
+        .iter()
+        .filter(|m| m["Message"]["messageType"] == "DriftChangeNotification")
+        .map(|m| {
+            let m = &m["Message"];
+            assert_eq!(m["baseline"], "prod");
+            assert_eq!(m["drifted"], true);
+            (
+                m["resourceId"].as_str().unwrap().to_string(),
+                m["change"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(drifted, expected, "one drift message per drifted resource");
+
+    // The schedule runs.
+    wait_for("a scheduled evaluation", Duration::from_secs(30), || {
+        daemon
+            .get_as("/metrics", None)
+            .1
+            .contains("conform_last_success_timestamp_seconds{job=\"schedule every-second\"}")
+    });
+
+    // A rule that cannot load is reported and left out; the others run.
+    let refused = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/rules/refused");
+    std::fs::copy(
+        refused.join("unknown-import.wat"),
+        s.path("rules/unknown-import.wat"),
+    )
+    .unwrap();
+    wait_for("the reload to fail", Duration::from_secs(30), || {
+        daemon.get("/api/v1/health")["last_run"]["rules_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("unknown-import.wat"))
+    });
+    let scans = |d: &Daemon| {
+        let m = d.get_as("/metrics", None).1;
+        m.lines()
+            .find_map(|l| l.strip_prefix("conform_scan_duration_seconds_count "))
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let ran = scans(&daemon);
+    wait_for("the schedule to go on", Duration::from_secs(30), || {
+        scans(&daemon) > ran
+    });
+
+    // A new rule: loaded, run, and its first evaluations notified.
+    let before = read_sink().len();
+    let slow =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/rules/slow/slow-volume.wat");
+    std::fs::copy(slow, s.path("rules/slow-volume.wat")).unwrap();
+    let volumes = verdicts(&results(&s, 2))
+        .keys()
+        .filter(|k| k.3 == "AWS::EC2::Volume")
+        .map(|k| k.4.clone())
+        .collect::<BTreeSet<_>>()
+        .len();
+    wait_for(
+        "the new rule's notifications",
+        Duration::from_secs(60),
+        || {
+            read_sink()[before..]
+                .iter()
+                .filter(|m| m["Message"]["configRuleName"] == "SLOW_VOLUME")
+                .count()
+                == volumes
+        },
+    );
+    let health = daemon.get("/api/v1/health");
+    assert!(
+        health["last_run"]["rules_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("unknown-import.wat")),
+        "the refused rule is still reported: {health}"
+    );
+    assert_eq!(daemon.terminate(), 0);
+}

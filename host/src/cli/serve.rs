@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// CONFORM_API_TOKEN.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
+    /// Also notify when a resource starts or stops differing from this baseline.
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
     /// How long the sinks may go on delivering after SIGTERM, in seconds.
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = super::rules::positive_seconds)]
     pub grace: std::time::Duration,
@@ -79,6 +82,9 @@ pub fn run(db: &Path, config: Option<&Path>, args: ServeArgs) -> anyhow::Result<
             stdout: true,
             ..Default::default()
         });
+    }
+    if let Some(baseline) = &args.baseline {
+        serve.baseline = Some(baseline.clone());
     }
     if let Some(listen) = args.listen {
         serve.listen = Some(listen);

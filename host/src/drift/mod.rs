@@ -255,6 +255,14 @@ fn live_count(store: &Store, state: &StateRef) -> Result<u64, StoreError> {
         .live)
 }
 
+/// A resource whose drift from the baseline changed between two states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriftStep {
+    pub resource: ResourceRowId,
+    pub before: Option<DriftKind>,
+    pub after: Option<DriftKind>,
+}
+
 /// Counts drift from a baseline for a series of states in order (the timeline), in time that
 /// follows what changed rather than the size of the estate: the first state is compared with
 /// the baseline in full, and each later one only for the resources that changed since the
@@ -291,13 +299,22 @@ impl DriftWalker {
         })
     }
 
-    /// Drift counts of `state` against the baseline. States should come in order.
-    pub fn counts(
+    /// The baseline walked against.
+    pub fn baseline(&self) -> SnapshotId {
+        self.baseline
+    }
+
+    /// Moves the walk to `state` and returns every resource whose drift it changed: (row,
+    /// drift before, drift after), `None` where it matched the baseline (or differed only in
+    /// ignored fields). The first call compares `state` with the baseline whole and reports
+    /// nothing; each later one reads only what changed since the state before.
+    pub fn advance(
         &mut self,
         store: &Store,
         state: SnapshotId,
         ignore: &IgnoreRules,
-    ) -> Result<DriftCounts, StoreError> {
+    ) -> Result<Vec<DriftStep>, StoreError> {
+        let mut steps = Vec::new();
         match self.at {
             None => {
                 for d in store.state_differences(self.baseline, state)? {
@@ -305,6 +322,10 @@ impl DriftWalker {
                 }
             }
             Some(previous) => {
+                let kind = |d: Option<&PairDrift>| match d {
+                    Some(PairDrift::Drift(k)) => Some(*k),
+                    _ => None,
+                };
                 for step in store.state_differences(previous, state)? {
                     let before = store.version_in(step.resource, self.baseline, self.role)?;
                     let d = StateDifference {
@@ -312,11 +333,31 @@ impl DriftWalker {
                         before,
                         after: step.after,
                     };
+                    let was = kind(self.drifts.get(&d.resource));
                     self.judge(store, d, ignore)?;
+                    let now = kind(self.drifts.get(&step.resource));
+                    if was != now {
+                        steps.push(DriftStep {
+                            resource: step.resource,
+                            before: was,
+                            after: now,
+                        });
+                    }
                 }
             }
         }
         self.at = Some(state);
+        Ok(steps)
+    }
+
+    /// Drift counts of `state` against the baseline. States should come in order.
+    pub fn counts(
+        &mut self,
+        store: &Store,
+        state: SnapshotId,
+        ignore: &IgnoreRules,
+    ) -> Result<DriftCounts, StoreError> {
+        self.advance(store, state, ignore)?;
         let mut counts = DriftCounts::default();
         for drift in self.drifts.values() {
             match drift {

@@ -67,6 +67,17 @@ impl RuleSet {
     /// Loads what `selection` names. Every rule id is loaded once: a second definition, a
     /// parameter for no loaded rule, or an `--only` pattern that matches nothing is an error.
     pub fn load(host: &RuleHost, selection: &RuleSelection) -> Result<RuleSet, RuleSetError> {
+        RuleSet::load_with(host, selection, None)
+    }
+
+    /// As [`RuleSet::load`], but a rule file that cannot be loaded, or whose id another rule
+    /// has, is left out and its error pushed to `refused`: the daemon's reload, where one bad
+    /// file must not stop the others.
+    fn load_with(
+        host: &RuleHost,
+        selection: &RuleSelection,
+        mut refused: Option<&mut Vec<String>>,
+    ) -> Result<RuleSet, RuleSetError> {
         let params = match &selection.params {
             Some(path) => read_params(path)?,
             None => HashMap::new(),
@@ -103,15 +114,22 @@ impl RuleSet {
             return Err(RuleSetError::NoRules);
         }
         for file in &files {
-            let rule = host.load_file(file, &lookup)?;
-            if let Some(other) = rules.iter().find(|r| r.manifest.id == rule.manifest.id) {
-                return Err(RuleSetError::Duplicate {
-                    id: rule.manifest.id.clone(),
-                    first: other.source.to_string(),
-                    second: rule.source.to_string(),
-                });
+            let loaded = host.load_file(file, &lookup).map_err(RuleSetError::from);
+            let checked = loaded.and_then(|rule| {
+                match rules.iter().find(|r| r.manifest.id == rule.manifest.id) {
+                    Some(other) => Err(RuleSetError::Duplicate {
+                        id: rule.manifest.id.clone(),
+                        first: other.source.to_string(),
+                        second: rule.source.to_string(),
+                    }),
+                    None => Ok(rule),
+                }
+            });
+            match (checked, refused.as_deref_mut()) {
+                (Ok(rule), _) => rules.push(rule),
+                (Err(e), Some(refused)) => refused.push(e.to_string()),
+                (Err(e), None) => return Err(e),
             }
-            rules.push(rule);
         }
         if let Some(unknown) = params
             .keys()
@@ -141,6 +159,15 @@ impl RuleSet {
     /// params file as it is now. On an error this set is still whole, to keep running.
     pub fn reload(&self, host: &RuleHost) -> Result<RuleSet, RuleSetError> {
         RuleSet::load(host, &self.selection)
+    }
+
+    /// Loads the selection again, leaving out (and returning the errors of) the rule files
+    /// that cannot load, so the others run. Errors that are not one file's (the params file,
+    /// `--only`) still fail the whole reload, and this set stays whole.
+    pub fn reload_tolerant(&self, host: &RuleHost) -> Result<(RuleSet, Vec<String>), RuleSetError> {
+        let mut refused = Vec::new();
+        let set = RuleSet::load_with(host, &self.selection, Some(&mut refused))?;
+        Ok((set, refused))
     }
 }
 

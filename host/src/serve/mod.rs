@@ -176,6 +176,9 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         status: status.clone(),
         jobs: options.jobs,
         failed: Default::default(),
+        baseline: serve.baseline.clone(),
+        ignore: options.config.ignore.clone(),
+        drift: None,
     };
     let worker_stop = stop.clone();
     let worker = std::thread::Builder::new()

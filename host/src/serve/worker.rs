@@ -16,6 +16,7 @@ use super::ServeError;
 use super::messages::{self, Judged};
 use super::metrics::Metrics;
 use crate::config::WatchConfig;
+use crate::drift::{DriftWalker, IgnoreRules};
 use crate::engine::{RuleHost, RuleSet};
 use crate::ingest::{IngestOptions, NoProgress};
 use crate::model::SnapshotId;
@@ -49,6 +50,9 @@ pub struct LastRun {
     pub scan: Option<i64>,
     pub finished_at: Option<String>,
     pub error: Option<String>,
+    /// Why the rules last failed to load again, until a reload succeeds (the rules in use
+    /// meanwhile are the ones loaded before).
+    pub rules_error: Option<String>,
 }
 
 pub struct Worker {
@@ -63,6 +67,11 @@ pub struct Worker {
     pub jobs: usize,
     /// Files that failed to ingest, by (size, modified): tried again once they change.
     pub failed: HashMap<PathBuf, (u64, Option<SystemTime>)>,
+    /// Drift messages compare each snapshot with this baseline, with these ignore patterns.
+    pub baseline: Option<String>,
+    pub ignore: IgnoreRules,
+    /// Where the drift walk is: the resources drifted at the last notified snapshot.
+    pub drift: Option<DriftWalker>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -132,13 +141,19 @@ impl Worker {
                 self.scan_latest()
             }
             Work::RulesChanged => {
-                match self.rules.reload(&self.host) {
-                    Ok(rules) => {
+                match self.rules.reload_tolerant(&self.host) {
+                    Ok((rules, refused)) => {
                         tracing::info!(rules = rules.rules.len(), "rules loaded again");
+                        for e in &refused {
+                            tracing::error!("rule left out: {e}");
+                        }
                         self.rules = rules;
+                        self.status.last.lock().expect("status").rules_error =
+                            (!refused.is_empty()).then(|| refused.join("; "));
                     }
                     Err(e) => {
                         // The rules in use stay in use.
+                        self.status.last.lock().expect("status").rules_error = Some(e.to_string());
                         return Err(ServeError::Rules(e.to_string()));
                     }
                 }
@@ -327,6 +342,7 @@ impl Worker {
             ..Default::default()
         };
         let queued = std::cell::Cell::new(0usize);
+        let (baseline, ignore, drift) = (&self.baseline, &self.ignore, &mut self.drift);
         let report = crate::scan::scan_then(
             store,
             &self.host,
@@ -334,11 +350,22 @@ impl Worker {
             snapshot,
             &options,
             |info| {
-                let n = queue_changes(store, info)?;
+                let mut n = queue_changes(store, info)?;
+                if let Some(name) = baseline {
+                    n += queue_drift(store, name, ignore, drift, info)?;
+                }
                 queued.set(n);
                 Ok(())
             },
-        )?;
+        );
+        let report = match report {
+            Ok(r) => r,
+            Err(e) => {
+                // The walk may have gone past what the rolled-back transaction stored.
+                self.drift = None;
+                return Err(e.into());
+            }
+        };
         let seconds = started.elapsed().as_secs_f64();
         let counts: Vec<(String, u64)> = report
             .rules
@@ -367,12 +394,11 @@ impl Worker {
         for wake in &self.wakes {
             wake.notify_one();
         }
-        *self.status.last.lock().expect("status") = LastRun {
-            snapshot: Some(snapshot.0),
-            scan: Some(report.scan.id),
-            finished_at: Some(report.scan.finished_at.clone()),
-            error: None,
-        };
+        let mut last = self.status.last.lock().expect("status");
+        last.snapshot = Some(snapshot.0);
+        last.scan = Some(report.scan.id);
+        last.finished_at = Some(report.scan.finished_at.clone());
+        last.error = None;
         Ok(())
     }
 }
@@ -417,6 +443,61 @@ fn queue_changes(store: &Store, info: &ScanInfo) -> Result<usize, StoreError> {
     let queued = store.enqueue(&messages)?;
     store.mark_notified(info.id)?;
     Ok(queued)
+}
+
+/// Queues a message for every resource that started or stopped differing from baseline
+/// `name` with scan `info`'s snapshot, since the last notified one. The walk starts (and starts
+/// again when the baseline is moved) at the last notified snapshot, with no messages: what
+/// differed then was reported then, or before the daemon watched.
+fn queue_drift(
+    store: &Store,
+    name: &str,
+    ignore: &IgnoreRules,
+    walker: &mut Option<DriftWalker>,
+    info: &ScanInfo,
+) -> Result<usize, StoreError> {
+    let baseline = match store.baseline(name) {
+        Ok(b) => b,
+        Err(StoreError::NoSuchBaseline { .. }) => {
+            tracing::debug!(baseline = name, "no such baseline yet; no drift messages");
+            return Ok(0);
+        }
+        Err(e) => return Err(e),
+    };
+    if walker
+        .as_ref()
+        .is_none_or(|w| w.baseline() != baseline.snapshot.id)
+    {
+        let mut w = DriftWalker::new(store, baseline.snapshot.id)?;
+        let start = match store.notified_before(info.id)? {
+            Some(p) => store.scan_info(p)?.map(|s| s.snapshot),
+            None => None,
+        };
+        w.advance(store, start.unwrap_or(info.snapshot), ignore)?;
+        *walker = Some(w);
+    }
+    let walk = walker.as_mut().expect("set above");
+    let steps = walk.advance(store, info.snapshot, ignore)?;
+    if steps.is_empty() {
+        return Ok(0);
+    }
+    let taken_at = store
+        .snapshot(SnapshotSelector::Id(info.snapshot))?
+        .taken_at;
+    let now = jiff::Timestamp::now().to_string();
+    let mut messages = Vec::with_capacity(steps.len());
+    for step in steps {
+        let resource = store.resource(step.resource)?;
+        messages.push(messages::drift_change(
+            &resource.key,
+            name,
+            info.snapshot,
+            &taken_at,
+            step.after.map(|k| k.as_str()),
+            &now,
+        ));
+    }
+    store.enqueue(&messages)
 }
 
 fn file_stamp(path: &Path) -> (u64, Option<SystemTime>) {
