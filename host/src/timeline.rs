@@ -2,15 +2,16 @@
 //! and how each rule judged it; one resource's versions and verdicts; and compliance changes
 //! between scans, like AWS Config's ComplianceChangeNotification.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::drift::{DriftCounts, DriftWalker, FieldChange, IgnoreRules, StateRef, diff};
+use crate::model::ResourceRowId;
 use crate::model::{ResourceKey, SnapshotId};
 use crate::store::{
-    Baseline, EvaluationFilter, ResourceInfo, ScanInfo, SnapshotInfo, SnapshotRole, Store,
-    StoreError, StoredEvaluation,
+    Baseline, EvaluationFilter, ResourceInfo, ScanInfo, ScanMode, SnapshotInfo, SnapshotRole,
+    Store, StoreError, StoredEvaluation,
 };
 
 /// How one rule judged a snapshot.
@@ -228,24 +229,175 @@ pub struct ComplianceChange {
 /// Every (rule, resource) whose compliance differs between scan `previous` (none: every
 /// evaluation of `scan` is new) and `scan`, in rule then resource order.
 ///
-/// Both scans are read in listing order and merged, so nothing is held but the changes.
+/// A rule that ran as the same instance in two incremental scans can only have changed where
+/// a resource's version changed between their snapshots (its verdicts are per version), or
+/// where either scan has a row of its own (an ERROR, an estate evaluation): only those are
+/// compared, so the cost follows what changed, not the estate. Any other rule (new, removed,
+/// its code or parameters changed, or a full scan on either side) is compared whole.
 pub fn changes_between(
     store: &Store,
     previous: Option<i64>,
     scan: i64,
 ) -> Result<Vec<ComplianceChange>, StoreError> {
-    let all = EvaluationFilter::default();
-    let before = match previous {
-        Some(p) => store.evaluations(p, &all)?,
-        None => Vec::new(),
+    let infos = match previous {
+        Some(p) => (store.scan_info(p)?, store.scan_info(scan)?),
+        None => (None, None),
     };
-    let after = store.evaluations(scan, &all)?;
-    let resource = |e: &StoredEvaluation| ResourceKey {
+    let (Some(old), Some(new)) = infos else {
+        return merged(store, previous, scan, None);
+    };
+    let incremental = old.mode == ScanMode::Incremental && new.mode == ScanMode::Incremental;
+    let (old_instances, new_instances) =
+        (store.scan_instances(old.id)?, store.scan_instances(new.id)?);
+    let rules: BTreeSet<&String> = old_instances.keys().chain(new_instances.keys()).collect();
+    let mut changed: Option<Vec<(ResourceRowId, ResourceKey, Option<i64>, Option<i64>)>> = None;
+    let mut changes = Vec::new();
+    for rule in rules {
+        let instance = match (old_instances.get(rule), new_instances.get(rule)) {
+            (Some(Some(a)), Some(Some(b))) if a == b && incremental => *a,
+            _ => {
+                changes.extend(merged(store, Some(old.id), new.id, Some(rule))?);
+                continue;
+            }
+        };
+        if changed.is_none() {
+            let mut list = Vec::new();
+            for d in store.state_differences(old.snapshot, new.snapshot)? {
+                let key = store.resource(d.resource)?.key;
+                let version = |v: Option<crate::store::VersionRef>| v.map(|v| v.version.0);
+                list.push((d.resource, key, version(d.before), version(d.after)));
+            }
+            changed = Some(list);
+        }
+        // (resource row, key) → (old, new) evaluation: compliance and annotation.
+        type Side = Option<(String, String)>;
+        let mut pairs: BTreeMap<ResourceKey, (Option<ResourceRowId>, Side, Side)> = BTreeMap::new();
+        let (own_old, own_new) = (
+            store.own_evaluations(old.id, rule)?,
+            store.own_evaluations(new.id, rule)?,
+        );
+        for (row, e) in own_old {
+            let key = key_of(&e);
+            pairs
+                .entry(key)
+                .or_insert((row.map(ResourceRowId), None, None))
+                .1 = Some((e.compliance, e.annotation));
+        }
+        for (row, e) in own_new {
+            let key = key_of(&e);
+            pairs
+                .entry(key)
+                .or_insert((row.map(ResourceRowId), None, None))
+                .2 = Some((e.compliance, e.annotation));
+        }
+        let verdict = |version: Option<i64>| -> Result<Side, StoreError> {
+            match version {
+                Some(v) => store.verdict(instance, v),
+                None => Ok(None),
+            }
+        };
+        // What changed version: its verdicts, unless a row of the scan's own stands for it.
+        let mut done = BTreeSet::new();
+        for (row, key, before, after) in changed.as_ref().expect("set above") {
+            let (own_o, own_n) = match pairs.get(key) {
+                Some((_, o, n)) => (o.clone(), n.clone()),
+                None => (None, None),
+            };
+            let o = match own_o {
+                Some(o) => Some(o),
+                None => verdict(*before)?,
+            };
+            let n = match own_n {
+                Some(n) => Some(n),
+                None => verdict(*after)?,
+            };
+            push_change(&mut changes, rule, key, o, n);
+            let _ = row;
+            done.insert(key.clone());
+        }
+        // Rows of their own on resources whose version did not change: the other side is the
+        // other scan's row, or the verdict on that same version.
+        for (key, (row, o, n)) in pairs {
+            if done.contains(&key) {
+                continue;
+            }
+            let same_version = |snapshot: SnapshotId| -> Result<Option<i64>, StoreError> {
+                match row {
+                    Some(r) => Ok(store
+                        .version_in(r, snapshot, store.role_of(snapshot)?)?
+                        .map(|v| v.version.0)),
+                    None => Ok(None),
+                }
+            };
+            let o = match o {
+                Some(o) => Some(o),
+                None => verdict(same_version(old.snapshot)?)?,
+            };
+            let n = match n {
+                Some(n) => Some(n),
+                None => verdict(same_version(new.snapshot)?)?,
+            };
+            push_change(&mut changes, rule, &key, o, n);
+        }
+    }
+    changes.sort_by(|a, b| (&a.rule_id, &a.resource).cmp(&(&b.rule_id, &b.resource)));
+    Ok(changes)
+}
+
+fn key_of(e: &StoredEvaluation) -> ResourceKey {
+    ResourceKey {
         account_id: e.account_id.clone(),
         region: e.region.clone(),
         resource_type: e.resource_type.clone(),
         resource_id: e.resource_id.clone(),
+    }
+}
+
+fn push_change(
+    changes: &mut Vec<ComplianceChange>,
+    rule: &str,
+    key: &ResourceKey,
+    old: Option<(String, String)>,
+    new: Option<(String, String)>,
+) {
+    if old.as_ref().map(|o| &o.0) == new.as_ref().map(|n| &n.0) {
+        return;
+    }
+    let (old_compliance, old_annotation) = match old {
+        Some((c, a)) => (Some(c), a),
+        None => (None, String::new()),
     };
+    let (new_compliance, annotation) = match new {
+        Some((c, a)) => (Some(c), a),
+        None => (None, String::new()),
+    };
+    changes.push(ComplianceChange {
+        rule_id: rule.to_string(),
+        resource: key.clone(),
+        old_compliance,
+        new_compliance,
+        annotation,
+        old_annotation,
+    });
+}
+
+/// The changes of [`changes_between`] found by reading both scans whole (of one rule, if
+/// given) in listing order and merging them.
+fn merged(
+    store: &Store,
+    previous: Option<i64>,
+    scan: i64,
+    rule: Option<&str>,
+) -> Result<Vec<ComplianceChange>, StoreError> {
+    let filter = EvaluationFilter {
+        rule_id: rule.map(str::to_string),
+        ..Default::default()
+    };
+    let before = match previous {
+        Some(p) => store.evaluations(p, &filter)?,
+        None => Vec::new(),
+    };
+    let after = store.evaluations(scan, &filter)?;
     let mut changes = Vec::new();
     let (mut old, mut new) = (before.into_iter().peekable(), after.into_iter().peekable());
     loop {
@@ -255,43 +407,20 @@ pub fn changes_between(
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (Some(o), Some(n)) => o.listing_order().cmp(&n.listing_order()),
         };
-        match order {
-            std::cmp::Ordering::Less => {
-                let o = old.next().expect("peeked");
-                changes.push(ComplianceChange {
-                    resource: resource(&o),
-                    rule_id: o.rule_id,
-                    old_compliance: Some(o.compliance),
-                    new_compliance: None,
-                    annotation: String::new(),
-                    old_annotation: o.annotation,
-                });
-            }
-            std::cmp::Ordering::Greater => {
-                let n = new.next().expect("peeked");
-                changes.push(ComplianceChange {
-                    resource: resource(&n),
-                    rule_id: n.rule_id,
-                    old_compliance: None,
-                    new_compliance: Some(n.compliance),
-                    annotation: n.annotation,
-                    old_annotation: String::new(),
-                });
-            }
-            std::cmp::Ordering::Equal => {
-                let (o, n) = (old.next().expect("peeked"), new.next().expect("peeked"));
-                if o.compliance != n.compliance {
-                    changes.push(ComplianceChange {
-                        resource: resource(&n),
-                        rule_id: n.rule_id,
-                        old_compliance: Some(o.compliance),
-                        new_compliance: Some(n.compliance),
-                        annotation: n.annotation,
-                        old_annotation: o.annotation,
-                    });
-                }
-            }
-        }
+        let (o, n) = match order {
+            std::cmp::Ordering::Less => (old.next(), None),
+            std::cmp::Ordering::Greater => (None, new.next()),
+            std::cmp::Ordering::Equal => (old.next(), new.next()),
+        };
+        let any = n.as_ref().or(o.as_ref()).expect("one side");
+        let (rule_id, key) = (any.rule_id.clone(), key_of(any));
+        push_change(
+            &mut changes,
+            &rule_id,
+            &key,
+            o.map(|e| (e.compliance, e.annotation)),
+            n.map(|e| (e.compliance, e.annotation)),
+        );
     }
     Ok(changes)
 }

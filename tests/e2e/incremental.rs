@@ -251,3 +251,57 @@ fn rescans_of_an_unchanged_estate_store_no_row_per_evaluation() {
         assert_eq!(rows(&s, "scan_evaluations"), own_rows + n * estate as i64);
     }
 }
+
+/// `compliance-changes` reads only what changed between two incremental scans of the same
+/// rules (the verdicts of resources whose version changed, and each scan's own rows); between
+/// full scans it reads both whole. The two agree on every snapshot, with a rule that always
+/// ends in ERROR (rows of the scan's own) and a rule added half-way (compared whole).
+#[test]
+fn compliance_changes_of_incremental_scans_equal_those_of_full_scans() {
+    let s = churned();
+    let trap = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/rules/hostile/trap.wat");
+    let params = s.write("params.json", r#"{"REQUIRED_TAGS": {"tag1Key": "Team"}}"#);
+    let changes = |full: bool| {
+        let mut all = Vec::new();
+        for snapshot in 1..=4 {
+            let id = snapshot.to_string();
+            let mut args = vec!["scan", "--snapshot", &id, "--rules", as_str(&trap)];
+            if snapshot >= 3 {
+                args.extend(["--params", as_str(&params)]);
+            }
+            if full {
+                args.push("--full");
+            }
+            let run = s.conform(&args);
+            assert_eq!(run.code, 2, "the trap rule's ERRORs: {}", run.stderr);
+            let mut report = s
+                .conform(&["compliance-changes", "--snapshot", &id, "--format", "json"])
+                .ok()
+                .json();
+            assert_eq!(
+                report["scan"]["mode"],
+                if full { "full" } else { "incremental" }
+            );
+            all.push(report["changes"].take());
+        }
+        all
+    };
+    let incremental = changes(false);
+    let full = changes(true);
+    assert!(
+        incremental[1..]
+            .iter()
+            .all(|c| !c.as_array().unwrap().is_empty()),
+        "the churned estate changes compliance every day"
+    );
+    assert!(
+        incremental[2]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["rule_id"] == "REQUIRED_TAGS"),
+        "the rule added on day 3 is new there"
+    );
+    assert_eq!(incremental, full);
+}

@@ -16,7 +16,7 @@ use super::worker::Work;
 use crate::config::WatchConfig;
 
 /// How long a directory must be quiet before what landed is handed on.
-const QUIET: Duration = Duration::from_millis(200);
+const QUIET: Duration = Duration::from_millis(100);
 /// The longest a batch waits for quiet.
 const MOST: Duration = Duration::from_secs(2);
 

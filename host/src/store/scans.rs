@@ -147,8 +147,14 @@ pub enum SummaryBy {
     ResourceType,
 }
 
-/// Where a page of evaluations starts: after this (rule, account, region, type, id).
-pub type PageKey = (String, String, String, String, String);
+/// Where a page of evaluations ends, for the next to start after it: one of the scan's own
+/// rows, or a verdict of one of its rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageKey {
+    Own(i64),
+    Verdict { rule_id: String, version: i64 },
+}
 
 /// What an evaluation is about.
 #[derive(Debug, Clone)]
@@ -721,6 +727,53 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
 
+    /// The rule instance each rule of a scan ran as, by rule id (`None` for scans stored
+    /// before schema 7).
+    pub fn scan_instances(&self, scan: i64) -> Result<HashMap<String, Option<i64>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT rule_id, instance FROM scan_rules WHERE scan_id = ?1")?;
+        let rows = stmt.query_map([scan], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
+    }
+
+    /// A scan's own rows for one rule (for an incremental scan: its ERRORs and estate
+    /// evaluations; for a full scan: all of them), with each one's resource row when it is a
+    /// stored resource.
+    pub fn own_evaluations(
+        &self,
+        scan: i64,
+        rule_id: &str,
+    ) -> Result<Vec<(Option<i64>, StoredEvaluation)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.rule_id, e.account_id, e.region, e.resource_type, e.resource_id,
+                    e.compliance, e.annotation, e.resource
+             FROM scans s JOIN evaluations e
+               ON e.row BETWEEN coalesce(s.first_evaluation, 0) AND coalesce(s.last_evaluation, -1)
+              AND e.scan_id = s.id
+             WHERE s.id = ?1 AND e.rule_id = ?2",
+        )?;
+        let rows = stmt.query_map(params![scan, rule_id], |r| {
+            Ok((r.get(7)?, evaluation_from_row(r)?))
+        })?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::from)
+    }
+
+    /// The verdict of rule instance `instance` on version `version`, if it has one and the
+    /// version is in the rule's scope: (compliance, annotation).
+    pub fn verdict(&self, instance: i64, version: i64) -> Result<Option<(String, String)>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT CASE vd.compliance WHEN 1 THEN 'COMPLIANT' WHEN 2 THEN 'NON_COMPLIANT'
+                                           ELSE 'NOT_APPLICABLE' END, an.text
+                 FROM verdicts vd JOIN annotations an ON an.id = vd.annotation
+                 WHERE vd.instance = ?1 AND vd.version = ?2 AND vd.compliance > 0",
+            )?
+            .query_row(params![instance, version], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
     /// The rules a scan ran, by id.
     pub fn scan_rules(&self, scan: i64) -> Result<Vec<ScanRule>> {
         let mut stmt = self.conn.prepare(
@@ -776,50 +829,138 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
 
-    /// Up to `limit` evaluations of a scan, filtered, in listing order, after `after`: a page
-    /// that the next continues from its last evaluation.
+    /// Up to `limit` evaluations of a scan, filtered, after `after`, in the order the store
+    /// holds them (the scan's own rows, then its rules' verdicts by rule id and version), and
+    /// where the next page starts (`None` after the last). Each page is index range reads
+    /// that stop at `limit`: its cost does not grow with the scan.
     pub fn evaluations_page(
         &self,
         scan: i64,
         filter: &EvaluationFilter,
         after: Option<&PageKey>,
         limit: usize,
-    ) -> Result<Vec<StoredEvaluation>> {
-        let (view, [scan, first, last, snapshot]) = self.scan_view(scan)?;
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{view}
-             SELECT rule_id, account_id, region, resource_type, resource_id, compliance, annotation
-             FROM scan_view
-             WHERE (?5 IS NULL OR rule_id = ?5) AND (?6 IS NULL OR resource_id = ?6)
-               AND (?7 IS NULL OR compliance = ?7) AND (?8 IS NULL OR account_id = ?8)
-               AND (?9 IS NULL OR resource_type = ?9)
-               AND (?10 IS NULL OR (rule_id, account_id, region, resource_type, resource_id)
-                                   > (?10, ?11, ?12, ?13, ?14))
-             ORDER BY rule_id, account_id, region, resource_type, resource_id
-             LIMIT ?15"
-        ))?;
-        let a = |i: usize| after.map(|k| [&k.0, &k.1, &k.2, &k.3, &k.4][i].as_str());
-        let rows = stmt.query_map(
-            params![
+    ) -> Result<(Vec<StoredEvaluation>, Option<PageKey>)> {
+        let (first, last, mode): (i64, i64, String) = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(first_evaluation, 0), coalesce(last_evaluation, -1), mode
+                 FROM scans WHERE id = ?1",
+            )?
+            .query_row([scan], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?
+            .unwrap_or((0, -1, String::new()));
+        let mut page = Vec::with_capacity(limit.min(1024));
+        let mut next = None;
+        // The scan's own rows, by row.
+        if let None | Some(PageKey::Own(_)) = after {
+            let from = match after {
+                Some(PageKey::Own(row)) => *row,
+                _ => first - 1,
+            };
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT rule_id, account_id, region, resource_type, resource_id, compliance,
+                        annotation, row
+                 FROM evaluations WHERE row BETWEEN ?2 AND ?3 AND scan_id = ?1 AND row > ?4
+                   AND (?5 IS NULL OR rule_id = ?5) AND (?6 IS NULL OR resource_id = ?6)
+                   AND (?7 IS NULL OR compliance = ?7) AND (?8 IS NULL OR account_id = ?8)
+                   AND (?9 IS NULL OR resource_type = ?9)
+                 ORDER BY row LIMIT ?10",
+            )?;
+            let mut rows = stmt.query(params![
                 scan,
                 first,
                 last,
-                snapshot,
+                from,
                 filter.rule_id,
                 filter.resource_id,
                 filter.compliance,
                 filter.account_id,
                 filter.resource_type,
-                a(0),
-                a(1),
-                a(2),
-                a(3),
-                a(4),
                 limit as i64
-            ],
-            evaluation_from_row,
-        )?;
-        rows.collect::<Result<_, _>>().map_err(StoreError::from)
+            ])?;
+            while let Some(r) = rows.next()? {
+                page.push(evaluation_from_row(r)?);
+                next = Some(PageKey::Own(r.get(7)?));
+            }
+            if page.len() == limit {
+                return Ok((page, next));
+            }
+        }
+        let code = match filter.compliance.as_deref() {
+            None => None,
+            Some("COMPLIANT") => Some(1),
+            Some("NON_COMPLIANT") => Some(2),
+            Some("NOT_APPLICABLE") => Some(3),
+            // ERROR is never a verdict.
+            Some(_) => return Ok((page, None)),
+        };
+        if mode != "incremental" {
+            return Ok((page, None));
+        }
+        let snapshot: i64 = self
+            .conn
+            .prepare_cached("SELECT snapshot_id FROM scans WHERE id = ?1")?
+            .query_row([scan], |r| r.get(0))?;
+        let (from_rule, from_version) = match after {
+            Some(PageKey::Verdict { rule_id, version }) => (rule_id.as_str(), *version),
+            _ => ("", i64::MIN),
+        };
+        let rules: Vec<(String, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT rule_id, instance FROM scan_rules
+                 WHERE scan_id = ?1 AND rule_id >= ?2 AND instance IS NOT NULL
+                   AND (?3 IS NULL OR rule_id = ?3)
+                 ORDER BY rule_id",
+            )?
+            .query_map(params![scan, from_rule, filter.rule_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let state = self.state_of(SnapshotId(snapshot))?.replace("?1", "?3");
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT ?1, res.account_id, res.region, res.resource_type, res.resource_id,
+                    CASE vd.compliance WHEN 1 THEN 'COMPLIANT' WHEN 2 THEN 'NON_COMPLIANT'
+                                       ELSE 'NOT_APPLICABLE' END,
+                    an.text, vd.version
+             FROM verdicts vd
+             JOIN versions v ON v.id = vd.version
+             JOIN resources res ON res.id = v.resource
+             JOIN annotations an ON an.id = vd.annotation
+             WHERE vd.instance = ?2 AND vd.version > ?4 AND vd.compliance > 0 AND {state}
+               AND (?5 IS NULL OR vd.compliance = ?5) AND (?6 IS NULL OR res.resource_id = ?6)
+               AND (?7 IS NULL OR res.account_id = ?7) AND (?8 IS NULL OR res.resource_type = ?8)
+             ORDER BY vd.version LIMIT ?9"
+        ))?;
+        for (rule_id, instance) in rules {
+            let after_version = if rule_id == from_rule {
+                from_version
+            } else {
+                i64::MIN
+            };
+            let mut rows = stmt.query(params![
+                rule_id,
+                instance,
+                snapshot,
+                after_version,
+                code,
+                filter.resource_id,
+                filter.account_id,
+                filter.resource_type,
+                (limit - page.len()) as i64
+            ])?;
+            while let Some(r) = rows.next()? {
+                page.push(evaluation_from_row(r)?);
+                next = Some(PageKey::Verdict {
+                    rule_id: rule_id.clone(),
+                    version: r.get(7)?,
+                });
+            }
+            if page.len() == limit {
+                return Ok((page, next));
+            }
+        }
+        Ok((page, None))
     }
 
     /// How many evaluations of each compliance a scan has per rule, account or resource
