@@ -14,7 +14,6 @@
 //! arrived.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -245,7 +244,7 @@ fn main() {
             std::thread::sleep(Duration::from_millis(2));
         }
     };
-    let mut deliver = |k: usize| -> (f64, usize) {
+    let deliver = |k: usize| -> (f64, usize) {
         let file = staging.join(format!("delivery-{k:04}.json"));
         std::fs::write(&file, delivery(&estate, k, changed).to_string()).unwrap();
         let t0 = Instant::now();

@@ -250,7 +250,8 @@ pub fn changes_between(
     let (old_instances, new_instances) =
         (store.scan_instances(old.id)?, store.scan_instances(new.id)?);
     let rules: BTreeSet<&String> = old_instances.keys().chain(new_instances.keys()).collect();
-    let mut changed: Option<Vec<(ResourceRowId, ResourceKey, Option<i64>, Option<i64>)>> = None;
+    // Resources whose version differs between the two snapshots: (key, version before, after).
+    let mut changed: Option<Vec<(ResourceKey, Option<i64>, Option<i64>)>> = None;
     let mut changes = Vec::new();
     for rule in rules {
         let instance = match (old_instances.get(rule), new_instances.get(rule)) {
@@ -265,7 +266,7 @@ pub fn changes_between(
             for d in store.state_differences(old.snapshot, new.snapshot)? {
                 let key = store.resource(d.resource)?.key;
                 let version = |v: Option<crate::store::VersionRef>| v.map(|v| v.version.0);
-                list.push((d.resource, key, version(d.before), version(d.after)));
+                list.push((key, version(d.before), version(d.after)));
             }
             changed = Some(list);
         }
@@ -298,7 +299,7 @@ pub fn changes_between(
         };
         // What changed version: its verdicts, unless a row of the scan's own stands for it.
         let mut done = BTreeSet::new();
-        for (row, key, before, after) in changed.as_ref().expect("set above") {
+        for (key, before, after) in changed.as_ref().expect("set above") {
             let (own_o, own_n) = match pairs.get(key) {
                 Some((_, o, n)) => (o.clone(), n.clone()),
                 None => (None, None),
@@ -312,7 +313,6 @@ pub fn changes_between(
                 None => verdict(*after)?,
             };
             push_change(&mut changes, rule, key, o, n);
-            let _ = row;
             done.insert(key.clone());
         }
         // Rows of their own on resources whose version did not change: the other side is the
