@@ -38,6 +38,35 @@ pub struct Api {
     /// When set, every request must carry `Authorization: Bearer <token>`.
     pub token: Option<String>,
     pool: Mutex<Vec<Store>>,
+    /// Compliance summaries by (scan, grouping). A stored scan never changes, so a summary
+    /// is computed once (by the first request, the others waiting for it, or ahead of them
+    /// by [`Api::warm`]) and then answered from memory.
+    summaries: Mutex<SummaryCache>,
+}
+
+/// The most summaries kept (three groupings of the latest few scans).
+const SUMMARIES_KEPT: usize = 12;
+
+type Summary = Arc<std::sync::OnceLock<Result<Value, String>>>;
+
+#[derive(Debug, Default)]
+struct SummaryCache {
+    entries: Vec<((i64, SummaryBy), Summary)>,
+}
+
+impl SummaryCache {
+    /// The cell for `key`, made (and the oldest dropped) if there is none.
+    fn cell(&mut self, key: (i64, SummaryBy)) -> Summary {
+        if let Some((_, cell)) = self.entries.iter().find(|(k, _)| *k == key) {
+            return cell.clone();
+        }
+        if self.entries.len() >= SUMMARIES_KEPT {
+            self.entries.remove(0);
+        }
+        let cell = Summary::default();
+        self.entries.push((key, cell.clone()));
+        cell
+    }
 }
 
 impl Api {
@@ -55,7 +84,51 @@ impl Api {
             metrics,
             token,
             pool: Mutex::new(Vec::new()),
+            summaries: Mutex::new(SummaryCache::default()),
         }
+    }
+
+    /// The summary of scan `scan` by `by`, computed once.
+    fn summary(&self, store: &Store, scan: i64, by: SummaryBy) -> Result<Value, ApiError> {
+        let cell = self.summaries.lock().expect("cache").cell((scan, by));
+        let value = cell.get_or_init(|| {
+            let mut groups: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+            let counts = store
+                .compliance_summary(scan, by)
+                .map_err(|e| e.to_string())?;
+            for (key, compliance, n) in counts {
+                groups.entry(key).or_default().insert(compliance, n);
+            }
+            let groups: Vec<Value> = groups
+                .into_iter()
+                .map(|(key, counts)| {
+                    let total: u64 = counts.values().sum();
+                    json!({ "key": key, "counts": counts, "total": total })
+                })
+                .collect();
+            Ok(Value::Array(groups))
+        });
+        value
+            .clone()
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))
+    }
+
+    /// Computes the latest scan's summaries before anyone asks: run after each scan.
+    pub fn warm(self: &Arc<Api>) {
+        let api = self.clone();
+        let _ = std::thread::Builder::new()
+            .name("conform-warm".into())
+            .spawn(move || {
+                let Ok(store) = Store::open_read_only(&api.db) else {
+                    return;
+                };
+                let Ok(Some(scan)) = store.scan_before(i64::MAX) else {
+                    return;
+                };
+                for by in [SummaryBy::Rule, SummaryBy::Account, SummaryBy::ResourceType] {
+                    let _ = api.summary(&store, scan.id, by);
+                }
+            });
     }
 }
 
@@ -230,19 +303,9 @@ async fn compliance(State(api): State<Arc<Api>>, Query(q): Query<ComplianceQuery
             )));
         }
     };
-    read(&api, move |store, _| {
+    read(&api, move |store, api| {
         let (snapshot, scan) = scan_of(store, q.snapshot.as_deref())?;
-        let mut groups: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        for (key, compliance, n) in store.compliance_summary(scan.id, by)? {
-            groups.entry(key).or_default().insert(compliance, n);
-        }
-        let groups: Vec<Value> = groups
-            .into_iter()
-            .map(|(key, counts)| {
-                let total: u64 = counts.values().sum();
-                json!({ "key": key, "counts": counts, "total": total })
-            })
-            .collect();
+        let groups = api.summary(store, scan.id, by)?;
         Ok(axum::Json(json!({
             "snapshot": snapshot.id,
             "scan": scan,

@@ -166,6 +166,14 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         .iter()
         .map(|_| Arc::new(tokio::sync::Notify::new()))
         .collect();
+    let api = Arc::new(api::Api::new(
+        options.db.clone(),
+        options.config.clone(),
+        status.clone(),
+        metrics.clone(),
+        options.token.clone(),
+    ));
+    let warm = api.clone();
     let worker = worker::Worker {
         store,
         host,
@@ -179,6 +187,7 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         baseline: serve.baseline.clone(),
         ignore: options.config.ignore.clone(),
         drift: None,
+        scanned: Box::new(move || warm.warm()),
     };
     let worker_stop = stop.clone();
     let worker = std::thread::Builder::new()
@@ -197,13 +206,6 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
             path: options.db.clone(),
             source,
         })?;
-    let api = Arc::new(api::Api::new(
-        options.db.clone(),
-        options.config.clone(),
-        status,
-        metrics.clone(),
-        options.token.clone(),
-    ));
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -72,6 +72,8 @@ pub struct Worker {
     pub ignore: IgnoreRules,
     /// Where the drift walk is: the resources drifted at the last notified snapshot.
     pub drift: Option<DriftWalker>,
+    /// Called after each scan commits (the API computes the new scan's summaries).
+    pub scanned: Box<dyn Fn() + Send>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -98,6 +100,7 @@ impl Worker {
                 last.finished_at = Some(scan.finished_at);
             }
         }
+        (self.scanned)();
         self.status.ready.store(true, Ordering::SeqCst);
         tracing::info!("ready");
         while !stop.load(Ordering::SeqCst) {
@@ -394,6 +397,7 @@ impl Worker {
         for wake in &self.wakes {
             wake.notify_one();
         }
+        (self.scanned)();
         let mut last = self.status.last.lock().expect("status");
         last.snapshot = Some(snapshot.0);
         last.scan = Some(report.scan.id);
