@@ -250,8 +250,7 @@ pub fn changes_between(
     let (old_instances, new_instances) =
         (store.scan_instances(old.id)?, store.scan_instances(new.id)?);
     let rules: BTreeSet<&String> = old_instances.keys().chain(new_instances.keys()).collect();
-    // Resources whose version differs between the two snapshots: (key, version before, after).
-    let mut changed: Option<Vec<(ResourceKey, Option<i64>, Option<i64>)>> = None;
+    let mut changed: Option<Vec<VersionChange>> = None;
     let mut changes = Vec::new();
     for rule in rules {
         let instance = match (old_instances.get(rule), new_instances.get(rule)) {
@@ -343,6 +342,10 @@ pub fn changes_between(
     changes.sort_by(|a, b| (&a.rule_id, &a.resource).cmp(&(&b.rule_id, &b.resource)));
     Ok(changes)
 }
+
+/// A resource whose version differs between two snapshots: its key, its version before and
+/// after (none where it did not exist).
+type VersionChange = (ResourceKey, Option<i64>, Option<i64>);
 
 fn key_of(e: &StoredEvaluation) -> ResourceKey {
     ResourceKey {
