@@ -243,6 +243,50 @@ pub fn scan_then(
     })
 }
 
+/// Whether stored scan `scan` ran exactly `rules`: the same instances (module hashes and
+/// parameters), no more and no fewer.
+pub fn ran_exactly(store: &Store, scan: i64, rules: &[Rule]) -> Result<bool, StoreError> {
+    let ran: BTreeSet<(String, String)> = store
+        .scan_rules(scan)?
+        .into_iter()
+        .map(|r| {
+            (
+                r.module_hash,
+                crate::canonical::to_canonical_string(&r.parameters),
+            )
+        })
+        .collect();
+    let now: BTreeSet<(String, String)> = rules
+        .iter()
+        .map(|r| {
+            (
+                r.module_hash.clone(),
+                crate::canonical::to_canonical_string(&r.params),
+            )
+        })
+        .collect();
+    Ok(ran == now)
+}
+
+/// The scan `snapshot` is judged by: its latest scan when that ran exactly `rules` (or when
+/// `any_rules` and there is one), else a new incremental scan by `rules`, which evaluates only
+/// what no earlier scan of the same rules did. The second value says whether it scanned.
+pub fn ensure_scanned(
+    store: &Store,
+    host: &RuleHost,
+    rules: &Arc<[Rule]>,
+    snapshot: SnapshotId,
+    any_rules: bool,
+) -> Result<(ScanInfo, bool), StoreError> {
+    if let Some(latest) = store.latest_scan(snapshot)?
+        && (any_rules || ran_exactly(store, latest.id, rules)?)
+    {
+        return Ok((latest, false));
+    }
+    let report = scan(store, host, rules, snapshot, &ScanOptions::default())?;
+    Ok((report.scan, true))
+}
+
 /// Resource types some rule may cover; `None` when a rule covers every type.
 fn covered_types(rules: &[Rule]) -> Option<HashSet<String>> {
     rules

@@ -50,7 +50,8 @@ pub struct Range {
 }
 
 impl Range {
-    fn holds(&self, s: &SnapshotInfo) -> bool {
+    /// Whether snapshot `s` was taken in the range.
+    pub fn holds(&self, s: &SnapshotInfo) -> bool {
         let Ok(taken) = s.taken_at.parse::<jiff::Timestamp>() else {
             return true;
         };

@@ -188,8 +188,6 @@ fn tool_failures_exit_2_never_1() {
         "week3.json",
         &[volume("vol-a", 16, false, "2026-11-16T10:00:00.000Z")],
     );
-    s.conform(&["gate"])
-        .fails_with(&["snapshot 3 has not been scanned", "conform scan"]);
     // Drift alone needs no scan: the unscanned snapshot is judged against the baseline.
     let run = s.conform(&["gate", "--fail-on", "drift", "--format", "json"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -489,4 +487,62 @@ fn markdown_fits_a_pull_request_comment() {
         "{md}"
     );
     assert!(md.len() < 65_536);
+}
+
+/// A gate on a snapshot nobody scanned scans it first (incrementally, with the built-ins or
+/// the rules given) and judges it; given rules the latest scan did not run, it scans again by
+/// them. Timeline and compliance-changes do the same.
+#[test]
+fn the_gate_evaluates_what_is_missing() {
+    let s = estate();
+    s.ingest_items(
+        "week3.json",
+        &[volume("vol-new", 16, false, "2026-11-16T10:00:00.000Z")],
+    );
+    let run = s.conform(&["gate", "--fail-on", "new-noncompliant", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["scan"]["snapshot"], 3, "{report}");
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["resource_id"] == "vol-new" && f["new"] == true),
+        "{report}"
+    );
+    let scans = || crate::support::rows(&s, "scans");
+    let before = scans();
+    assert!(before >= 1);
+    // Scanned already: judged as it is.
+    assert_eq!(
+        s.conform(&["gate", "--fail-on", "new-noncompliant"]).code,
+        1
+    );
+    assert_eq!(scans(), before, "no scan when one exists");
+    // Only one rule judged: the snapshot and the baseline are scanned by it.
+    let run = s.conform(&[
+        "gate",
+        "--fail-on",
+        "new-noncompliant",
+        "--only",
+        "S3_*",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "no S3 finding is new: {}", run.stderr);
+    assert_eq!(
+        scans(),
+        before + 2,
+        "the snapshot and the baseline, by the S3 rules"
+    );
+    let report = run.json();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule_id"].as_str().unwrap().starts_with("S3_")),
+        "{report}"
+    );
 }

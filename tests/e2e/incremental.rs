@@ -211,13 +211,6 @@ fn rule<'r>(report: &'r Value, id: &str) -> &'r Value {
         .unwrap_or_else(|| panic!("{id} in {report}"))
 }
 
-/// Rows in a table of the store.
-fn rows(s: &Scratch, table: &str) -> i64 {
-    let conn = rusqlite::Connection::open(s.db()).unwrap();
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
-}
-
 #[test]
 fn rescans_of_an_unchanged_estate_store_no_row_per_evaluation() {
     let s = churned();

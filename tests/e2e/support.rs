@@ -390,3 +390,10 @@ pub fn compliance_counts(report: &Value) -> Vec<Value> {
         })
         .collect()
 }
+
+/// Rows in a table of the store.
+pub fn rows(s: &Scratch, table: &str) -> i64 {
+    let conn = rusqlite::Connection::open(s.db()).unwrap();
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}

@@ -157,12 +157,18 @@ fn compliance_changes_list_each_rule_and_resource_whose_verdict_changed() {
         .find(|x| x["new_compliance"].is_null())
         .expect("a bucket deleted in week 2");
     assert_eq!(gone["resource_type"], "AWS::S3::Bucket");
-    // A snapshot that was never scanned cannot be compared.
+    // A snapshot that was never scanned is scanned first (incrementally, with the built-ins),
+    // then compared.
     let extra = s.write(
         "extra.json",
         "[{\"resourceType\": \"Custom::Thing\", \"resourceId\": \"t1\", \"configuration\": {}}]",
     );
     s.conform(&["ingest", "--partial", as_str(&extra)]).ok();
-    s.conform(&["compliance-changes"])
-        .fails_with(&["snapshot 4 has not been scanned"]);
+    let week4 = s
+        .conform(&["compliance-changes", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(week4["snapshot"]["snapshot"], 4);
+    assert_eq!(week4["scan"]["mode"], "incremental");
+    assert_eq!(week4["previous"][0]["snapshot"], 3, "{week4}");
 }

@@ -21,7 +21,7 @@ pub struct GateArgs {
     /// The baseline findings and drift are judged against; default: the only one.
     #[arg(long, env = "CONFORM_BASELINE")]
     pub baseline: Option<String>,
-    /// The snapshot judged (it must have been scanned): an id or "latest".
+    /// The snapshot judged (scanned first if it has no scan): an id or "latest".
     #[arg(long, default_value = "latest")]
     pub snapshot: SnapshotSelector,
     /// What fails the gate, comma-separated.
@@ -44,6 +44,11 @@ pub struct GateArgs {
     /// Judge waiver expiry as of this day (YYYY-MM-DD); default: today (UTC).
     #[arg(long, value_name = "DATE")]
     pub today: Option<jiff::civil::Date>,
+    /// The rules judged: a snapshot (or baseline) not scanned by them is scanned first,
+    /// incrementally. Without rule flags, any scan it has counts, and one missing is made with
+    /// the built-ins.
+    #[command(flatten)]
+    pub rules: super::rules::RuleArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +116,21 @@ pub fn run(
         Some(path) => Waivers::load(path)?,
         None => Waivers::default(),
     };
+    let judged = {
+        let store = open_to_read(db)?;
+        let mut judged = Vec::new();
+        let fail_on: Vec<FailOn> = args.fail_on.iter().map(|f| FailOn::from(*f)).collect();
+        if fail_on.iter().any(|f| *f != FailOn::Drift) {
+            judged.push(store.snapshot(args.snapshot)?.id);
+        }
+        if fail_on.contains(&FailOn::NewNoncompliant)
+            && let Ok(b) = store.choose_baseline(args.baseline.as_deref())
+        {
+            judged.push(b.snapshot.id);
+        }
+        judged
+    };
+    super::rules::ensure_scanned(db, &judged, &args.rules)?;
     let store = open_to_read(db)?;
     let today = args.today.unwrap_or_else(|| {
         jiff::Timestamp::now()

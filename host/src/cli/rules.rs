@@ -139,6 +139,62 @@ fn parse_compliance(text: &str) -> Result<Compliance, String> {
         .ok_or_else(|| format!("'{text}' is not COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE or ERROR"))
 }
 
+/// Makes sure each of `snapshots` has a scan to judge, scanning incrementally where one is
+/// missing: with rule flags given, a scan by exactly those rules; without, any scan, or one by
+/// the built-ins. Scanning writes the store; one that cannot be written gets an error naming
+/// what is missing.
+pub fn ensure_scanned(
+    db: &Path,
+    snapshots: &[conform::SnapshotId],
+    args: &RuleArgs,
+) -> anyhow::Result<()> {
+    let explicit = !args.rules.is_empty()
+        || args.no_builtins
+        || args.params.is_some()
+        || !args.only.is_empty();
+    if !explicit {
+        let store = open_to_read(db)?;
+        let mut all = true;
+        for s in snapshots {
+            all &= store.latest_scan(*s)?.is_some();
+        }
+        if all {
+            return Ok(());
+        }
+    }
+    let host = host(args)?;
+    let rules = load_rules(&host, args)?;
+    let store = open_existing(db).with_context(|| {
+        format!(
+            "snapshots {} need a scan and the store cannot be opened to write one; run              `conform scan` where it can",
+            list(snapshots)
+        )
+    })?;
+    for snapshot in snapshots {
+        let (scan, scanned) =
+            conform::scan::ensure_scanned(&store, &host, &rules, *snapshot, !explicit)
+                .with_context(|| {
+                    format!("snapshot {snapshot} needs a scan, and scanning it failed")
+                })?;
+        if scanned {
+            tracing::info!(
+                snapshot = snapshot.0,
+                scan = scan.id,
+                "scanned what was missing"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn list(snapshots: &[conform::SnapshotId]) -> String {
+    snapshots
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Loads the rules the arguments name, warning of built-ins left out for want of parameters.
 fn load_rules(host: &RuleHost, args: &RuleArgs) -> anyhow::Result<Arc<[Rule]>> {
     load_rules_noting(host, args, true)

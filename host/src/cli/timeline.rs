@@ -28,13 +28,30 @@ pub struct TimelineArgs {
     /// The baseline drift is counted against; default: the only one (none: no drift column).
     #[arg(long, env = "CONFORM_BASELINE")]
     pub baseline: Option<String>,
+    /// The rules whose compliance is shown: a snapshot in range not scanned by them is
+    /// scanned first, incrementally (without rule flags: any scan, or the built-ins).
+    #[command(flatten)]
+    pub rules: super::rules::RuleArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ChangesArgs {
-    /// The snapshot whose latest scan is compared with the previous scanned snapshot's.
+    /// The snapshot whose latest scan is compared with the previous snapshot's (each scanned
+    /// first if it has no scan, or none by the rules given).
     #[arg(long, default_value = "latest")]
     pub snapshot: SnapshotSelector,
+    #[command(flatten)]
+    pub rules: super::rules::RuleArgs,
+}
+
+/// The observed snapshots `range` holds, oldest first.
+fn observed_in(db: &Path, range: &Range) -> anyhow::Result<Vec<conform::SnapshotId>> {
+    Ok(open_to_read(db)?
+        .snapshots()?
+        .into_iter()
+        .filter(|s| s.role == conform::store::SnapshotRole::Observed && range.holds(s))
+        .map(|s| s.id)
+        .collect())
 }
 
 pub fn timeline(
@@ -56,6 +73,9 @@ pub fn timeline(
         out.emit(&t, |w| resource_text(&t, w))?;
         return Ok(exit::OK);
     }
+    drop(store);
+    super::rules::ensure_scanned(db, &observed_in(db, &range)?, &args.rules)?;
+    let store = open_to_read(db)?;
     let baseline = match store.choose_baseline(args.baseline.as_deref()) {
         Ok(b) => Some(b),
         Err(StoreError::NoBaseline) if args.baseline.is_none() => None,
@@ -298,8 +318,17 @@ fn resource_text(timeline: &ResourceTimeline, w: &mut dyn Write) -> std::io::Res
 
 pub fn compliance_changes(db: &Path, args: ChangesArgs, out: &Output) -> anyhow::Result<ExitCode> {
     out.accept("compliance-changes", &[Format::Text, Format::Json])?;
+    let snapshot = open_to_read(db)?.snapshot(args.snapshot)?;
+    // The snapshot and the observed one before it, so the change is against the day before.
+    let mut wanted: Vec<conform::SnapshotId> = observed_in(db, &Range::default())?
+        .into_iter()
+        .rev()
+        .find(|s| *s < snapshot.id)
+        .into_iter()
+        .collect();
+    wanted.push(snapshot.id);
+    super::rules::ensure_scanned(db, &wanted, &args.rules)?;
     let store = open_to_read(db)?;
-    let snapshot = store.snapshot(args.snapshot)?;
     let changes = timeline::compliance_changes(&store, &snapshot)?;
     out.emit(&changes, |w| changes_text(&changes, w))?;
     Ok(exit::OK)

@@ -202,29 +202,11 @@ impl Worker {
 
     /// Whether scan `scan` ran exactly the rule instances loaded now.
     fn same_rules(&self, scan: i64) -> Result<bool, ServeError> {
-        let ran: BTreeSet<(String, String)> = self
-            .store
-            .scan_rules(scan)?
-            .into_iter()
-            .map(|r| {
-                (
-                    r.module_hash,
-                    crate::canonical::to_canonical_string(&r.parameters),
-                )
-            })
-            .collect();
-        let now: BTreeSet<(String, String)> = self
-            .rules
-            .rules
-            .iter()
-            .map(|r| {
-                (
-                    r.module_hash.clone(),
-                    crate::canonical::to_canonical_string(&r.params),
-                )
-            })
-            .collect();
-        Ok(ran == now)
+        Ok(crate::scan::ran_exactly(
+            &self.store,
+            scan,
+            &self.rules.rules,
+        )?)
     }
 
     /// Ingests `paths` of watch `watch` as one batch; if that fails, file by file, so that a
