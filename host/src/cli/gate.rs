@@ -130,7 +130,7 @@ pub fn run(
         }
         judged
     };
-    super::rules::ensure_scanned(db, &judged, &args.rules)?;
+    super::rules::ensure_scanned(db, &judged, &args.rules, true)?;
     let store = open_to_read(db)?;
     let today = args.today.unwrap_or_else(|| {
         jiff::Timestamp::now()

@@ -141,35 +141,50 @@ fn parse_compliance(text: &str) -> Result<Compliance, String> {
 
 /// Makes sure each of `snapshots` has a scan to judge, scanning incrementally where one is
 /// missing: with rule flags given, a scan by exactly those rules; without, any scan, or one by
-/// the built-ins. Scanning writes the store; one that cannot be written gets an error naming
-/// what is missing.
+/// the built-ins. Scanning writes the store: if this one cannot be written, a `required` scan
+/// is an error naming what is missing; otherwise (the timeline, which shows what there is) a
+/// warning, and the command goes on.
 pub fn ensure_scanned(
     db: &Path,
     snapshots: &[conform::SnapshotId],
     args: &RuleArgs,
+    required: bool,
 ) -> anyhow::Result<()> {
     let explicit = !args.rules.is_empty()
         || args.no_builtins
         || args.params.is_some()
         || !args.only.is_empty();
+    let mut missing = snapshots.to_vec();
     if !explicit {
         let store = open_to_read(db)?;
-        let mut all = true;
+        missing.clear();
         for s in snapshots {
-            all &= store.latest_scan(*s)?.is_some();
+            if store.latest_scan(*s)?.is_none() {
+                missing.push(*s);
+            }
         }
-        if all {
+        if missing.is_empty() {
             return Ok(());
         }
     }
+    let store = match open_existing(db) {
+        Ok(store) => store,
+        Err(e) => {
+            tracing::debug!("opening the store to scan: {e:#}");
+            let what = format!(
+                "snapshot(s) {} need a scan by the rules judged, and this store cannot be \
+                 written here; run `conform scan` where it can",
+                list(&missing)
+            );
+            if required {
+                anyhow::bail!(what);
+            }
+            tracing::warn!("{what}");
+            return Ok(());
+        }
+    };
     let host = host(args)?;
     let rules = load_rules(&host, args)?;
-    let store = open_existing(db).with_context(|| {
-        format!(
-            "snapshots {} need a scan and the store cannot be opened to write one; run              `conform scan` where it can",
-            list(snapshots)
-        )
-    })?;
     for snapshot in snapshots {
         let (scan, scanned) =
             conform::scan::ensure_scanned(&store, &host, &rules, *snapshot, !explicit)

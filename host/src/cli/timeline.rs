@@ -74,7 +74,7 @@ pub fn timeline(
         return Ok(exit::OK);
     }
     drop(store);
-    super::rules::ensure_scanned(db, &observed_in(db, &range)?, &args.rules)?;
+    super::rules::ensure_scanned(db, &observed_in(db, &range)?, &args.rules, false)?;
     let store = open_to_read(db)?;
     let baseline = match store.choose_baseline(args.baseline.as_deref()) {
         Ok(b) => Some(b),
@@ -327,7 +327,7 @@ pub fn compliance_changes(db: &Path, args: ChangesArgs, out: &Output) -> anyhow:
         .into_iter()
         .collect();
     wanted.push(snapshot.id);
-    super::rules::ensure_scanned(db, &wanted, &args.rules)?;
+    super::rules::ensure_scanned(db, &wanted, &args.rules, false)?;
     let store = open_to_read(db)?;
     let changes = timeline::compliance_changes(&store, &snapshot)?;
     out.emit(&changes, |w| changes_text(&changes, w))?;
