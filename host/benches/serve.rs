@@ -112,11 +112,14 @@ fn delivery(items: &[Value], k: usize, changed: usize) -> Value {
         .map(|i| {
             let mut item = items[(k * changed + i) % n].clone();
             item["tags"]["bench-delivery"] = Value::String(k.to_string());
+            // Each pass over the estate flips encryption one way, the next back again, so
+            // every delivery changes compliance.
+            let round = (k * changed + i) / n;
             if item["resourceType"] == "AWS::EC2::Volume" {
                 let e = item["configuration"]["encrypted"]
                     .as_bool()
                     .unwrap_or(false);
-                item["configuration"]["encrypted"] = Value::Bool(!e);
+                item["configuration"]["encrypted"] = Value::Bool(e ^ (round % 2 == 0));
             }
             let base: jiff::Timestamp = "2026-11-02T06:00:00Z".parse().unwrap();
             let t = base + jiff::SignedDuration::from_hours(k as i64 + 1);
