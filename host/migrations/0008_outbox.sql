@@ -1,4 +1,4 @@
--- conform store, schema 8: the outbox of `conform serve`.
+-- conform store, schema 8: the outbox of `conform serve`, and each scanned rule's scope.
 --
 -- Every notification is written here in the same transaction as the scan it reports (or the
 -- ingest, for drift), so a crash cannot lose one: either the scan and its messages are stored,
@@ -33,3 +33,7 @@ CREATE TABLE outbox_sinks (
 CREATE TABLE notified_scans (
     scan_id INTEGER PRIMARY KEY REFERENCES scans(id)
 );
+
+-- The resource types each rule of a scan is scoped to (a JSON array; empty: every type). A
+-- page of evaluations filtered by type skips the rules that cannot have any.
+ALTER TABLE scan_rules ADD COLUMN resource_types TEXT;

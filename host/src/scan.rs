@@ -490,6 +490,7 @@ fn scan_rule(rule: &Rule) -> ScanRule {
         parameters: (*rule.params).clone(),
         title: rule.manifest.title.clone(),
         description: rule.manifest.description.clone(),
+        resource_types: rule.manifest.scope.resource_types.clone(),
     }
 }
 

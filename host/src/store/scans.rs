@@ -20,6 +20,9 @@ pub struct ScanRule {
     pub parameters: serde_json::Value,
     pub title: String,
     pub description: String,
+    /// The resource types the rule is scoped to (empty: every type).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub resource_types: Vec<String>,
 }
 
 /// One stored evaluation.
@@ -471,8 +474,9 @@ impl Store {
             instances.push(instance);
             tx.execute(
                 "INSERT INTO scan_rules (scan_id, rule_id, rule_version, module_hash, source, severity,
-                                         parameters, title, description, number, instance)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                         parameters, title, description, number, instance,
+                                         resource_types)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     scan,
                     rule.rule_id,
@@ -484,7 +488,8 @@ impl Store {
                     rule.title,
                     rule.description,
                     number as i64,
-                    instance
+                    instance,
+                    serde_json::to_string(&rule.resource_types).expect("json")
                 ],
             )?;
         }
@@ -777,11 +782,13 @@ impl Store {
     /// The rules a scan ran, by id.
     pub fn scan_rules(&self, scan: i64) -> Result<Vec<ScanRule>> {
         let mut stmt = self.conn.prepare(
-            "SELECT rule_id, rule_version, module_hash, source, severity, parameters, title, description
+            "SELECT rule_id, rule_version, module_hash, source, severity, parameters, title,
+                    description, resource_types
              FROM scan_rules WHERE scan_id = ?1 ORDER BY rule_id",
         )?;
         let rows = stmt.query_map([scan], |r| {
             let parameters: String = r.get(5)?;
+            let types: Option<String> = r.get(8)?;
             Ok(ScanRule {
                 rule_id: r.get(0)?,
                 rule_version: r.get(1)?,
@@ -791,6 +798,9 @@ impl Store {
                 parameters: serde_json::from_str(&parameters).unwrap_or(serde_json::Value::Null),
                 title: r.get(6)?,
                 description: r.get(7)?,
+                resource_types: types
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default(),
             })
         })?;
         rows.collect::<Result<_, _>>().map_err(StoreError::from)
@@ -905,18 +915,26 @@ impl Store {
             Some(PageKey::Verdict { rule_id, version }) => (rule_id.as_str(), *version),
             _ => ("", i64::MIN),
         };
-        let rules: Vec<(String, i64)> = self
+        let rules: Vec<(String, i64, Option<String>)> = self
             .conn
             .prepare_cached(
-                "SELECT rule_id, instance FROM scan_rules
+                "SELECT rule_id, instance, resource_types FROM scan_rules
                  WHERE scan_id = ?1 AND rule_id >= ?2 AND instance IS NOT NULL
                    AND (?3 IS NULL OR rule_id = ?3)
                  ORDER BY rule_id",
             )?
             .query_map(params![scan, from_rule, filter.rule_id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?
             .collect::<Result<_, _>>()?;
+        // A rule scoped to other types has no verdict on the type asked for.
+        let in_scope = |types: &Option<String>| match (&filter.resource_type, types) {
+            (Some(wanted), Some(types)) => {
+                let types: Vec<String> = serde_json::from_str(types).unwrap_or_default();
+                types.is_empty() || types.contains(wanted)
+            }
+            _ => true,
+        };
         let state = self.state_of(SnapshotId(snapshot))?.replace("?1", "?3");
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT ?1, res.account_id, res.region, res.resource_type, res.resource_id,
@@ -932,7 +950,10 @@ impl Store {
                AND (?7 IS NULL OR res.account_id = ?7) AND (?8 IS NULL OR res.resource_type = ?8)
              ORDER BY vd.version LIMIT ?9"
         ))?;
-        for (rule_id, instance) in rules {
+        for (rule_id, instance, types) in rules {
+            if !in_scope(&types) {
+                continue;
+            }
             let after_version = if rule_id == from_rule {
                 from_version
             } else {
