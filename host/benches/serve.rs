@@ -119,7 +119,7 @@ fn delivery(items: &[Value], k: usize, changed: usize) -> Value {
                 let e = item["configuration"]["encrypted"]
                     .as_bool()
                     .unwrap_or(false);
-                item["configuration"]["encrypted"] = Value::Bool(e ^ (round % 2 == 0));
+                item["configuration"]["encrypted"] = Value::Bool(e ^ round.is_multiple_of(2));
             }
             let base: jiff::Timestamp = "2026-11-02T06:00:00Z".parse().unwrap();
             let t = base + jiff::SignedDuration::from_hours(k as i64 + 1);
