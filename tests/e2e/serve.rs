@@ -244,8 +244,8 @@ impl Daemon {
 
     /// Sends SIGTERM and returns the exit code.
     fn terminate(mut self) -> i32 {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
