@@ -94,6 +94,8 @@ pub struct ServeConfig {
     pub only: Vec<String>,
     /// Drift messages compare each snapshot with this baseline.
     pub baseline: Option<String>,
+    /// How long delivered messages stay in the outbox (default 7 days).
+    pub outbox_retention: Option<std::time::Duration>,
     pub watch: Vec<WatchConfig>,
     pub schedule: Vec<ScheduleConfig>,
     pub notify: Vec<NotifyConfig>,
@@ -111,6 +113,8 @@ struct ServeSection {
     #[serde(default)]
     only: Vec<String>,
     baseline: Option<String>,
+    #[serde(default, deserialize_with = "duration")]
+    outbox_retention: Option<std::time::Duration>,
 }
 
 impl Default for ServeSection {
@@ -122,6 +126,7 @@ impl Default for ServeSection {
             params: None,
             only: Vec::new(),
             baseline: None,
+            outbox_retention: None,
         }
     }
 }
@@ -201,7 +206,8 @@ pub struct NotifyConfig {
     pub retry_max: Option<std::time::Duration>,
 }
 
-/// "30s", "5m", "1h 30m" (jiff's friendly durations), or a number of seconds.
+/// "30s", "5m", "1h 30m", "7d" (jiff's friendly durations, a day 24 hours), or a number of
+/// seconds.
 fn duration<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<std::time::Duration>, D::Error> {
@@ -218,9 +224,15 @@ fn duration<'de, D: serde::Deserializer<'de>>(
     };
     let seconds = match Raw::deserialize(d)? {
         Raw::Seconds(s) => s,
+        // Days count as 24 hours ("7d"); months and years are refused.
         Raw::Text(t) => t
-            .parse::<jiff::SignedDuration>()
-            .map_err(|_| invalid(&t))?
+            .parse::<jiff::Span>()
+            .ok()
+            .and_then(|span| {
+                span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+                    .ok()
+            })
+            .ok_or_else(|| invalid(&t))?
             .as_secs_f64(),
     };
     if !(seconds > 0.0 && seconds.is_finite() && seconds < 1e9) {
@@ -362,6 +374,7 @@ fn serve_config(file: &File, path: &Path) -> Result<ServeConfig, String> {
         params: s.params.as_deref().map(place),
         only: s.only.clone(),
         baseline: s.baseline.clone(),
+        outbox_retention: s.outbox_retention,
         watch,
         schedule,
         notify,
@@ -385,11 +398,15 @@ mod tests {
 
     #[test]
     fn serve_sections_resolve_paths_and_check_sinks() {
-        let text = "[serve]\nrules = [\"rules\"]\n[[watch]]\npath = \"in\"\npoll = \"30s\"\n\
+        let text = "[serve]\nrules = [\"rules\"]\noutbox_retention = \"7d\"\n[[watch]]\npath = \"in\"\npoll = \"30s\"\n\
                     [[schedule]]\nfrequency = \"Six_Hours\"\n[[notify]]\nfile = \"out.ndjson\"\n";
         let config = Config::parse(text, PathBuf::from("/etc/conform/conform.toml")).unwrap();
         let serve = config.serve;
         assert_eq!(serve.rules, [PathBuf::from("/etc/conform/rules")]);
+        assert_eq!(
+            serve.outbox_retention,
+            Some(std::time::Duration::from_secs(7 * 86_400))
+        );
         assert_eq!(serve.watch[0].path, PathBuf::from("/etc/conform/in"));
         assert_eq!(
             serve.watch[0].poll,

@@ -188,6 +188,10 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         ignore: options.config.ignore.clone(),
         drift: None,
         scanned: Box::new(move || warm.warm()),
+        sinks: sinks.iter().map(|s| s.name.clone()).collect(),
+        retention: serve
+            .outbox_retention
+            .unwrap_or(Duration::from_secs(7 * 86_400)),
     };
     let worker_stop = stop.clone();
     let worker = std::thread::Builder::new()

@@ -74,6 +74,9 @@ pub struct Worker {
     pub drift: Option<DriftWalker>,
     /// Called after each scan commits (the API computes the new scan's summaries).
     pub scanned: Box<dyn Fn() + Send>,
+    /// The sinks' names, and how long what they all delivered stays in the outbox.
+    pub sinks: Vec<String>,
+    pub retention: Duration,
 }
 
 impl std::fmt::Debug for Worker {
@@ -380,12 +383,30 @@ impl Worker {
             wake.notify_one();
         }
         (self.scanned)();
+        self.prune();
         let mut last = self.status.last.lock().expect("status");
         last.snapshot = Some(snapshot.0);
         last.scan = Some(report.scan.id);
         last.finished_at = Some(report.scan.finished_at.clone());
         last.error = None;
         Ok(())
+    }
+}
+
+impl Worker {
+    /// Drops delivered messages older than the retention: the outbox holds what is owed and
+    /// a recent past, not every message ever sent.
+    fn prune(&self) {
+        let before = jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::try_from(self.retention).unwrap_or_default())
+            .unwrap_or(jiff::Timestamp::MIN)
+            .to_string();
+        let sinks: Vec<&str> = self.sinks.iter().map(String::as_str).collect();
+        match self.store.prune_outbox(&sinks, &before) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(messages = n, "outbox pruned"),
+            Err(e) => tracing::warn!("pruning the outbox: {e}"),
+        }
     }
 }
 

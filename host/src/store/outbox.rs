@@ -120,6 +120,32 @@ impl Store {
             .query_row([scan], |r| r.get(0))?)
     }
 
+    /// Deletes the messages queued before `before` (RFC 3339) that every one of `sinks` has
+    /// delivered; a message some sink has not delivered is kept however old. Returns how many
+    /// went. Sinks not named (no longer configured) hold nothing back.
+    pub fn prune_outbox(&self, sinks: &[&str], before: &str) -> Result<usize> {
+        let mut through = i64::MAX;
+        for name in sinks {
+            let delivered: Option<i64> = self
+                .conn
+                .prepare_cached("SELECT delivered FROM outbox_sinks WHERE name = ?1")?
+                .query_row([name], |r| r.get(0))
+                .optional()?;
+            // A sink that has not started yet owes everything from where it will start.
+            match delivered {
+                Some(d) => through = through.min(d),
+                None => return Ok(0),
+            }
+        }
+        if sinks.is_empty() {
+            through = self.outbox_end()?;
+        }
+        Ok(self.conn.execute(
+            "DELETE FROM outbox WHERE id <= ?1 AND created_at < ?2",
+            params![through, before],
+        )?)
+    }
+
     /// Messages each known sink has yet to deliver, by sink name.
     pub fn outbox_backlog(&self) -> Result<Vec<(String, u64)>> {
         let mut stmt = self.conn.prepare_cached(
@@ -171,5 +197,47 @@ mod tests {
             "never moves back"
         );
         assert_eq!(store.outbox_backlog().unwrap(), [("hook".to_string(), 0)]);
+    }
+
+    /// Pruning keeps what a configured sink has not delivered, whatever its age.
+    #[test]
+    fn pruning_keeps_what_a_sink_still_owes() {
+        let store = Store::open_in_memory().unwrap();
+        store.sink_cursor("slow").unwrap();
+        store.enqueue(&[message("z")]).unwrap();
+        let never = "9999-01-01T00:00:00Z";
+        assert_eq!(
+            store.prune_outbox(&["slow", "fast"], never).unwrap(),
+            0,
+            "fast has not started"
+        );
+        store
+            .set_sink_cursor("slow", store.outbox_end().unwrap())
+            .unwrap();
+        store.sink_cursor("fast").unwrap();
+        assert_eq!(store.prune_outbox(&["slow", "fast"], never).unwrap(), 1);
+        store.enqueue(&[message("a"), message("b")]).unwrap();
+        let queued = store.outbox_after(0, 10).unwrap();
+        store.set_sink_cursor("fast", queued[1].id).unwrap();
+        store.set_sink_cursor("slow", queued[0].id).unwrap();
+        let later = "9999-01-01T00:00:00Z";
+        assert_eq!(
+            store
+                .prune_outbox(&["slow", "fast"], "2000-01-01T00:00:00Z")
+                .unwrap(),
+            0,
+            "too recent"
+        );
+        assert_eq!(
+            store.prune_outbox(&["slow", "fast"], later).unwrap(),
+            1,
+            "only what both sent"
+        );
+        assert_eq!(store.outbox_after(0, 10).unwrap().len(), 1);
+        assert_eq!(
+            store.prune_outbox(&["fast"], later).unwrap(),
+            1,
+            "a sink gone holds nothing"
+        );
     }
 }
