@@ -8,131 +8,39 @@
 //! default 20), CONFORM_BENCH_DIR (where the files go). The real `conform serve` binary answers
 //! on 127.0.0.1; oha keeps the rate and corrects for coordinated omission.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
-use conform::engine::{Limits, RuleHost, RuleSelection, RuleSet};
-use conform::generate::{GenerateOptions, generate};
-use conform::ingest::{IngestOptions, NoProgress};
-use conform::store::Store;
 use serde_json::Value;
 
 mod common;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn get(agent: &ureq::Agent, url: &str) -> Option<Value> {
-    let mut r = agent.get(url).call().ok()?;
-    if r.status() != 200 {
-        return None;
-    }
-    serde_json::from_str(&r.body_mut().read_to_string().ok()?).ok()
-}
 
 fn main() {
     if Command::new("oha").arg("--version").output().is_err() {
         println!("oha is not installed (cargo install oha): nothing measured");
         return;
     }
-    let items = env_usize("CONFORM_BENCH_ITEMS", 730_000);
-    let rate = env_usize("CONFORM_BENCH_RATE", 200);
-    let seconds = env_usize("CONFORM_BENCH_SECONDS", 20);
+    let items = common::env_usize("CONFORM_BENCH_ITEMS", 730_000);
+    let rate = common::env_usize("CONFORM_BENCH_RATE", 200);
+    let seconds = common::env_usize("CONFORM_BENCH_SECONDS", 20);
     let work = common::work_dir("api-bench");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
     let db = work.join("api.db");
-    let (setup, evaluations) = common::timed(|| {
-        let generated = generate(
-            &work.join("estate"),
-            &GenerateOptions {
-                items,
-                snapshots: 1,
-                seed: 9,
-                ..Default::default()
-            },
-        )
-        .expect("generate");
-        let mut store = Store::open(&db).unwrap();
-        conform::ingest(
-            &mut store,
-            &generated.snapshot_dirs,
-            &IngestOptions::default(),
-            &NoProgress,
-        )
-        .expect("ingest");
+    let (setup, (_, evaluations)) = common::timed(|| {
+        let built = common::scanned_estate(&work, &db, items, 9);
         let _ = std::fs::remove_dir_all(work.join("estate"));
-        let host = RuleHost::new(Limits::default()).unwrap();
-        let set = RuleSet::load(
-            &host,
-            &RuleSelection {
-                builtins: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let snapshot = store
-            .snapshot(conform::SnapshotSelector::Latest)
-            .unwrap()
-            .id;
-        let report =
-            conform::scan::scan(&store, &host, &set.rules, snapshot, &Default::default()).unwrap();
-        report.evaluated + report.reused
+        built
     });
     println!("store: {items} resources, {evaluations} evaluations, built in {setup:.0} s");
 
     let watch = work.join("watch");
     std::fs::create_dir_all(&watch).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .arg("--db")
-        .arg(&db)
-        .args(["serve", "--watch"])
-        .arg(&watch)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(work.join("serve.log")).unwrap())
-        .spawn()
-        .expect("conform serve");
-    let pid = child.id();
-    let _daemon = Daemon(child);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .into();
     let start = Instant::now();
-    while get(&agent, &format!("{base}/api/v1/health")).is_none() {
-        assert!(start.elapsed() < Duration::from_secs(600), "never ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let daemon = common::Daemon::start(&db, &watch, &[], &work.join("serve.log"));
+    let (pid, base) = (daemon.child.id(), daemon.url(""));
     // The first summary request waits for the one computed when the daemon got ready.
-    let (warm, _) = common::timed(|| {
-        get(
-            &agent,
-            &format!("{base}/api/v1/compliance?by=resource_type"),
-        )
-    });
+    let (warm, _) = common::timed(|| daemon.get("/api/v1/compliance?by=resource_type"));
     println!(
         "ready after {:.1} s; first summary answered {warm:.2} s later",
         start.elapsed().as_secs_f64() - warm
@@ -141,11 +49,9 @@ fn main() {
     // A cursor 100,000 evaluations deep, for a page in the middle.
     let mut after = String::new();
     for _ in 0..100 {
-        let page = get(
-            &agent,
-            &format!("{base}/api/v1/evaluations?limit=1000{after}"),
-        )
-        .unwrap();
+        let page = daemon
+            .get(&format!("/api/v1/evaluations?limit=1000{after}"))
+            .unwrap();
         match page["next"].as_str() {
             Some(n) => after = format!("&after={n}"),
             None => break,

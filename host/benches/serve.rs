@@ -15,24 +15,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use conform::engine::{Limits, RuleHost};
-use conform::generate::{GenerateOptions, generate};
-use conform::ingest::{IngestOptions, NoProgress};
 use conform::store::Store;
 use serde_json::Value;
 
 mod common;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// What the webhook got: arrival time and the snapshot the message is about.
 type Arrivals = Arc<Mutex<Vec<(Instant, i64, String)>>>;
@@ -59,14 +48,6 @@ fn webhook() -> (String, Arrivals, Arc<tiny_http::Server>) {
         }
     });
     (format!("http://127.0.0.1:{port}/hook"), got, server)
-}
-
-fn get(agent: &ureq::Agent, url: &str) -> Option<Value> {
-    let mut r = agent.get(url).call().ok()?;
-    if r.status() != 200 {
-        return None;
-    }
-    serde_json::from_str(&r.body_mut().read_to_string().ok()?).ok()
 }
 
 fn rss_kib(pid: u32, field: &str) -> u64 {
@@ -131,58 +112,18 @@ fn delivery(items: &[Value], k: usize, changed: usize) -> Value {
     serde_json::json!({ "configurationItems": chosen })
 }
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn main() {
-    let items = env_usize("CONFORM_BENCH_ITEMS", 100_000);
-    let deliveries = env_usize("CONFORM_BENCH_DELIVERIES", 20);
-    let changed = env_usize("CONFORM_BENCH_CHANGED", 1000);
-    let soak = env_usize("CONFORM_BENCH_SOAK_SECONDS", 0);
+    let items = common::env_usize("CONFORM_BENCH_ITEMS", 100_000);
+    let deliveries = common::env_usize("CONFORM_BENCH_DELIVERIES", 20);
+    let changed = common::env_usize("CONFORM_BENCH_CHANGED", 1000);
+    let soak = common::env_usize("CONFORM_BENCH_SOAK_SECONDS", 0);
     let work = common::work_dir("serve-bench");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
     let db = work.join("serve.db");
 
     let (setup, estate) = common::timed(|| {
-        let generated = generate(
-            &work.join("estate"),
-            &GenerateOptions {
-                items,
-                snapshots: 1,
-                seed: 5,
-                ..Default::default()
-            },
-        )
-        .expect("generate");
-        let mut store = Store::open(&db).unwrap();
-        conform::ingest(
-            &mut store,
-            &generated.snapshot_dirs,
-            &IngestOptions::default(),
-            &NoProgress,
-        )
-        .expect("ingest");
-        let host = RuleHost::new(Limits::default()).unwrap();
-        let set = conform::engine::RuleSet::load(
-            &host,
-            &conform::engine::RuleSelection {
-                builtins: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let snapshot = store
-            .snapshot(conform::SnapshotSelector::Latest)
-            .unwrap()
-            .id;
-        conform::scan::scan(&store, &host, &set.rules, snapshot, &Default::default()).unwrap();
+        let (generated, _) = common::scanned_estate(&work, &db, items, 5);
         items_of(&generated.snapshot_dirs[0])
     });
     println!(
@@ -193,36 +134,14 @@ fn main() {
     let watch = work.join("watch");
     std::fs::create_dir_all(&watch).unwrap();
     let (url, arrivals, _server) = webhook();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = std::fs::File::create(work.join("serve.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .arg("--db")
-        .arg(&db)
-        .args(["serve", "--partial", "--watch"])
-        .arg(&watch)
-        .args(["--webhook", &url, "--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("conform serve");
-    let pid = child.id();
-    let _daemon = Daemon(child);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let health = format!("http://127.0.0.1:{port}/api/v1/health");
     let start = Instant::now();
-    while get(&agent, &health).is_none() {
-        assert!(start.elapsed() < Duration::from_secs(300), "never ready");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let daemon = common::Daemon::start(
+        &db,
+        &watch,
+        &["--partial", "--webhook", &url],
+        &work.join("serve.log"),
+    );
+    let pid = daemon.child.id();
     println!("daemon ready in {:.2} s", start.elapsed().as_secs_f64());
 
     let staging = work.join("staging");
@@ -231,7 +150,7 @@ fn main() {
     let settle = |snapshot: i64| {
         let start = Instant::now();
         loop {
-            if let Some(h) = get(&agent, &health) {
+            if let Some(h) = daemon.get("/api/v1/health") {
                 let backlog: u64 = h["store"]["outbox_backlog"]
                     .as_object()
                     .map(|m| m.values().filter_map(Value::as_u64).sum())

@@ -583,19 +583,17 @@ fn a_webhook_that_was_down_gets_every_message_once_it_is_back() {
     std::fs::create_dir(&watch).unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/hook");
-    let mut daemon = Daemon::start(
-        &s,
-        &[
-            "--watch",
-            as_str(&watch),
-            "--webhook",
-            &url,
-            "--retry-max",
-            "0.3",
-            "--grace",
-            "1",
-        ],
-    );
+    let args = [
+        "--watch",
+        as_str(&watch),
+        "--webhook",
+        &url,
+        "--retry-max",
+        "0.3",
+        "--grace",
+        "1",
+    ];
+    let mut daemon = Daemon::start(&s, &args);
     daemon.wait_ready();
     deliver(&s, &watch, "day1", &sample_week("2026-11-02"));
     let failures = format!("conform_notification_failures_total{{sink=\"webhook {url}\"}}");
@@ -615,19 +613,7 @@ fn a_webhook_that_was_down_gets_every_message_once_it_is_back() {
 
     // Restarted while the webhook is still down: the messages are still queued.
     assert_eq!(daemon.terminate(), 0);
-    let mut daemon = Daemon::start(
-        &s,
-        &[
-            "--watch",
-            as_str(&watch),
-            "--webhook",
-            &url,
-            "--retry-max",
-            "0.3",
-            "--grace",
-            "1",
-        ],
-    );
+    let mut daemon = Daemon::start(&s, &args);
     daemon.wait_ready();
     std::thread::sleep(Duration::from_millis(500));
     let hook = Webhook::start(port);

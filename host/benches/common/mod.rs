@@ -90,3 +90,123 @@ pub fn env(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// A number from the environment, or `default`.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A generated estate of `items` resources (one snapshot) ingested into a store at `db` and
+/// scanned by the built-in rules: where the daemon benches start. Returns the generated files
+/// and how many evaluations the scan holds.
+pub fn scanned_estate(
+    work: &std::path::Path,
+    db: &std::path::Path,
+    items: usize,
+    seed: u64,
+) -> (conform::generate::Generated, u64) {
+    use conform::engine::{Limits, RuleHost, RuleSelection, RuleSet};
+    let generated = conform::generate::generate(
+        &work.join("estate"),
+        &conform::generate::GenerateOptions {
+            items,
+            snapshots: 1,
+            seed,
+            ..Default::default()
+        },
+    )
+    .expect("generate");
+    let mut store = conform::Store::open(db).expect("store");
+    conform::ingest(
+        &mut store,
+        &generated.snapshot_dirs,
+        &conform::IngestOptions::default(),
+        &conform::ingest::NoProgress,
+    )
+    .expect("ingest");
+    let host = RuleHost::new(Limits::default()).expect("host");
+    let selection = RuleSelection {
+        builtins: true,
+        ..Default::default()
+    };
+    let set = RuleSet::load(&host, &selection).expect("built-ins");
+    let snapshot = store
+        .snapshot(conform::SnapshotSelector::Latest)
+        .expect("a snapshot")
+        .id;
+    let report = conform::scan::scan(&store, &host, &set.rules, snapshot, &Default::default())
+        .expect("scan");
+    (generated, report.evaluated + report.reused)
+}
+
+/// A running `conform serve`, killed when dropped.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub agent: ureq::Agent,
+}
+
+impl Daemon {
+    /// Starts `conform --db DB serve --watch WATCH --listen 127.0.0.1:PORT ARGS...` on a free
+    /// port, logging to `log`, and waits until it is ready.
+    pub fn start(
+        db: &std::path::Path,
+        watch: &std::path::Path,
+        args: &[&str],
+        log: &std::path::Path,
+    ) -> Daemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_conform"))
+            .arg("--db")
+            .arg(db)
+            .args(["serve", "--watch"])
+            .arg(watch)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("conform serve");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(120)))
+            .build()
+            .into();
+        let daemon = Daemon { child, port, agent };
+        let start = std::time::Instant::now();
+        while daemon.get("/api/v1/health").is_none() {
+            assert!(start.elapsed().as_secs() < 600, "never ready");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        daemon
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// GET `path`: its JSON when it answers 200.
+    pub fn get(&self, path: &str) -> Option<serde_json::Value> {
+        let mut r = self.agent.get(self.url(path)).call().ok()?;
+        if r.status() != 200 {
+            return None;
+        }
+        serde_json::from_str(&r.body_mut().read_to_string().ok()?).ok()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
