@@ -257,3 +257,70 @@ fn latest_wins_takes_back_an_earlier_capture_read_first() {
     assert_eq!(s.versions(), 43);
     s.assert_store_consistent();
 }
+
+/// A partial ingest looks up only the resources it names; its live count still follows what
+/// it added, deleted and brought back, across several snapshots of one ingest, and agrees with
+/// the store's own count.
+#[test]
+fn a_partial_ingests_live_count_follows_its_changes() {
+    let s = Scratch::new();
+    s.ingest_items(
+        "w1.json",
+        &[
+            volume("vol-1", 8, true, "2026-11-02T06:00:00Z"),
+            volume("vol-2", 8, true, "2026-11-02T06:00:00Z"),
+        ],
+    );
+    let mut gone = volume("vol-1", 8, true, "2026-11-03T06:00:00Z");
+    gone["configurationItemStatus"] = "ResourceDeleted".into();
+    s.write(
+        "changes.ndjson",
+        format!(
+            "{}\n{}\n",
+            volume("vol-3", 8, true, "2026-11-03T06:00:00Z"),
+            gone
+        ),
+    );
+    let stored_live = |s: &Scratch| {
+        s.conform(&["stats", "--format", "json"]).ok().json()["live_resources"]
+            .as_u64()
+            .unwrap()
+    };
+    let first = s.ingest(&["--partial", as_str(&s.path("changes.ndjson"))]);
+    assert_eq!(
+        (first["added"].as_u64(), first["deleted"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(first["live"], 2, "{first}");
+    assert_eq!(stored_live(&s), 2);
+    // Two snapshots in one ingest (one per file): vol-1 comes back, then vol-4 is new.
+    s.write(
+        "back.ndjson",
+        format!("{}\n", volume("vol-1", 8, true, "2026-11-04T06:00:00Z")),
+    );
+    s.write(
+        "new.ndjson",
+        format!("{}\n", volume("vol-4", 8, true, "2026-11-05T06:00:00Z")),
+    );
+    let run = s
+        .conform(&[
+            "ingest",
+            "--partial",
+            "--each",
+            as_str(&s.path("back.ndjson")),
+            as_str(&s.path("new.ndjson")),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    let lives: Vec<u64> = run
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["snapshots"][0]["live"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lives, [3, 4]);
+    assert_eq!(stored_live(&s), 4);
+    s.assert_store_consistent();
+}

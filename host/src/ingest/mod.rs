@@ -292,8 +292,21 @@ pub fn ingest(
     for path in &plan.already_stored {
         tracing::debug!(path = path.0, snapshot = ?path.1, "already stored");
     }
-    let heads = load_heads(&writer, expected)?;
+    // A partial ingest deletes nothing, so it needs only the heads of the resources it names:
+    // a delivery of a thousand changes into a million-resource store looks up a thousand.
+    let lazy = options.partial && options.role == SnapshotRole::Observed;
+    let heads = if lazy {
+        Default::default()
+    } else {
+        load_heads(&writer, expected)?
+    };
+    let live_at_start = if lazy {
+        Some(writer.live_resources()?)
+    } else {
+        None
+    };
     let mut builder = SnapshotBuilder::new(&mut writer, heads, &checker, options, progress);
+    builder.lazy = live_at_start;
     builder.clock = known.clock;
     // Problems that fail the ingest; every group is read, so that all of them are told at once.
     let mut failed: Vec<Problem> = Vec::new();
@@ -702,6 +715,7 @@ fn load_heads(
                 head,
                 seen: None,
                 place: places.intern(account, region),
+                was_live: false,
             },
         );
     })?;
@@ -786,6 +800,8 @@ struct Entry {
     seen: Option<Sighting>,
     /// Its account and region ([`Places`]).
     place: u32,
+    /// Live when the ingest began (counted when heads are looked up lazily).
+    was_live: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -879,6 +895,9 @@ struct SnapshotBuilder<'e, W: VersionSink + ?Sized> {
     /// (account, region) of the snapshot deliveries of this snapshot that held global
     /// resources: those deliveries cover the account's global scope.
     globals_seen: Vec<(String, String)>,
+    /// Heads are looked up as items name them (a partial ingest, which deletes nothing, need
+    /// not load every resource of the store): the live resources when the ingest began.
+    lazy: Option<u64>,
 }
 
 impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
@@ -918,6 +937,7 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
             change_files: Vec::new(),
             superseded: 0,
             globals_seen: Vec::new(),
+            lazy: None,
         }
     }
 
@@ -1156,12 +1176,24 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
             &item.resource_type,
             &item.resource_id,
         );
+        let stored = match self.lazy {
+            Some(_) if !self.entries.contains_key(&identity) => self.writer.head_of([
+                &item.account_id,
+                &item.region,
+                &item.resource_type,
+                &item.resource_id,
+            ])?,
+            _ => None,
+        };
         let places = &mut self.places;
         let entry = self.entries.entry(identity).or_insert_with(|| Entry {
-            resource: None,
-            head: None,
+            resource: stored.map(|(resource, _)| resource),
+            head: stored.and_then(|(_, head)| head),
             seen: None,
             place: places.intern(item.account_id.as_bytes(), item.region.as_bytes()),
+            was_live: stored
+                .and_then(|(_, head)| head)
+                .is_some_and(|h| !h.status.is_deleted()),
         });
         // JSON the reader only delimited (`ItemFields::check_deferred`) needs no check when it
         // is byte for byte content stored before (or placed earlier in this ingest), which was
@@ -1440,6 +1472,12 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
         taken_at: jiff::Timestamp,
         skipped: u64,
     ) -> Result<SnapshotCounts, StoreError> {
+        if !full.is_empty() && self.lazy.is_some() {
+            // Deletions need every head; a partial ingest has no full scope.
+            return Err(StoreError::Corrupt(
+                "internal: a partial ingest found a full scope".to_string(),
+            ));
+        }
         if !full.is_empty() {
             let covered: Vec<bool> = self
                 .places
@@ -1488,11 +1526,19 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
             }
         }
         self.counts.skipped = skipped;
-        self.counts.live = self
-            .entries
-            .values()
-            .filter(|e| e.head.is_some_and(|h| !h.status.is_deleted()))
-            .count() as u64;
+        let live = |e: &Entry| e.head.is_some_and(|h| !h.status.is_deleted());
+        self.counts.live = match self.lazy {
+            // Those live at the start, and what the entries looked up since changed of it.
+            Some(live_at_start) => {
+                let now: i64 = self
+                    .entries
+                    .values()
+                    .map(|e| i64::from(live(e)) - i64::from(e.was_live))
+                    .sum();
+                (live_at_start as i64 + now).max(0) as u64
+            }
+            None => self.entries.values().filter(|e| live(e)).count() as u64,
+        };
         self.progress.items(self.items_read);
         Ok(self.counts)
     }

@@ -95,6 +95,11 @@ pub trait VersionSink {
         version: VersionId,
         previous: Option<VersionId>,
     ) -> Result<()>;
+    /// The row and head of one stored resource, for an ingest that looks heads up as items
+    /// name them instead of loading all of them first. A sink with no store has none.
+    fn head_of(&self, _key: [&str; 4]) -> Result<Option<(ResourceRowId, Option<Head>)>> {
+        Ok(None)
+    }
 }
 
 impl VersionSink for SnapshotWriter<'_> {
@@ -110,6 +115,33 @@ impl VersionSink for SnapshotWriter<'_> {
     ) -> Result<()> {
         SnapshotWriter::undo_version(self, resource, version, previous)
     }
+
+    fn head_of(&self, key: [&str; 4]) -> Result<Option<(ResourceRowId, Option<Head>)>> {
+        SnapshotWriter::head_of(self, key)
+    }
+}
+
+/// A head from a row holding, from column `at` on: version, status, content hash, raw hash.
+fn head_from_row(r: &rusqlite::Row<'_>, resource: ResourceRowId, at: usize) -> Result<Head> {
+    let status = r.get_ref(at + 1)?.as_str().map_err(rusqlite::Error::from)?;
+    let status = ItemStatus::parse(status).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "unknown status '{status}' of resource row {}",
+            resource.0
+        ))
+    })?;
+    let hash = |i: usize| -> Result<ContentHash> {
+        let bytes = r.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)?;
+        ContentHash::from_bytes(bytes)
+            .ok_or_else(|| StoreError::Corrupt(format!("bad hash for resource row {}", resource.0)))
+    };
+    Ok(Head {
+        resource,
+        version: VersionId(r.get(at)?),
+        status,
+        content_hash: hash(at + 2)?,
+        raw_hash: hash(at + 3)?,
+    })
 }
 
 /// An open snapshot: a write transaction with the snapshot's row already reserved.
@@ -448,29 +480,44 @@ impl<'c> SnapshotWriter<'c> {
                 each(identity, resource, None, bytes(1)?, bytes(2)?);
                 continue;
             }
-            let status = r.get_ref(6)?.as_str().map_err(rusqlite::Error::from)?;
-            let status = ItemStatus::parse(status).ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "unknown status '{status}' of resource row {}",
-                    resource.0
-                ))
-            })?;
-            let hash = |i: usize| -> Result<ContentHash> {
-                let bytes = r.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)?;
-                ContentHash::from_bytes(bytes).ok_or_else(|| {
-                    StoreError::Corrupt(format!("bad hash for resource row {}", resource.0))
-                })
-            };
-            let head = Head {
-                resource,
-                version: VersionId(r.get(5)?),
-                status,
-                content_hash: hash(7)?,
-                raw_hash: hash(8)?,
-            };
+            let head = head_from_row(r, resource, 5)?;
             each(identity, resource, Some(head), bytes(1)?, bytes(2)?);
         }
         Ok(())
+    }
+
+    /// The row and head of the resource `[account, region, type, id]`, if stored.
+    pub fn head_of(&self, key: [&str; 4]) -> Result<Option<(ResourceRowId, Option<Head>)>> {
+        if self.role == SnapshotRole::Desired {
+            return Ok(None);
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, head_version, head_status, head_content_hash, head_raw_hash
+             FROM resources
+             WHERE resource_id = ?4 AND resource_type = ?3 AND account_id = ?1 AND region = ?2",
+        )?;
+        let mut rows = stmt.query(key)?;
+        let Some(r) = rows.next()? else {
+            return Ok(None);
+        };
+        let resource = ResourceRowId(r.get(0)?);
+        if r.get_ref(1)?.data_type() == rusqlite::types::Type::Null {
+            return Ok(Some((resource, None)));
+        }
+        Ok(Some((resource, Some(head_from_row(r, resource, 1)?))))
+    }
+
+    /// How many stored resources are live (their head is not a deletion).
+    pub fn live_resources(&self) -> Result<u64> {
+        if self.role == SnapshotRole::Desired {
+            return Ok(0);
+        }
+        Ok(self.tx.query_row(
+            "SELECT count(*) FROM resources
+             WHERE head_version IS NOT NULL AND head_status <> 'ResourceDeleted'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     /// Records a new content of a resource as current from this snapshot on, ending the
