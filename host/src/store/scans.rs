@@ -638,8 +638,7 @@ impl Store {
                 "WITH scan_view AS ({own}
                  UNION ALL
                  SELECT sr.rule_id, res.account_id, res.region, res.resource_type, res.resource_id,
-                        CASE vd.compliance WHEN 1 THEN 'COMPLIANT' WHEN 2 THEN 'NON_COMPLIANT'
-                                           ELSE 'NOT_APPLICABLE' END,
+                        {VERDICT_COMPLIANCE},
                         an.text, res.id
                  FROM scan_rules sr
                  JOIN verdicts vd ON vd.instance = sr.instance
@@ -769,12 +768,11 @@ impl Store {
     pub fn verdict(&self, instance: i64, version: i64) -> Result<Option<(String, String)>> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT CASE vd.compliance WHEN 1 THEN 'COMPLIANT' WHEN 2 THEN 'NON_COMPLIANT'
-                                           ELSE 'NOT_APPLICABLE' END, an.text
+            .prepare_cached(&format!(
+                "SELECT {VERDICT_COMPLIANCE}, an.text
                  FROM verdicts vd JOIN annotations an ON an.id = vd.annotation
-                 WHERE vd.instance = ?1 AND vd.version = ?2 AND vd.compliance > 0",
-            )?
+                 WHERE vd.instance = ?1 AND vd.version = ?2 AND vd.compliance > 0"
+            ))?
             .query_row(params![instance, version], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
@@ -938,8 +936,7 @@ impl Store {
         let state = self.state_of(SnapshotId(snapshot))?.replace("?1", "?3");
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT ?1, res.account_id, res.region, res.resource_type, res.resource_id,
-                    CASE vd.compliance WHEN 1 THEN 'COMPLIANT' WHEN 2 THEN 'NON_COMPLIANT'
-                                       ELSE 'NOT_APPLICABLE' END,
+                    {VERDICT_COMPLIANCE},
                     an.text, vd.version
              FROM verdicts vd
              JOIN versions v ON v.id = vd.version
@@ -1036,6 +1033,11 @@ fn evaluation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvaluati
         annotation: r.get(6)?,
     })
 }
+
+/// A verdict's compliance code (`verdicts vd`) as the word: 1 COMPLIANT, 2 NON_COMPLIANT,
+/// 3 NOT_APPLICABLE (0, out of scope, is never read as an evaluation).
+const VERDICT_COMPLIANCE: &str = "CASE vd.compliance WHEN 1 THEN 'COMPLIANT' \
+     WHEN 2 THEN 'NON_COMPLIANT' ELSE 'NOT_APPLICABLE' END";
 
 fn now() -> String {
     jiff::Timestamp::now().to_string()
