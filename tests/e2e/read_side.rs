@@ -122,7 +122,7 @@ fn stats_counts_what_is_stored() {
     assert_eq!(stats["snapshots"], 2);
     assert_eq!(stats["resources"], 2);
     assert_eq!(stats["versions"], 3);
-    assert_eq!(stats["schema_version"], 8);
+    assert_eq!(stats["schema_version"], 9);
     assert!(stats["database_bytes"].as_u64().unwrap() > 0);
 }
 

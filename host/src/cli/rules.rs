@@ -284,13 +284,17 @@ pub fn scan(db: &Path, args: ScanArgs, out: &Output) -> anyhow::Result<ExitCode>
     let written = out.emit(&report, |w| {
         writeln!(
             w,
-            "scan {} of snapshot {}: {} items, {} rules; {} evaluated, {} reused",
+            "scan {} of snapshot {}: {} items, {} rules; {} evaluated, {} reused{}",
             report.scan.id,
             snapshot.id,
             report.items,
             report.rules.len(),
             report.evaluated,
-            report.reused
+            report.reused,
+            match report.base {
+                Some(base) => format!(" (what changed since scan {base})"),
+                None => String::new(),
+            }
         )?;
         writeln!(
             w,

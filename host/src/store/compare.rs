@@ -45,6 +45,22 @@ impl Store {
         before: SnapshotId,
         after: SnapshotId,
     ) -> Result<Vec<StateDifference>> {
+        let mut differences = self.version_differences(before, after)?;
+        differences.retain(|d| match (d.before, d.after) {
+            (Some(b), Some(a)) => b.content_hash != a.content_hash || b.status != a.status,
+            _ => true,
+        });
+        Ok(differences)
+    }
+
+    /// The resources whose version differs between `before` and `after`, by resource row,
+    /// including versions of equal content (a change made and undone in between): verdicts
+    /// belong to versions, so a scan needs those too.
+    pub fn version_differences(
+        &self,
+        before: SnapshotId,
+        after: SnapshotId,
+    ) -> Result<Vec<StateDifference>> {
         let both_observed = self.role_of(before)? == SnapshotRole::Observed
             && self.role_of(after)? == SnapshotRole::Observed;
         let mut differences = if both_observed {
@@ -53,7 +69,7 @@ impl Store {
             self.whole_state_differences(before, after)?
         };
         differences.retain(|d| match (d.before, d.after) {
-            (Some(b), Some(a)) => b.content_hash != a.content_hash || b.status != a.status,
+            (Some(b), Some(a)) => b.version != a.version,
             (None, None) => false,
             _ => true,
         });

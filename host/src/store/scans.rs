@@ -159,6 +159,29 @@ pub enum PageKey {
     Verdict { rule_id: String, version: i64 },
 }
 
+/// An earlier incremental scan a new one starts from: it ran every rule instance of the new
+/// scan, and kept its counts.
+#[derive(Debug, Clone)]
+pub struct BaseScan {
+    pub id: i64,
+    pub snapshot: SnapshotId,
+    /// For each rule of the new scan (by index), its number in the base scan, and the base's
+    /// counts for it (`[C, NC, NA, ERROR]`).
+    pub rules: Vec<(i64, [u64; 4])>,
+}
+
+/// A row a scan stored of its own (for an incremental scan: ERRORs and estate evaluations).
+#[derive(Debug, Clone)]
+pub struct OwnRow {
+    /// The rule's number in that scan.
+    pub rule: i64,
+    pub resource: Evaluated,
+    /// The account it belongs to.
+    pub account_id: String,
+    pub compliance: Compliance,
+    pub annotation: String,
+}
+
 /// What an evaluation is about.
 #[derive(Debug, Clone)]
 pub enum Evaluated {
@@ -202,6 +225,10 @@ pub struct EvaluationSink<'t> {
     instances: Vec<i64>,
     /// Verdicts to store: instance, version, compliance code, annotation (`annotations.id`).
     pending_verdicts: Vec<(i64, i64, i64, Option<i64>)>,
+    /// Each rule's evaluations by compliance code (`[C, NC, NA, ERROR]`), by the rule's index,
+    /// as the scan counted them: stored with its rules so later scans can start from them.
+    /// Left empty, the scan's counts are not stored (and are counted from its rows).
+    pub counts: Vec<[u64; 4]>,
     /// Ids in `annotations`, by text.
     verdict_annotations: HashMap<String, i64>,
     /// What the scan evaluated and what it took from earlier scans, as the scan counted them.
@@ -238,6 +265,11 @@ fn compliance_code(compliance: Compliance) -> i64 {
 }
 
 impl EvaluationSink<'_> {
+    /// The scan being stored (`scans.id`).
+    pub fn scan_id(&self) -> i64 {
+        self.scan
+    }
+
     /// How this scan stores what it finds.
     pub fn mode(&self) -> ScanMode {
         self.mode
@@ -347,21 +379,22 @@ impl EvaluationSink<'_> {
             return Ok(());
         }
         let mut sql = String::from(
-            "INSERT OR IGNORE INTO verdicts (instance, version, compliance, annotation) VALUES ",
+            "INSERT OR IGNORE INTO verdicts (scan, instance, version, compliance, annotation) VALUES ",
         );
         for i in 0..n {
             sql.push_str(if i == 0 {
-                "(?, ?, ?, ?)"
+                "(?1, ?, ?, ?, ?)"
             } else {
-                ", (?, ?, ?, ?)"
+                ", (?1, ?, ?, ?, ?)"
             });
         }
         let mut stmt = self.tx.prepare_cached(&sql)?;
+        stmt.raw_bind_parameter(1, self.scan)?;
         for (i, (instance, version, code, annotation)) in self.pending_verdicts.iter().enumerate() {
-            stmt.raw_bind_parameter(i * 4 + 1, instance)?;
-            stmt.raw_bind_parameter(i * 4 + 2, version)?;
-            stmt.raw_bind_parameter(i * 4 + 3, code)?;
-            stmt.raw_bind_parameter(i * 4 + 4, annotation)?;
+            stmt.raw_bind_parameter(i * 4 + 2, instance)?;
+            stmt.raw_bind_parameter(i * 4 + 3, version)?;
+            stmt.raw_bind_parameter(i * 4 + 4, code)?;
+            stmt.raw_bind_parameter(i * 4 + 5, annotation)?;
         }
         stmt.raw_execute()?;
         self.pending_verdicts.clear();
@@ -499,6 +532,7 @@ impl Store {
             mode,
             instances,
             pending_verdicts: Vec::with_capacity(ROWS_PER_INSERT),
+            counts: Vec::new(),
             verdict_annotations: HashMap::new(),
             evaluated: 0,
             reused: 0,
@@ -513,6 +547,24 @@ impl Store {
         sink.flush()?;
         sink.flush_named()?;
         sink.flush_verdicts()?;
+        if sink.counts.len() == rules.len() {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE scan_rules SET compliant = ?3, non_compliant = ?4, not_applicable = ?5,
+                                       error = ?6
+                 WHERE scan_id = ?1 AND number = ?2",
+            )?;
+            for (number, [c, nc, na, error]) in sink.counts.iter().enumerate() {
+                let counts = [*c, *nc, *na, *error].map(|n| n as i64);
+                stmt.execute(params![
+                    scan,
+                    number as i64,
+                    counts[0],
+                    counts[1],
+                    counts[2],
+                    counts[3]
+                ])?;
+            }
+        }
         let finished_at = now();
         tx.execute(
             "UPDATE scans SET finished_at = ?2, first_evaluation = ?3, last_evaluation = ?4,
@@ -556,6 +608,100 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(StoreError::from)
     }
 
+    /// The latest incremental scan, other than `scan`, that a new incremental scan whose rules
+    /// are the instances `instances` can start from: one that ran each of them (and perhaps
+    /// more), of an observed snapshot, with its counts kept. Only the last few scans are
+    /// looked at: a base further back would differ in too much to be worth it.
+    pub fn scan_base(&self, scan: i64, instances: &[i64]) -> Result<Option<BaseScan>> {
+        const LOOK_BACK: i64 = 8;
+        let candidates: Vec<(i64, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT s.id, s.snapshot_id FROM scans s JOIN snapshots sn ON sn.id = s.snapshot_id
+                 WHERE s.id <> ?1 AND s.mode = 'incremental' AND sn.role <> 'desired'
+                 ORDER BY s.id DESC LIMIT ?2",
+            )?
+            .query_map(params![scan, LOOK_BACK], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT instance, number, compliant, non_compliant, not_applicable, error
+             FROM scan_rules WHERE scan_id = ?1 AND instance IS NOT NULL AND compliant IS NOT NULL",
+        )?;
+        for (id, snapshot) in candidates {
+            let ran: HashMap<i64, (i64, [u64; 4])> = stmt
+                .query_map([id], |r| {
+                    let count = |i| r.get::<_, i64>(i).map(|n| n as u64);
+                    Ok((
+                        r.get(0)?,
+                        (r.get(1)?, [count(2)?, count(3)?, count(4)?, count(5)?]),
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let rules: Option<Vec<_>> = instances.iter().map(|i| ran.get(i).copied()).collect();
+            if let Some(rules) = rules {
+                return Ok(Some(BaseScan {
+                    id,
+                    snapshot: SnapshotId(snapshot),
+                    rules,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every row scan `scan` stored of its own, in the order stored.
+    pub fn own_rows(&self, scan: i64) -> Result<Vec<OwnRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.rule, e.resource, e.compliance, a.text, coalesce(res.account_id, e.account_id),
+                    e.region, e.resource_type, e.resource_id
+             FROM scans s
+             JOIN scan_evaluations e
+               ON e.rowid BETWEEN coalesce(s.first_evaluation, 0) AND coalesce(s.last_evaluation, -1)
+              AND e.scan_id = s.id
+             JOIN scan_annotations a ON a.scan_id = e.scan_id AND a.number = e.annotation
+             LEFT JOIN resources res ON res.id = e.resource
+             WHERE s.id = ?1
+             ORDER BY e.rowid",
+        )?;
+        let rows = stmt.query_map([scan], |r| {
+            let account_id: String = r.get(4)?;
+            let resource = match r.get::<_, Option<i64>>(1)? {
+                Some(row) => Evaluated::Stored(row),
+                None => Evaluated::Named(ResourceKey {
+                    account_id: account_id.clone(),
+                    region: r.get(5)?,
+                    resource_type: r.get(6)?,
+                    resource_id: r.get(7)?,
+                }),
+            };
+            let compliance = match r.get::<_, i64>(2)? {
+                1 => Compliance::Compliant,
+                2 => Compliance::NonCompliant,
+                3 => Compliance::NotApplicable,
+                _ => Compliance::Error,
+            };
+            Ok(OwnRow {
+                rule: r.get(0)?,
+                resource,
+                account_id,
+                compliance,
+                annotation: r.get(3)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The verdict code of rule instance `instance` on version `version` (0: outside its
+    /// scope), if one is stored.
+    pub fn verdict_code(&self, instance: i64, version: i64) -> Result<Option<u8>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT compliance FROM verdicts WHERE instance = ?1 AND version = ?2")?
+            .query_row(params![instance, version], |r| r.get(0))
+            .optional()?)
+    }
+
     /// The latest scan of a snapshot.
     pub fn latest_scan(&self, snapshot: SnapshotId) -> Result<Option<ScanInfo>> {
         Ok(self
@@ -597,6 +743,36 @@ impl Store {
     /// How many evaluations of each compliance each rule of a scan has: (rule, compliance,
     /// count), in rule order and then COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, ERROR.
     pub fn compliance_counts(&self, scan: i64) -> Result<Vec<(String, String, u64)>> {
+        // Kept with the scan's rules since schema 9: no need to count its rows.
+        let kept: Vec<(String, Option<[i64; 4]>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT rule_id, compliant, non_compliant, not_applicable, error
+                 FROM scan_rules WHERE scan_id = ?1 ORDER BY rule_id",
+            )?
+            .query_map([scan], |r| {
+                let counts = match r.get::<_, Option<i64>>(1)? {
+                    Some(c) => Some([c, r.get(2)?, r.get(3)?, r.get(4)?]),
+                    None => None,
+                };
+                Ok((r.get(0)?, counts))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if !kept.is_empty() && kept.iter().all(|(_, counts)| counts.is_some()) {
+            let words = ["COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE", "ERROR"];
+            return Ok(kept
+                .into_iter()
+                .flat_map(|(rule, counts)| {
+                    let counts = counts.expect("checked above");
+                    words
+                        .iter()
+                        .zip(counts)
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(word, n)| (rule.clone(), word.to_string(), n as u64))
+                        .collect::<Vec<_>>()
+                })
+                .collect());
+        }
         let (view, bound) = self.scan_view(scan)?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "{view} SELECT rule_id, compliance, count(*) FROM scan_view
@@ -645,7 +821,8 @@ impl Store {
                  JOIN versions v ON v.id = vd.version
                  JOIN resources res ON res.id = v.resource
                  JOIN annotations an ON an.id = vd.annotation
-                 WHERE sr.scan_id = ?1 AND vd.compliance > 0 AND {state})"
+                 WHERE sr.scan_id = ?1 AND vd.compliance > 0 AND {state}
+                   AND (vd.scan IS NULL OR vd.scan <= ?1))"
             )
         } else {
             // The snapshot is bound whatever the form, so that every query binds the same.
@@ -945,6 +1122,7 @@ impl Store {
              WHERE vd.instance = ?2 AND vd.version > ?4 AND vd.compliance > 0 AND {state}
                AND (?5 IS NULL OR vd.compliance = ?5) AND (?6 IS NULL OR res.resource_id = ?6)
                AND (?7 IS NULL OR res.account_id = ?7) AND (?8 IS NULL OR res.resource_type = ?8)
+               AND (vd.scan IS NULL OR vd.scan <= ?10)
              ORDER BY vd.version LIMIT ?9"
         ))?;
         for (rule_id, instance, types) in rules {
@@ -965,7 +1143,8 @@ impl Store {
                 filter.resource_id,
                 filter.account_id,
                 filter.resource_type,
-                (limit - page.len()) as i64
+                (limit - page.len()) as i64,
+                scan
             ])?;
             while let Some(r) = rows.next()? {
                 page.push(evaluation_from_row(r)?);

@@ -8,7 +8,14 @@
 //! A scan is incremental unless asked otherwise (`ScanMode`): a resource rule's verdict on a
 //! version depends only on the rule instance (module hash, parameters) and the version, so a
 //! verdict stored by any earlier scan is reused, and an item whose every rule has one is not
-//! even read whole. ERRORs are evaluated again, and estate rules run every time.
+//! even read whole. ERRORs are evaluated again.
+//!
+//! An incremental scan starts from an earlier one when it can (`delta`): then it reads only
+//! what changed since, and an estate rule runs again only for the accounts where something it
+//! covers changed. Otherwise it walks the whole state, as above, and estate rules run for
+//! every account.
+
+mod delta;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -67,6 +74,9 @@ pub struct ScanReport {
     /// Evaluations this scan ran, and those it took from earlier scans.
     pub evaluated: u64,
     pub reused: u64,
+    /// The earlier scan this one started from, reading only what changed since (`None`: it
+    /// walked the whole state).
+    pub base: Option<i64>,
     pub rules: Vec<RuleSummary>,
 }
 
@@ -205,26 +215,29 @@ pub fn scan_then(
     } else {
         None
     };
+    let mut base = None;
     let info = store.scan(
         snapshot,
         &recorded,
         options.mode,
         |sink| {
-            let known = Known::load(store, sink, rules)?;
-            let (readers, parts) = match readers {
-                Some(readers) => {
-                    let ranges = store.version_ranges(jobs * PARTS_PER_JOB)?;
-                    (readers, ranges.into_iter().map(Some).collect())
-                }
-                None => (Vec::new(), vec![None]),
-            };
-            let reading = Reading {
-                snapshot,
-                covered: covered.as_ref(),
-                known: &known,
-            };
-            run.evaluate_parts(store, readers, &parts, &reading, sink)?;
-            run.finish(sink)?;
+            base = delta::from_base(store, sink, &mut run, snapshot)?;
+            if base.is_none() {
+                walk(
+                    store,
+                    sink,
+                    &mut run,
+                    readers,
+                    jobs,
+                    snapshot,
+                    covered.as_ref(),
+                )?;
+            }
+            sink.counts = run
+                .summaries
+                .iter()
+                .map(|s| [s.compliant, s.non_compliant, s.not_applicable, s.error])
+                .collect();
             let summaries = run.summaries.iter();
             sink.evaluated = summaries.clone().map(|s| s.evaluated).sum();
             sink.reused = summaries.map(|s| s.reused).sum();
@@ -239,8 +252,37 @@ pub fn scan_then(
         items: run.seen.items,
         evaluated: summaries.iter().map(|s| s.evaluated).sum(),
         reused: summaries.iter().map(|s| s.reused).sum(),
+        base,
         rules: summaries,
     })
+}
+
+/// A scan that walks the whole state of `snapshot`, reusing what verdicts it can.
+fn walk(
+    store: &Store,
+    sink: &mut EvaluationSink<'_>,
+    run: &mut Run<'_>,
+    readers: Option<Vec<Store>>,
+    jobs: usize,
+    snapshot: SnapshotId,
+    covered: Option<&HashSet<String>>,
+) -> Result<(), StoreError> {
+    let rules = run.rules;
+    let known = Known::load(store, sink, rules)?;
+    let (readers, parts) = match readers {
+        Some(readers) => {
+            let ranges = store.version_ranges(jobs * PARTS_PER_JOB)?;
+            (readers, ranges.into_iter().map(Some).collect())
+        }
+        None => (Vec::new(), vec![None]),
+    };
+    let reading = Reading {
+        snapshot,
+        covered,
+        known: &known,
+    };
+    run.evaluate_parts(store, readers, &parts, &reading, sink)?;
+    run.finish(sink)
 }
 
 /// Whether stored scan `scan` ran exactly `rules`: the same instances (module hashes and
@@ -610,6 +652,33 @@ impl<'r> Run<'r> {
         })
     }
 
+    /// Counts a verdict taken from an earlier scan: `code` as verdicts store it (0: the
+    /// version is outside the rule's scope, not counted).
+    fn count(&mut self, rule: usize, code: u8) {
+        let summary = &mut self.summaries[rule];
+        match code {
+            1 => summary.compliant += 1,
+            2 => summary.non_compliant += 1,
+            3 => summary.not_applicable += 1,
+            _ => {}
+        }
+    }
+
+    /// Stores again an evaluation an earlier scan stored of its own (an estate rule's, for an
+    /// account where nothing it covers changed): counted, but not as evaluated.
+    fn copy(
+        &mut self,
+        rule: usize,
+        resource: Evaluated,
+        compliance: Compliance,
+        annotation: &str,
+        sink: &mut dyn Recorder,
+    ) -> Result<(), StoreError> {
+        self.record(rule, resource, None, compliance, annotation, sink)?;
+        self.summaries[rule].evaluated -= 1;
+        Ok(())
+    }
+
     /// Stores what evaluating found.
     fn absorb(&mut self, done: Done, sink: &mut dyn Recorder) -> Result<(), StoreError> {
         for (rule, resource, version, verdict) in done.evaluations {
@@ -668,32 +737,47 @@ impl<'r> Run<'r> {
                     .estate_items
                     .remove(&(index, account.clone()))
                     .unwrap_or_default();
-                let documents = Arc::new(items.iter().map(|i| i.document.clone()).collect());
-                for evaluation in self.evaluator.evaluate_estate(index, account, documents) {
-                    // An evaluation of one of the items refers to its row; the account, which
-                    // is not a stored resource, is stored by name.
-                    let resource = match evaluation.item {
-                        Some(i) => Evaluated::Stored(items[i].resource),
-                        None => Evaluated::Named(ResourceKey {
-                            account_id: account.clone(),
-                            region: String::new(),
-                            resource_type: ACCOUNT_TYPE.to_string(),
-                            resource_id: account.clone(),
-                        }),
-                    };
-                    self.record(
-                        index,
-                        resource,
-                        None,
-                        evaluation.compliance,
-                        &evaluation.annotation,
-                        sink,
-                    )?;
-                }
+                self.evaluate_estate(index, account, items, sink)?;
             }
         }
         for note in self.evaluator.budget_notes() {
             tracing::warn!("{note}");
+        }
+        Ok(())
+    }
+}
+
+impl Run<'_> {
+    /// Runs estate rule `index` once for `account` over its in-scope `items` (in a stable
+    /// order), and stores what it emits.
+    fn evaluate_estate(
+        &mut self,
+        index: usize,
+        account: &str,
+        items: Vec<EstateItem>,
+        sink: &mut dyn Recorder,
+    ) -> Result<(), StoreError> {
+        let documents = Arc::new(items.iter().map(|i| i.document.clone()).collect());
+        for evaluation in self.evaluator.evaluate_estate(index, account, documents) {
+            // An evaluation of one of the items refers to its row; the account, which is not
+            // a stored resource, is stored by name.
+            let resource = match evaluation.item {
+                Some(i) => Evaluated::Stored(items[i].resource),
+                None => Evaluated::Named(ResourceKey {
+                    account_id: account.to_string(),
+                    region: String::new(),
+                    resource_type: ACCOUNT_TYPE.to_string(),
+                    resource_id: account.to_string(),
+                }),
+            };
+            self.record(
+                index,
+                resource,
+                None,
+                evaluation.compliance,
+                &evaluation.annotation,
+                sink,
+            )?;
         }
         Ok(())
     }
