@@ -157,13 +157,25 @@ pub fn run(
     exit::settle(verdict, write(&report, &args, out))
 }
 
-/// Writes the report where `--output` and `--format` say.
+/// Writes the report where `--output` and `--format` say, streamed: a million-resource
+/// estate's SARIF log runs to hundreds of megabytes, which are never held whole.
 fn write(report: &GateReport, args: &GateArgs, out: &Output) -> anyhow::Result<()> {
-    let rendered = render(report, out.format)?;
     match &args.output {
         Some(path) => {
-            std::fs::write(path, &rendered)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            // Written beside the file and renamed into place, so a report is there whole or
+            // not at all.
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let partial = path.with_file_name(format!(".{name}.partial"));
+            let written = std::fs::File::create(&partial).and_then(|file| {
+                let mut file = std::io::BufWriter::new(file);
+                render(report, out.format, &mut file).map_err(std::io::Error::other)?;
+                file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                std::fs::rename(&partial, path)
+            });
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&partial);
+                anyhow::bail!("cannot write {}: {e}", path.display());
+            }
             let mut stdout = anstream::stdout().lock();
             text(report, &mut stdout, 10)?;
             writeln!(stdout, "report written to {}", path.display())?;
@@ -175,30 +187,29 @@ fn write(report: &GateReport, args: &GateArgs, out: &Output) -> anyhow::Result<(
             stdout.flush()?;
         }
         None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&rendered)?;
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            render(report, out.format, &mut stdout)?;
             stdout.flush()?;
         }
     }
     Ok(())
 }
 
-fn render(report: &GateReport, format: Format) -> anyhow::Result<Vec<u8>> {
-    let mut buffer = Vec::new();
+fn render(report: &GateReport, format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut buffer, report)?;
-            buffer.push(b'\n');
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            out.write_all(b"\n")?;
         }
         Format::Sarif => {
-            conform::report::write_sarif(report, env!("CARGO_PKG_VERSION"), &mut buffer)?;
-            buffer.push(b'\n');
+            conform::report::write_sarif(report, env!("CARGO_PKG_VERSION"), &mut *out)?;
+            out.write_all(b"\n")?;
         }
-        Format::Junit => buffer = conform::report::junit(report).into_bytes(),
-        Format::Markdown => conform::report::gate_markdown(report, &mut buffer)?,
-        _ => text(report, &mut buffer, usize::MAX)?,
+        Format::Junit => out.write_all(conform::report::junit(report).as_bytes())?,
+        Format::Markdown => conform::report::gate_markdown(report, out)?,
+        _ => text(report, out, usize::MAX)?,
     }
-    Ok(buffer)
+    Ok(())
 }
 
 /// For people: the verdict, the counts, then up to `limit` failing findings.

@@ -18,7 +18,6 @@ use crate::engine::Severity;
 use crate::model::{Compliance, ResourceKey};
 use crate::store::{
     Baseline, ScanInfo, ScanRule, SnapshotSelector, Store, StoreError, StoredEvaluation,
-    resource_identity,
 };
 pub use waivers::{Waiver, WaiverError, Waivers};
 
@@ -282,24 +281,20 @@ pub fn gate(
         Err(_) => None,
     };
 
-    // The baseline's verdicts, to tell new findings from old, keyed by a hash of (rule,
-    // resource): a 100k-resource scan is joined without a string key per evaluation.
-    let mut before: HashMap<u128, Compliance> = HashMap::new();
-    if let Some(b) = baseline.as_ref().filter(|_| scan.is_some()) {
-        match store.latest_scan(b.snapshot.id)? {
-            Some(s) => store.for_each_evaluation(s.id, |e| {
-                before.insert(e.identity(), stored_compliance(e.compliance));
-                Ok(())
-            })?,
+    // The baseline's scan, to tell new findings from old (read once the findings are known).
+    let baseline_scan = match baseline.as_ref().filter(|_| scan.is_some()) {
+        Some(b) => match store.latest_scan(b.snapshot.id)? {
+            Some(s) => Some(s.id),
             None if options.fail_on.contains(&FailOn::NewNoncompliant) => {
                 return Err(GateError::BaselineNotScanned {
                     name: b.name.clone(),
                     snapshot: b.snapshot.id.0,
                 });
             }
-            None => {}
-        }
-    }
+            None => None,
+        },
+        None => None,
+    };
 
     let rules = match &scan {
         Some(scan) => store.scan_rules(scan.id)?,
@@ -312,6 +307,9 @@ pub fn gate(
     let mut counts = GateCounts::default();
     let mut evaluations = Vec::new();
     let mut findings = Vec::new();
+    // Each rule finding's place in `findings`, by a hash of (rule, resource), for the
+    // baseline's verdicts to be joined without a string key per evaluation.
+    let mut by_identity: HashMap<u128, usize> = HashMap::new();
     let evaluated = scan.as_ref().map(|scan| scan.id);
     evaluated.map_or(Ok(()), |scan| {
         store.for_each_evaluation(scan, |e| {
@@ -325,8 +323,7 @@ pub fn gate(
                 Compliance::Error => (FindingCode::RuleError, FindingKind::Error),
                 Compliance::Compliant | Compliance::NotApplicable => return Ok(()),
             };
-            let baseline_compliance = before.get(&e.identity()).copied();
-            let new = baseline_compliance != Some(compliance);
+            by_identity.insert(e.identity(), findings.len());
             let resource = ResourceKey {
                 account_id: e.account_id.to_string(),
                 region: e.region.to_string(),
@@ -343,10 +340,14 @@ pub fn gate(
                 fingerprint: fingerprint(e.rule_id, &resource),
                 rule_id: e.rule_id.to_string(),
                 resource,
-                arn: None,
+                // Looked up for findings only: the store's ARNs are a million strings.
+                arn: match e.resource {
+                    Some(row) => store.arn_of(row)?,
+                    None => None,
+                },
                 message: e.annotation.to_string(),
-                new,
-                baseline_compliance,
+                new: true,
+                baseline_compliance: None,
                 waiver: None,
                 fails: false,
                 changes: Vec::new(),
@@ -354,7 +355,22 @@ pub fn gate(
             Ok(())
         })
     })?;
-    drop(before);
+    if let Some(before) = baseline_scan {
+        store.for_each_evaluation(before, |e| {
+            if let Some(&at) = by_identity.get(&e.identity()) {
+                let f: &mut Finding = &mut findings[at];
+                let compliance = stored_compliance(e.compliance);
+                f.baseline_compliance = Some(compliance);
+                let now = match f.kind {
+                    FindingKind::Error => Compliance::Error,
+                    _ => Compliance::NonCompliant,
+                };
+                f.new = compliance != now;
+            }
+            Ok(())
+        })?;
+    }
+    drop(by_identity);
 
     // Drift findings are made when drift can fail the gate; `conform drift` reports it always.
     let mut drift_counts = None;
@@ -413,16 +429,6 @@ pub fn gate(
                 fails: false,
                 changes: r.changes,
             });
-        }
-    }
-
-    // ARNs, for waivers that name resources by ARN and for reports.
-    if findings.iter().any(|f| f.arn.is_none()) {
-        let arns = store.arns()?;
-        for f in findings.iter_mut().filter(|f| f.arn.is_none()) {
-            let r = &f.resource;
-            let key = resource_identity(&r.account_id, &r.region, &r.resource_type, &r.resource_id);
-            f.arn = arns.get(&key).cloned();
         }
     }
 

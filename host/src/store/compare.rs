@@ -236,23 +236,6 @@ pub fn resource_identity(
 }
 
 impl Store {
-    /// Every resource's ARN, by identity hash ([`resource_identity`]).
-    pub fn arns(&self) -> Result<HashMap<u128, String>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT account_id, region, resource_type, resource_id, arn FROM resources
-             WHERE arn IS NOT NULL",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut arns = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let text = |i: usize| -> Result<&str> {
-                Ok(r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
-            };
-            let key = resource_identity(text(0)?, text(1)?, text(2)?, text(3)?);
-            arns.insert(key, text(4)?.to_string());
-        }
-        Ok(arns)
-    }
 }
 
 fn version_ref(

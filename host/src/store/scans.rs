@@ -60,6 +60,8 @@ pub struct EvaluationRef<'a> {
     pub resource_id: &'a str,
     pub compliance: &'a str,
     pub annotation: &'a str,
+    /// Its row in `resources`, when it is a stored resource.
+    pub resource: Option<i64>,
 }
 
 impl EvaluationRef<'_> {
@@ -702,6 +704,16 @@ impl Store {
             .optional()?)
     }
 
+    /// The ARN of the resource in row `resource`, if it has one.
+    pub fn arn_of(&self, resource: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT arn FROM resources WHERE id = ?1")?
+            .query_row([resource], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
     /// The latest scan of a snapshot.
     pub fn latest_scan(&self, snapshot: SnapshotId) -> Result<Option<ScanInfo>> {
         Ok(self
@@ -840,7 +852,7 @@ impl Store {
         let (view, bound) = self.scan_view(scan)?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "{view} SELECT rule_id, account_id, region, resource_type, resource_id, compliance,
-                           annotation
+                           annotation, resource
                     FROM scan_view"
         ))?;
         let mut rows = stmt.query(bound)?;
@@ -856,6 +868,7 @@ impl Store {
                 resource_id: text(4)?,
                 compliance: text(5)?,
                 annotation: text(6)?,
+                resource: r.get(7)?,
             })?;
         }
         Ok(())
