@@ -56,8 +56,7 @@ pub fn collect(
         items: 0,
         each,
     };
-    let entries =
-        EntryMap::with_capacity_and_hasher(source::expected_items(&files), Default::default());
+    let entries = EntryMap::with_capacity(source::expected_items(&files));
     let mut builder = SnapshotBuilder::new(
         &mut kept,
         (entries, Places::default()),

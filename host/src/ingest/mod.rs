@@ -704,8 +704,14 @@ fn load_heads(
     expected: usize,
 ) -> Result<(EntryMap, Places), StoreError> {
     let stored = writer.resource_count()?;
-    let capacity = if stored == 0 { expected } else { stored };
-    let mut entries = EntryMap::with_capacity_and_hasher(capacity, Default::default());
+    // Room for the resources a snapshot adds, so the entries are not copied to grow: room
+    // reserved is address space, and costs memory only once it is used.
+    let capacity = if stored == 0 {
+        expected
+    } else {
+        stored + stored / 4 + 1024
+    };
+    let mut entries = EntryMap::with_capacity(capacity);
     let mut places = Places::default();
     writer.for_each_head(|identity, resource, head, account, region| {
         entries.insert(
@@ -846,7 +852,70 @@ impl ItemAt {
 /// Resources by the 128-bit hash of their identity: no string per resource is built to load
 /// heads or to look an item up. (A collision of two identities' hashes is as unlikely as one of
 /// content hashes; see ARCHITECTURE.md, "Hashes".)
-type EntryMap = HashMap<u128, Entry, foldhash::fast::RandomState>;
+/// What ingest knows of every resource, by identity hash ([`resource_identity`]).
+///
+/// The entries lie in one vector, with a table of their places beside it: a hash table of
+/// whole entries, its buckets rounded up to a power of two and filled as resources arrive, held
+/// about twice their size (over 400 MB at a million resources).
+#[derive(Debug, Default)]
+pub(crate) struct EntryMap {
+    places: HashMap<u128, u32, foldhash::fast::RandomState>,
+    keys: Vec<u128>,
+    list: Vec<Entry>,
+}
+
+impl EntryMap {
+    pub(crate) fn with_capacity(capacity: usize) -> EntryMap {
+        EntryMap {
+            places: HashMap::with_capacity_and_hasher(capacity, Default::default()),
+            keys: Vec::with_capacity(capacity),
+            list: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn contains_key(&self, key: &u128) -> bool {
+        self.places.contains_key(key)
+    }
+
+    fn get_mut(&mut self, key: &u128) -> Option<&mut Entry> {
+        let at = *self.places.get(key)?;
+        Some(&mut self.list[at as usize])
+    }
+
+    fn get_or_insert_with(&mut self, key: u128, entry: impl FnOnce() -> Entry) -> &mut Entry {
+        let at = *self.places.entry(key).or_insert_with(|| {
+            self.keys.push(key);
+            self.list.push(entry());
+            (self.list.len() - 1) as u32
+        });
+        &mut self.list[at as usize]
+    }
+
+    fn insert(&mut self, key: u128, entry: Entry) {
+        match self.places.get(&key) {
+            Some(&at) => self.list[at as usize] = entry,
+            None => {
+                self.get_or_insert_with(key, || entry);
+            }
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Entry> {
+        self.list.iter()
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Entry> {
+        self.list.iter_mut()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&u128, &Entry)> {
+        self.keys.iter().zip(&self.list)
+    }
+}
 
 struct SnapshotBuilder<'e, W: VersionSink + ?Sized> {
     writer: &'e mut W,
@@ -1186,7 +1255,7 @@ impl<'e, W: VersionSink + ?Sized> SnapshotBuilder<'e, W> {
             _ => None,
         };
         let places = &mut self.places;
-        let entry = self.entries.entry(identity).or_insert_with(|| Entry {
+        let entry = self.entries.get_or_insert_with(identity, || Entry {
             resource: stored.map(|(resource, _)| resource),
             head: stored.and_then(|(_, head)| head),
             seen: None,

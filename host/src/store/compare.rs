@@ -235,8 +235,7 @@ pub fn resource_identity(
     crate::canonical::identity_hash(&[account_id, region, resource_type, resource_id])
 }
 
-impl Store {
-}
+impl Store {}
 
 fn version_ref(
     id: i64,
