@@ -42,6 +42,10 @@ pub struct Api {
     /// is computed once (by the first request, the others waiting for it, or ahead of them
     /// by [`Api::warm`]) and then answered from memory.
     summaries: Mutex<SummaryCache>,
+    /// Whether a warming thread runs, and whether a scan stored since wants another round:
+    /// one thread at a time (at a million evaluations a round is seconds of a core, and
+    /// deliveries may come faster), always warming the latest scan.
+    warming: Mutex<(bool, bool)>,
 }
 
 /// The most summaries kept (three groupings of the latest few scans).
@@ -85,6 +89,7 @@ impl Api {
             token,
             pool: Mutex::new(Vec::new()),
             summaries: Mutex::new(SummaryCache::default()),
+            warming: Mutex::new((false, false)),
         }
     }
 
@@ -115,20 +120,37 @@ impl Api {
 
     /// Computes the latest scan's summaries before anyone asks: run after each scan.
     pub fn warm(self: &Arc<Api>) {
+        {
+            let mut warming = self.warming.lock().expect("warming");
+            if warming.0 {
+                warming.1 = true;
+                return;
+            }
+            warming.0 = true;
+        }
         let api = self.clone();
-        let _ = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("conform-warm".into())
             .spawn(move || {
                 let Ok(store) = Store::open_read_only(&api.db) else {
                     return;
                 };
-                let Ok(Some(scan)) = store.scan_before(i64::MAX) else {
-                    return;
-                };
-                for by in [SummaryBy::Rule, SummaryBy::Account, SummaryBy::ResourceType] {
-                    let _ = api.summary(&store, scan.id, by);
+                loop {
+                    if let Ok(Some(scan)) = store.scan_before(i64::MAX) {
+                        for by in [SummaryBy::Rule, SummaryBy::Account, SummaryBy::ResourceType] {
+                            let _ = api.summary(&store, scan.id, by);
+                        }
+                    }
+                    let mut warming = api.warming.lock().expect("warming");
+                    if !std::mem::take(&mut warming.1) {
+                        warming.0 = false;
+                        return;
+                    }
                 }
             });
+        if spawned.is_err() {
+            *self.warming.lock().expect("warming") = (false, false);
+        }
     }
 }
 

@@ -1180,6 +1180,12 @@ impl Store {
         scan: i64,
         by: SummaryBy,
     ) -> Result<Vec<(String, String, u64)>> {
+        if by == SummaryBy::Rule {
+            // Kept with the scan since schema 9 (else counted from its rows).
+            let mut counts = self.compliance_counts(scan)?;
+            counts.sort();
+            return Ok(counts);
+        }
         let column = match by {
             SummaryBy::Rule => "rule_id",
             SummaryBy::Account => "account_id",
