@@ -27,7 +27,7 @@ use crate::engine::RuleKind;
 use crate::engine::document::ItemDocument;
 use crate::model::{Compliance, ResourceRowId, SnapshotId};
 use crate::store::{
-    EvaluationSink, OwnRow, ScanMode, SnapshotRole, SnapshotSelector, Store, StoreError,
+    Evaluated, EvaluationSink, OwnRow, ScanMode, SnapshotRole, SnapshotSelector, Store, StoreError,
 };
 
 /// Differences beyond which the scan walks the whole state: this many, and more than half
@@ -93,12 +93,12 @@ pub(super) fn from_base(
         };
         match (rules[index].manifest.kind, &row.resource) {
             (RuleKind::Estate, _) => estate_rows.entry(index).or_default().push(row),
-            (RuleKind::Resource, crate::store::Evaluated::Stored(resource)) => {
+            (RuleKind::Resource, Evaluated::Stored(resource)) => {
                 if row.compliance == Compliance::Error && errors.insert((index, *resource)) {
                     counts[index][3] -= 1;
                 }
             }
-            (RuleKind::Resource, crate::store::Evaluated::Named(_)) => {}
+            (RuleKind::Resource, Evaluated::Named(_)) => {}
         }
     }
     let mut wanted: HashMap<i64, Wanted> = HashMap::new();
@@ -195,7 +195,7 @@ pub(super) fn from_base(
             match run.evaluator.evaluate(index, &document) {
                 Some(verdict) => run.record(
                     index,
-                    crate::store::Evaluated::Stored(resource),
+                    Evaluated::Stored(resource),
                     Some(version),
                     verdict.compliance,
                     &verdict.annotation,

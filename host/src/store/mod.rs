@@ -785,14 +785,11 @@ impl Store {
                  FROM versions v JOIN resources r ON r.id = v.resource
                  WHERE v.id IN ({marks})"
             ))?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(chunk))?;
-            while let Some(r) = rows.next()? {
-                let status = parse_status(r.get_ref(4)?.as_str().map_err(rusqlite::Error::from)?)?;
-                if !status.is_deleted() {
-                    let item = stored_item(r, status)?;
-                    found.insert(item.version, item);
-                }
-            }
+            let rows = stmt.query(rusqlite::params_from_iter(chunk))?;
+            live_items(rows, |item| {
+                found.insert(item.version, item);
+                Ok(())
+            })?;
             for version in chunk {
                 if let Some(item) = found.remove(version) {
                     each(item)?;
@@ -815,14 +812,10 @@ impl Store {
         let mut items = Vec::new();
         let mut read = |sql: &str, bound: &[&dyn rusqlite::ToSql]| -> Result<()> {
             let mut stmt = self.conn.prepare_cached(sql)?;
-            let mut rows = stmt.query(bound)?;
-            while let Some(r) = rows.next()? {
-                let status = parse_status(r.get_ref(4)?.as_str().map_err(rusqlite::Error::from)?)?;
-                if !status.is_deleted() {
-                    items.push(stored_item(r, status)?);
-                }
-            }
-            Ok(())
+            live_items(stmt.query(bound)?, |item| {
+                items.push(item);
+                Ok(())
+            })
         };
         if types.is_empty() {
             read(
@@ -1006,6 +999,20 @@ fn scope_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ScopeInf
 /// What [`stored_item`] reads, over `versions v JOIN resources r`.
 const STORED_COLUMNS: &str = "r.account_id, r.region, r.resource_type, r.resource_id,
      v.status, v.capture_time, v.state_id, v.md5_hash, v.item_version, v.body, r.id, v.id";
+
+/// The live items of rows of [`STORED_COLUMNS`]: deletions are left out.
+fn live_items(
+    mut rows: rusqlite::Rows<'_>,
+    mut each: impl FnMut(StoredItem) -> Result<()>,
+) -> Result<()> {
+    while let Some(r) = rows.next()? {
+        let status = parse_status(r.get_ref(4)?.as_str().map_err(rusqlite::Error::from)?)?;
+        if !status.is_deleted() {
+            each(stored_item(r, status)?)?;
+        }
+    }
+    Ok(())
+}
 
 /// An item from a row of [`STORED_COLUMNS`] whose status is `status`, its text unparsed.
 fn stored_item(r: &rusqlite::Row<'_>, status: ItemStatus) -> Result<StoredItem> {

@@ -266,6 +266,16 @@ fn compliance_code(compliance: Compliance) -> i64 {
     }
 }
 
+/// The compliance a stored code stands for (anything but 1–3 reads as ERROR).
+fn compliance_of_code(code: i64) -> Compliance {
+    match code {
+        1 => Compliance::Compliant,
+        2 => Compliance::NonCompliant,
+        3 => Compliance::NotApplicable,
+        _ => Compliance::Error,
+    }
+}
+
 impl EvaluationSink<'_> {
     /// The scan being stored (`scans.id`).
     pub fn scan_id(&self) -> i64 {
@@ -676,17 +686,11 @@ impl Store {
                     resource_id: r.get(7)?,
                 }),
             };
-            let compliance = match r.get::<_, i64>(2)? {
-                1 => Compliance::Compliant,
-                2 => Compliance::NonCompliant,
-                3 => Compliance::NotApplicable,
-                _ => Compliance::Error,
-            };
             Ok(OwnRow {
                 rule: r.get(0)?,
                 resource,
                 account_id,
-                compliance,
+                compliance: compliance_of_code(r.get(2)?),
                 annotation: r.get(3)?,
             })
         })?;
