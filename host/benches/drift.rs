@@ -150,7 +150,6 @@ fn main() {
                 fail_on: fail_on.iter().copied().collect(),
                 min_severity: Severity::Informational,
                 today,
-                keep_evaluations: false,
             };
             let started = Instant::now();
             let report =

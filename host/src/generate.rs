@@ -96,16 +96,33 @@ const REGIONS: [&str; 17] = [
     "ap-northeast-2",
     "ap-northeast-3",
 ];
-const KINDS: [&str; 8] = [
-    "AWS::EC2::Volume",
-    "AWS::EC2::Instance",
-    "AWS::EC2::SecurityGroup",
-    "AWS::S3::Bucket",
-    "AWS::RDS::DBInstance",
-    "AWS::IAM::User",
-    "AWS::CloudTrail::Trail",
-    "AWS::KMS::Key",
+/// The resource types, with how many of every thousand resources drawn are of each: a mix like
+/// a working AWS estate's, mostly volumes, instances and security groups, with few trails.
+/// Besides those drawn, every account and region starts with a trail of its own, as an estate
+/// that records its API calls does.
+const KINDS: [(&str, u32); 8] = [
+    ("AWS::EC2::Volume", 250),
+    ("AWS::EC2::Instance", 190),
+    ("AWS::EC2::SecurityGroup", 200),
+    ("AWS::S3::Bucket", 100),
+    ("AWS::RDS::DBInstance", 40),
+    ("AWS::IAM::User", 110),
+    ("AWS::CloudTrail::Trail", 2),
+    ("AWS::KMS::Key", 108),
 ];
+const TRAIL: usize = 6;
+
+/// A kind drawn by the weights of `KINDS`.
+fn draw_kind(rng: &mut fastrand::Rng) -> usize {
+    let mut n = rng.u32(..KINDS.iter().map(|(_, weight)| weight).sum::<u32>());
+    for (index, (_, weight)) in KINDS.iter().enumerate() {
+        if n < *weight {
+            return index;
+        }
+        n -= weight;
+    }
+    unreachable!("the draw is below the sum of the weights")
+}
 
 /// One resource of the estate and its current revision.
 #[derive(Debug, Clone)]
@@ -132,19 +149,31 @@ pub fn generate(out: &Path, options: &GenerateOptions) -> std::io::Result<Genera
             )
         })
         .collect();
+    let account_count = accounts.len();
     let mut next_serial = 0u64;
-    let mut new_resource = |rng: &mut fastrand::Rng| {
+    let mut new_resource = |rng: &mut fastrand::Rng, scope_trail: Option<usize>| {
         next_serial += 1;
+        let (kind, account, region) = match scope_trail {
+            Some(scope) => (TRAIL, scope / regions, scope % regions),
+            None => (
+                draw_kind(rng),
+                rng.usize(..account_count),
+                rng.usize(..regions),
+            ),
+        };
         Resource {
-            kind: rng.usize(..KINDS.len()),
+            kind,
             serial: next_serial,
-            account: rng.usize(..accounts.len()),
-            region: rng.usize(..regions),
+            account,
+            region,
             revision: 0,
             compliant_bits: rng.u32(..),
         }
     };
-    let mut estate: Vec<Resource> = (0..options.items).map(|_| new_resource(&mut rng)).collect();
+    let scopes = account_count * regions;
+    let mut estate: Vec<Resource> = (0..options.items)
+        .map(|i| new_resource(&mut rng, (i < scopes).then_some(i)))
+        .collect();
     let mut generated = Generated {
         snapshot_dirs: Vec::new(),
         items_written: 0,
@@ -177,7 +206,7 @@ pub fn generate(out: &Path, options: &GenerateOptions) -> std::io::Result<Genera
                 }
             }
             for _ in 0..deletions {
-                let added = new_resource(&mut rng);
+                let added = new_resource(&mut rng, None);
                 modified.push(added.serial);
                 estate.push(added);
             }
@@ -323,7 +352,7 @@ impl Delivery<'_> {
             let stamp = |t: Timestamp| t.strftime("%Y%m%dT%H%M%SZ").to_string();
             let name = format!(
                 "{account_id}_Config_{region_name}_ConfigHistory_{}_{}_{}_1.json",
-                KINDS[kind],
+                KINDS[kind].0,
                 stamp(start),
                 stamp(end)
             );
@@ -409,7 +438,7 @@ fn item(r: &Resource, account: &str, region: &str, capture: Timestamp) -> Value 
     if r.revision > 0 {
         tags["Revision"] = json!(r.revision.to_string());
     }
-    let kind = KINDS[r.kind];
+    let kind = KINDS[r.kind].0;
     let (id, name, arn, zone, relationships, configuration, supplementary) = match kind {
         "AWS::EC2::Volume" => {
             let id = format!("vol-{short}");

@@ -147,19 +147,23 @@ pub fn run(
             .collect::<BTreeSet<_>>(),
         min_severity: args.min_severity.into(),
         today,
-        keep_evaluations: out.format == Format::Junit,
     };
     let report = gate::gate(&store, &options, &waivers, &config.ignore)?;
 
     // The verdict is settled before anything is written: what happens to the output (a
     // closed pipe, a full disk) never turns a failing gate into a passing one.
     let verdict = if report.passed { 0 } else { exit::FINDINGS };
-    exit::settle(verdict, write(&report, &args, out))
+    exit::settle(verdict, write(&report, &store, &args, out))
 }
 
 /// Writes the report where `--output` and `--format` say, streamed: a million-resource
 /// estate's SARIF log runs to hundreds of megabytes, which are never held whole.
-fn write(report: &GateReport, args: &GateArgs, out: &Output) -> anyhow::Result<()> {
+fn write(
+    report: &GateReport,
+    store: &conform::store::Store,
+    args: &GateArgs,
+    out: &Output,
+) -> anyhow::Result<()> {
     match &args.output {
         Some(path) => {
             // Written beside the file and renamed into place, so a report is there whole or
@@ -168,7 +172,7 @@ fn write(report: &GateReport, args: &GateArgs, out: &Output) -> anyhow::Result<(
             let partial = path.with_file_name(format!(".{name}.partial"));
             let written = std::fs::File::create(&partial).and_then(|file| {
                 let mut file = std::io::BufWriter::new(file);
-                render(report, out.format, &mut file).map_err(std::io::Error::other)?;
+                render(report, store, out.format, &mut file).map_err(std::io::Error::other)?;
                 file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
                 std::fs::rename(&partial, path)
             });
@@ -188,14 +192,20 @@ fn write(report: &GateReport, args: &GateArgs, out: &Output) -> anyhow::Result<(
         }
         None => {
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            render(report, out.format, &mut stdout)?;
+            render(report, store, out.format, &mut stdout)?;
             stdout.flush()?;
         }
     }
     Ok(())
 }
 
-fn render(report: &GateReport, format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
+/// JUnit reads the scan's evaluations from `store` as it writes (one case each).
+fn render(
+    report: &GateReport,
+    store: &conform::store::Store,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, report)?;
@@ -205,7 +215,7 @@ fn render(report: &GateReport, format: Format, out: &mut dyn Write) -> anyhow::R
             conform::report::write_sarif(report, env!("CARGO_PKG_VERSION"), &mut *out)?;
             out.write_all(b"\n")?;
         }
-        Format::Junit => out.write_all(conform::report::junit(report).as_bytes())?,
+        Format::Junit => conform::report::junit::write(report, store, out)?,
         Format::Markdown => conform::report::gate_markdown(report, out)?,
         _ => text(report, out, usize::MAX)?,
     }

@@ -16,9 +16,7 @@ use serde::Serialize;
 use crate::drift::{self, DriftCounts, DriftOptions, FieldChange, IgnoreRules, StateRef};
 use crate::engine::Severity;
 use crate::model::{Compliance, ResourceKey};
-use crate::store::{
-    Baseline, ScanInfo, ScanRule, SnapshotSelector, Store, StoreError, StoredEvaluation,
-};
+use crate::store::{Baseline, ScanInfo, ScanRule, SnapshotSelector, Store, StoreError};
 pub use waivers::{Waiver, WaiverError, Waivers};
 
 /// The rule id drift findings carry (in SARIF, JUnit and waivers).
@@ -81,8 +79,6 @@ pub struct GateOptions {
     pub min_severity: Severity,
     /// The day waivers are judged on.
     pub today: jiff::civil::Date,
-    /// Keep every evaluation in the report (JUnit writes one test case each).
-    pub keep_evaluations: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -234,12 +230,8 @@ pub struct GateReport {
     /// The rules of the scan (for SARIF rule metadata).
     #[serde(skip)]
     pub rules: Vec<ScanRule>,
-    /// Every evaluation of the scan, when asked for (`GateOptions::keep_evaluations`).
-    #[serde(skip)]
-    pub evaluations: Vec<StoredEvaluation>,
 }
 
-/// A stored compliance as a static name (the baseline map keeps no string per evaluation).
 /// A verdict as stored with its scan; anything else (which no scan writes) reads as ERROR.
 fn stored_compliance(text: &str) -> Compliance {
     Compliance::parse(text).unwrap_or(Compliance::Error)
@@ -305,7 +297,6 @@ pub fn gate(
         .map(|r| (r.rule_id.as_str(), severity_of(&r.severity)))
         .collect();
     let mut counts = GateCounts::default();
-    let mut evaluations = Vec::new();
     let mut findings = Vec::new();
     // Each rule finding's place in `findings`, by a hash of (rule, resource), for the
     // baseline's verdicts to be joined without a string key per evaluation.
@@ -314,9 +305,6 @@ pub fn gate(
     evaluated.map_or(Ok(()), |scan| {
         store.for_each_evaluation(scan, |e| {
             counts.evaluations += 1;
-            if options.keep_evaluations {
-                evaluations.push(e.to_owned());
-            }
             let compliance = stored_compliance(e.compliance);
             let (code, kind) = match compliance {
                 Compliance::NonCompliant => (FindingCode::Noncompliant, FindingKind::Noncompliant),
@@ -475,8 +463,6 @@ pub fn gate(
             FindingKind::Drift => counts.drifted += 1,
         }
     }
-    // A scan stores evaluations as its jobs finish them; reports list them as `results` does.
-    evaluations.sort_by(|a, b| a.listing_order().cmp(&b.listing_order()));
     findings.sort_by(|a, b| {
         (!a.fails, a.kind, &a.rule_id, &a.resource).cmp(&(
             !b.fails,
@@ -498,7 +484,6 @@ pub fn gate(
         findings,
         waivers: statuses,
         rules,
-        evaluations,
     })
 }
 

@@ -6,13 +6,23 @@
 //! skipped; a finding that does not fail the gate (an old one under `new-noncompliant`) passes
 //! and says so in `<system-out>`. Drift findings form a `DRIFT` suite.
 
-use std::collections::{BTreeMap, HashSet};
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 
 use quick_xml::escape::escape;
 
 use crate::gate::{DRIFT_RULE, Finding, GateReport};
-use crate::model::ResourceKey;
+use crate::model::{Compliance, ResourceKey};
+use crate::store::{EvaluationRef, Store, StoreError, evaluation_identity};
+
+/// Why a JUnit report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum JunitError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("writing the report: {0}")]
+    Write(#[from] std::io::Error),
+}
 
 enum Outcome<'a> {
     Pass(Option<String>),
@@ -20,115 +30,225 @@ enum Outcome<'a> {
     Skip(String),
 }
 
-struct Case<'a> {
-    name: String,
-    outcome: Outcome<'a>,
+/// A suite's counts, which its opening tag carries before its cases.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    tests: u64,
+    failures: u64,
+    skipped: u64,
 }
 
-/// The JUnit XML of a gate report.
-pub fn junit(report: &GateReport) -> String {
-    let findings: std::collections::HashMap<(&str, &ResourceKey), &Finding> = report
+impl Counts {
+    fn add(&mut self, outcome: &Outcome<'_>) {
+        self.tests += 1;
+        match outcome {
+            Outcome::Fail { .. } => self.failures += 1,
+            Outcome::Skip(_) => self.skipped += 1,
+            Outcome::Pass(_) => {}
+        }
+    }
+}
+
+/// Writes the JUnit XML of a gate report, reading the scan's evaluations from `store`
+/// twice: once for every suite's counts, which come first, then in listing order for the
+/// cases, written as they are read. Only the findings and a hash per case name are held, so a
+/// million evaluations cost what their findings cost.
+pub fn write(report: &GateReport, store: &Store, out: &mut dyn Write) -> Result<(), JunitError> {
+    let findings: HashMap<u128, &Finding> = report
         .findings
         .iter()
-        .map(|f| ((f.rule_id.as_str(), &f.resource), f))
+        .map(|f| {
+            let r = &f.resource;
+            let identity = evaluation_identity(
+                &f.rule_id,
+                &r.account_id,
+                &r.region,
+                &r.resource_type,
+                &r.resource_id,
+            );
+            (identity, f)
+        })
         .collect();
-    let mut suites: BTreeMap<&str, Vec<Case<'_>>> = BTreeMap::new();
-    for rule in &report.rules {
-        suites.entry(rule.rule_id.as_str()).or_default();
-    }
-    for e in &report.evaluations {
-        let key = ResourceKey {
-            account_id: e.account_id.clone(),
-            region: e.region.clone(),
-            resource_type: e.resource_type.clone(),
-            resource_id: e.resource_id.clone(),
-        };
-        let outcome = match findings.get(&(e.rule_id.as_str(), &key)) {
-            Some(f) => finding_outcome(f, &e.compliance),
+    let outcome = |e: &EvaluationRef<'_>| -> Outcome<'static> {
+        match findings.get(&e.identity()) {
+            Some(f) => finding_outcome(
+                f,
+                Compliance::parse(e.compliance)
+                    .unwrap_or(Compliance::Error)
+                    .as_str(),
+            ),
             None if e.compliance == "NOT_APPLICABLE" => {
                 Outcome::Skip(format!("not applicable: {}", e.annotation))
             }
             None => Outcome::Pass(None),
-        };
-        suites.entry(e.rule_id.as_str()).or_default().push(Case {
-            name: case_name(&key),
-            outcome,
-        });
-    }
-    for f in report.findings.iter().filter(|f| f.rule_id == DRIFT_RULE) {
-        suites.entry(DRIFT_RULE).or_default().push(Case {
-            name: case_name(&f.resource),
-            outcome: finding_outcome(f, "DRIFT"),
-        });
-    }
+        }
+    };
+    let drift: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == DRIFT_RULE)
+        .collect();
 
-    let (mut tests, mut failures, mut skipped) = (0, 0, 0);
-    let mut body = String::new();
-    for (suite, cases) in &suites {
-        let fails = cases
-            .iter()
-            .filter(|c| matches!(c.outcome, Outcome::Fail { .. }))
-            .count();
-        let skips = cases
-            .iter()
-            .filter(|c| matches!(c.outcome, Outcome::Skip(_)))
-            .count();
-        tests += cases.len();
-        failures += fails;
-        skipped += skips;
-        let _ = writeln!(
-            body,
-            r#"  <testsuite name="{}" tests="{}" failures="{fails}" errors="0" skipped="{skips}">"#,
-            attr(suite),
-            cases.len()
-        );
-        let mut seen = HashSet::new();
-        for case in cases {
-            // Names are unique within a suite, even if a rule evaluated a resource twice.
-            let mut name = case.name.clone();
-            let mut n = 2;
-            while !seen.insert(name.clone()) {
-                name = format!("{} #{n}", case.name);
-                n += 1;
-            }
-            let _ = write!(
-                body,
-                r#"    <testcase classname="conform.{}" name="{}""#,
-                attr(suite),
-                attr(&name)
-            );
-            match &case.outcome {
-                Outcome::Pass(None) => body.push_str("/>\n"),
-                Outcome::Pass(Some(note)) => {
-                    let _ = writeln!(
-                        body,
-                        ">\n      <system-out>{}</system-out>\n    </testcase>",
-                        text(note)
-                    );
-                }
-                Outcome::Fail { kind, message } => {
-                    let _ = writeln!(
-                        body,
-                        ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
-                        attr(kind),
-                        attr(message),
-                        text(message)
-                    );
-                }
-                Outcome::Skip(why) => {
-                    let _ = writeln!(
-                        body,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        attr(why)
-                    );
-                }
+    let mut suites: BTreeMap<String, Counts> = BTreeMap::new();
+    for rule in &report.rules {
+        suites.entry(rule.rule_id.clone()).or_default();
+    }
+    let scan = report.scan.as_ref().map(|scan| scan.id);
+    if let Some(scan) = scan {
+        store.for_each_evaluation(scan, |e| {
+            let counts = match suites.get_mut(e.rule_id) {
+                Some(counts) => counts,
+                None => suites.entry(e.rule_id.to_string()).or_default(),
+            };
+            counts.add(&outcome(&e));
+            Ok(())
+        })?;
+    }
+    for f in &drift {
+        suites
+            .entry(DRIFT_RULE.to_string())
+            .or_default()
+            .add(&finding_outcome(f, "DRIFT"));
+    }
+    let total = suites.values().fold(Counts::default(), |a, c| Counts {
+        tests: a.tests + c.tests,
+        failures: a.failures + c.failures,
+        skipped: a.skipped + c.skipped,
+    });
+    writeln!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"conform gate\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
+        total.tests, total.failures, total.skipped
+    )?;
+
+    let mut writer = Suites {
+        out,
+        pending: suites.iter(),
+        open: None,
+        names: HashMap::new(),
+        drift: &drift,
+    };
+    if let Some(scan) = scan {
+        store.for_each_evaluation_in_order(scan, |e| {
+            let key = ResourceKey {
+                account_id: e.account_id.to_string(),
+                region: e.region.to_string(),
+                resource_type: e.resource_type.to_string(),
+                resource_id: e.resource_id.to_string(),
+            };
+            writer
+                .case(e.rule_id, &key, &outcome(&e))
+                .map_err(|e| StoreError::Corrupt(format!("writing the report: {e}")))
+        })?;
+    }
+    writer.finish()?;
+    writeln!(writer.out, "</testsuites>")?;
+    Ok(())
+}
+
+/// The suites being written, in name order: cases arrive sorted by rule, so each suite is
+/// opened when its first case (or the suite after it) arrives and closed before the next.
+struct Suites<'w, 'r> {
+    out: &'w mut dyn Write,
+    pending: std::collections::btree_map::Iter<'r, String, Counts>,
+    open: Option<&'r str>,
+    /// The current suite's case names, hashed, with how often each was used: names are
+    /// unique within a suite even if a rule evaluated a resource twice.
+    names: HashMap<u128, u32>,
+    drift: &'r [&'r Finding],
+}
+
+impl<'r> Suites<'_, 'r> {
+    /// A case of `suite`: the suites before it are written out first.
+    fn case(
+        &mut self,
+        suite: &str,
+        key: &ResourceKey,
+        outcome: &Outcome<'_>,
+    ) -> std::io::Result<()> {
+        while self.open != Some(suite) {
+            if !self.next()? {
+                break;
             }
         }
-        body.push_str("  </testsuite>\n");
+        self.write_case(suite, key, outcome)
     }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"conform gate\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n{body}</testsuites>\n"
-    )
+
+    /// Writes out every suite not yet closed.
+    fn finish(&mut self) -> std::io::Result<()> {
+        while self.next()? {}
+        Ok(())
+    }
+
+    /// Closes the open suite and opens the next; false when none is left.
+    fn next(&mut self) -> std::io::Result<bool> {
+        if let Some(open) = self.open.take() {
+            if open == DRIFT_RULE {
+                for f in self.drift {
+                    self.write_case(open, &f.resource, &finding_outcome(f, "DRIFT"))?;
+                }
+            }
+            writeln!(self.out, "  </testsuite>")?;
+        }
+        let Some((name, counts)) = self.pending.next() else {
+            return Ok(false);
+        };
+        writeln!(
+            self.out,
+            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="0" skipped="{}">"#,
+            attr(name),
+            counts.tests,
+            counts.failures,
+            counts.skipped
+        )?;
+        self.open = Some(name);
+        self.names.clear();
+        Ok(true)
+    }
+
+    fn write_case(
+        &mut self,
+        suite: &str,
+        key: &ResourceKey,
+        outcome: &Outcome<'_>,
+    ) -> std::io::Result<()> {
+        let base = case_name(key);
+        let used = self
+            .names
+            .entry(crate::canonical::identity_hash(&[&base]))
+            .or_insert(0);
+        *used += 1;
+        let name = match *used {
+            1 => base,
+            n => format!("{base} #{n}"),
+        };
+        write!(
+            self.out,
+            r#"    <testcase classname="conform.{}" name="{}""#,
+            attr(suite),
+            attr(&name)
+        )?;
+        match outcome {
+            Outcome::Pass(None) => self.out.write_all(b"/>\n"),
+            Outcome::Pass(Some(note)) => writeln!(
+                self.out,
+                ">\n      <system-out>{}</system-out>\n    </testcase>",
+                text(note)
+            ),
+            Outcome::Fail { kind, message } => writeln!(
+                self.out,
+                ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
+                attr(kind),
+                attr(message),
+                text(message)
+            ),
+            Outcome::Skip(why) => writeln!(
+                self.out,
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                attr(why)
+            ),
+        }
+    }
 }
 
 fn finding_outcome<'a>(f: &Finding, compliance: &'a str) -> Outcome<'a> {

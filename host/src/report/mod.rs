@@ -6,6 +6,5 @@ pub mod junit;
 pub mod markdown;
 pub mod sarif;
 
-pub use junit::junit;
 pub use markdown::gate_markdown;
 pub use sarif::write_sarif;

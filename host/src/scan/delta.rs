@@ -107,22 +107,25 @@ pub(super) fn from_base(
     // Per account, the types that changed there; and the accounts that lost a resource.
     let mut changed_types: HashMap<String, BTreeSet<String>> = HashMap::new();
     let mut lost: BTreeSet<String> = BTreeSet::new();
+    let mut keys = store.resources(&differences.iter().map(|d| d.resource).collect::<Vec<_>>())?;
+    // Per resource rule, the old versions whose verdicts leave the counts.
+    let mut old: Vec<Vec<i64>> = vec![Vec::new(); rules.len()];
+    // Per resource rule, the new versions it may run on.
+    let mut new: Vec<Vec<i64>> = vec![Vec::new(); rules.len()];
     for difference in &differences {
         let ResourceRowId(resource) = difference.resource;
         changed.insert(resource);
-        let key = store.resource(difference.resource)?.key;
+        let key = keys
+            .remove(&difference.resource)
+            .ok_or_else(|| StoreError::Corrupt(format!("no resource row {resource}")))?
+            .key;
         if let Some(before) = difference.before.filter(|v| v.is_live()) {
             for (index, rule) in rules.iter().enumerate() {
-                if rule.manifest.kind != RuleKind::Resource
-                    || !covers_type(rule, &key.resource_type)
-                    || errors.contains(&(index, resource))
+                if rule.manifest.kind == RuleKind::Resource
+                    && covers_type(rule, &key.resource_type)
+                    && !errors.contains(&(index, resource))
                 {
-                    continue;
-                }
-                if let Some(code @ 1..=3) =
-                    store.verdict_code(instances[index], before.version.0)?
-                {
-                    counts[index][code as usize - 1] -= 1;
+                    old[index].push(before.version.0);
                 }
             }
         }
@@ -130,6 +133,13 @@ pub(super) fn from_base(
             Some(after) => {
                 wanted.insert(after.version.0, Wanted::All);
                 order.push(after.version.0);
+                for (index, rule) in rules.iter().enumerate() {
+                    if rule.manifest.kind == RuleKind::Resource
+                        && covers_type(rule, &key.resource_type)
+                    {
+                        new[index].push(after.version.0);
+                    }
+                }
             }
             None => {
                 lost.insert(key.account_id.clone());
@@ -139,6 +149,16 @@ pub(super) fn from_base(
             .entry(key.account_id)
             .or_default()
             .insert(key.resource_type);
+    }
+    for (index, versions) in old.iter().enumerate() {
+        for code in store
+            .verdict_codes(instances[index], versions)?
+            .into_values()
+        {
+            if let code @ 1..=3 = code {
+                counts[index][code as usize - 1] -= 1;
+            }
+        }
     }
     if counts.iter().flatten().any(|n| *n < 0) {
         tracing::warn!(
@@ -174,6 +194,13 @@ pub(super) fn from_base(
         summary.not_applicable = *not_applicable as u64;
         summary.error = *error as u64;
     }
+    // What the instances already hold on the versions read: those are counted, not evaluated.
+    // (ERRORs judged again are few: those are looked up one by one.)
+    let known: Vec<HashMap<i64, u8>> = instances
+        .iter()
+        .zip(&new)
+        .map(|(instance, versions)| store.verdict_codes(*instance, versions))
+        .collect::<Result<_, _>>()?;
     store.for_each_version(&order, |item| {
         let (resource, version) = (item.resource, item.version);
         let document = Arc::new(ItemDocument::from_stored(item)?);
@@ -188,7 +215,11 @@ pub(super) fn from_base(
             if !runs {
                 continue;
             }
-            if let Some(code) = store.verdict_code(instances[index], version)? {
+            let code = match &wanted[&version] {
+                Wanted::All => known[index].get(&version).copied(),
+                Wanted::Rules(_) => store.verdict_code(instances[index], version)?,
+            };
+            if let Some(code) = code {
                 run.count(index, code);
                 continue;
             }

@@ -3,7 +3,8 @@
 //! Two observed snapshots A < B differ only where a version begins or ends in (A, B]: the
 //! snapshots' ranges of version ids hold those that begin there, and the
 //! `versions_by_until_snapshot` index finds those that end there, so the cost follows what
-//! changed, not the size of the estate. A desired state has no place in that
+//! changed, not the size of the estate; those versions are all that is read (joining back to
+//! each resource's other versions touched a page per row and was most of a rescan's reading). A desired state has no place in that
 //! sequence, so comparing with one reads both states whole (one pass each).
 
 use std::collections::HashMap;
@@ -85,20 +86,24 @@ impl Store {
         after: SnapshotId,
     ) -> Result<Vec<StateDifference>> {
         let (lo, hi) = (before.0.min(after.0), before.0.max(after.0));
+        // A version live at one end and not the other begins or ends in (lo, hi], so it is
+        // in one of these two sets; a resource with the same version at both ends is in
+        // neither, or only with versions in between, which are live at neither end.
         let mut stmt = self.conn.prepare_cached(
-            "WITH moved(resource) AS (
-                 SELECT resource FROM versions
-                 WHERE id BETWEEN (SELECT min(first_version) FROM snapshots WHERE id > ?1 AND id <= ?2)
-                              AND (SELECT max(last_version) FROM snapshots WHERE id > ?1 AND id <= ?2)
-                   AND first_snapshot > ?1 AND first_snapshot <= ?2
-                 UNION
-                 SELECT resource FROM versions WHERE until_snapshot > ?1 AND until_snapshot <= ?2)
-             SELECT v.resource, v.id, v.status, v.content_hash,
-                    v.first_snapshot <= ?3 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?3),
-                    v.first_snapshot <= ?4 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?4)
-             FROM moved m JOIN versions v ON v.resource = m.resource
-             WHERE (v.first_snapshot <= ?3 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?3))
-                OR (v.first_snapshot <= ?4 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?4))",
+            "SELECT * FROM (
+                 SELECT v.resource, v.id, v.status, v.content_hash,
+                        v.first_snapshot <= ?3 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?3) AS at_before,
+                        v.first_snapshot <= ?4 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?4) AS at_after
+                 FROM versions v
+                 WHERE v.id BETWEEN (SELECT min(first_version) FROM snapshots WHERE id > ?1 AND id <= ?2)
+                                AND (SELECT max(last_version) FROM snapshots WHERE id > ?1 AND id <= ?2)
+                   AND v.first_snapshot > ?1 AND v.first_snapshot <= ?2
+                 UNION ALL
+                 SELECT v.resource, v.id, v.status, v.content_hash,
+                        v.first_snapshot <= ?3 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?3),
+                        v.first_snapshot <= ?4 AND (v.until_snapshot IS NULL OR v.until_snapshot > ?4)
+                 FROM versions v WHERE v.until_snapshot > ?1 AND v.until_snapshot <= ?2)
+             WHERE at_before OR at_after",
         )?;
         let mut rows = stmt.query(params![lo, hi, before.0, after.0])?;
         let mut by_resource: HashMap<ResourceRowId, StateDifference> = HashMap::new();
@@ -214,6 +219,28 @@ impl Store {
         let value = serde_json::from_slice(&body)
             .map_err(|e| StoreError::Corrupt(format!("body of version {}: {e}", version.0)))?;
         Ok((parse_status(&status)?, value))
+    }
+
+    /// The identities, ARNs and names of many resources, by row, read in batches.
+    pub fn resources(
+        &self,
+        rows: &[ResourceRowId],
+    ) -> Result<HashMap<ResourceRowId, super::ResourceInfo>> {
+        let mut found = HashMap::with_capacity(rows.len());
+        for chunk in rows.chunks(super::PER_STATEMENT) {
+            let sql = format!(
+                "{} WHERE id IN ({})",
+                super::RESOURCE_COLUMNS,
+                super::marks(chunk.len())
+            );
+            let ids: Vec<i64> = chunk.iter().map(|r| r.0).collect();
+            let bound: Vec<&dyn rusqlite::ToSql> =
+                ids.iter().map(|id| id as &dyn rusqlite::ToSql).collect();
+            for info in self.query_resources(&sql, &bound)? {
+                found.insert(info.row, info);
+            }
+        }
+        Ok(found)
     }
 
     /// A resource's identity, ARN and name, by row.

@@ -117,6 +117,15 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 const RESOURCE_COLUMNS: &str =
     "SELECT id, account_id, region, resource_type, resource_id, arn, resource_name FROM resources";
 
+/// Ids bound per statement by the readers that take many at once (`IN (?, ?, ...)`): one
+/// statement instead of a look-up each, well under SQLite's limit on bound values.
+const PER_STATEMENT: usize = 256;
+
+/// `n` placeholders for an `IN` list.
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 /// An open store. Cheap to open; one per command.
 #[derive(Debug)]
 pub struct Store {
@@ -776,14 +785,13 @@ impl Store {
         versions: &[i64],
         mut each: impl FnMut(StoredItem) -> Result<()>,
     ) -> Result<()> {
-        const PER_STATEMENT: usize = 256;
         let mut found = std::collections::HashMap::with_capacity(PER_STATEMENT);
         for chunk in versions.chunks(PER_STATEMENT) {
-            let marks = vec!["?"; chunk.len()].join(", ");
             let mut stmt = self.conn.prepare_cached(&format!(
                 "SELECT {STORED_COLUMNS}
                  FROM versions v JOIN resources r ON r.id = v.resource
-                 WHERE v.id IN ({marks})"
+                 WHERE v.id IN ({})",
+                marks(chunk.len())
             ))?;
             let rows = stmt.query(rusqlite::params_from_iter(chunk))?;
             live_items(rows, |item| {

@@ -708,6 +708,24 @@ impl Store {
             .optional()?)
     }
 
+    /// The verdicts of `instance` on those of `versions` it has one on, read in batches:
+    /// version → compliance code.
+    pub fn verdict_codes(&self, instance: i64, versions: &[i64]) -> Result<HashMap<i64, u8>> {
+        let mut found = HashMap::new();
+        for chunk in versions.chunks(super::PER_STATEMENT) {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT version, compliance FROM verdicts WHERE instance = ? AND version IN ({})",
+                super::marks(chunk.len())
+            ))?;
+            let bound = std::iter::once(&instance).chain(chunk);
+            let mut rows = stmt.query(rusqlite::params_from_iter(bound))?;
+            while let Some(r) = rows.next()? {
+                found.insert(r.get(0)?, r.get(1)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// The ARN of the resource in row `resource`, if it has one.
     pub fn arn_of(&self, resource: i64) -> Result<Option<String>> {
         Ok(self
@@ -847,17 +865,41 @@ impl Store {
         Ok((view, [scan, first, last, snapshot]))
     }
 
-    /// Calls `each` with every evaluation of a scan, borrowed from the row.
+    /// Calls `each` with every evaluation of a scan, borrowed from the row, in the order
+    /// they are read.
     pub fn for_each_evaluation(
         &self,
         scan: i64,
+        each: impl FnMut(EvaluationRef<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.read_evaluations(scan, "", each)
+    }
+
+    /// As [`Store::for_each_evaluation`], in listing order (rule, account, region, type, id):
+    /// SQLite sorts them, spilling to a temporary file, so a million are never held here.
+    pub fn for_each_evaluation_in_order(
+        &self,
+        scan: i64,
+        each: impl FnMut(EvaluationRef<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.read_evaluations(
+            scan,
+            "ORDER BY rule_id, account_id, region, resource_type, resource_id",
+            each,
+        )
+    }
+
+    fn read_evaluations(
+        &self,
+        scan: i64,
+        order: &str,
         mut each: impl FnMut(EvaluationRef<'_>) -> Result<()>,
     ) -> Result<()> {
         let (view, bound) = self.scan_view(scan)?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "{view} SELECT rule_id, account_id, region, resource_type, resource_id, compliance,
                            annotation, resource
-                    FROM scan_view"
+                    FROM scan_view {order}"
         ))?;
         let mut rows = stmt.query(bound)?;
         while let Some(r) = rows.next()? {
