@@ -224,10 +224,36 @@ fn a_rule_importing_beyond_the_abi_is_refused_naming_the_import() {
     let s = volumes();
     let run = s
         .conform(&["scan", "--rules", &rule("refused/unknown-import.wat")])
-        .fails_with(&["imports `wasi_snapshot_preview1.fd_write`"]);
+        .fails_with(&[
+            "imports a function conform does not provide (`wasi_snapshot_preview1.fd_write`)",
+        ]);
     assert!(run.stderr.contains("HOSTILE_IMPORT"), "{}", run.stderr);
     let scans = s.conform(&["results"]);
     assert_eq!(scans.code, 2, "nothing was scanned: {}", scans.stdout);
+}
+
+#[test]
+fn every_refused_import_is_named_at_once_with_what_its_toolchain_needs() {
+    let s = volumes();
+    let run = s
+        .conform(&["rules", "--rules", &rule("refused/many-imports.wat")])
+        .fails_with(&[
+            "imports 4 functions conform does not provide (`wasi_snapshot_preview1.fd_write`, \
+             `wasi_snapshot_preview1.environ_get`, `env.abort`, `conform.no_such_call`)",
+            "build for a freestanding target",
+            "build with `--use abort=`",
+        ]);
+    // The import the ABI has is not among them.
+    assert!(!run.stderr.contains("`conform.result`"), "{}", run.stderr);
+}
+
+#[test]
+fn a_component_is_recognised_as_one_before_its_manifest_is_looked_for() {
+    let s = volumes();
+    let run = s
+        .conform(&["rules", "--rules", &rule("refused/component.wat")])
+        .fails_with(&["is a WebAssembly component; conform runs core modules"]);
+    assert!(!run.stderr.contains("annotate"), "{}", run.stderr);
 }
 
 #[test]

@@ -105,6 +105,37 @@ pub const MAX_MODULE_BYTES: usize = 256 << 20;
 /// The resource type of an evaluation about a whole account (estate rules), as AWS Config names it.
 pub const ACCOUNT_TYPE: &str = "AWS::::Account";
 
+/// Why a module's imports are refused: every one of them at once (an author should not
+/// rebuild once per import), with what a toolchain's known extras need.
+fn refused_imports(refused: &[(String, String)]) -> String {
+    let listed: Vec<String> = refused
+        .iter()
+        .map(|(module, name)| format!("`{module}.{name}`"))
+        .collect();
+    let mut message = format!(
+        "imports {} conform does not provide ({}): rules may import only the `conform` \
+         functions of ABI v{ABI_VERSION}",
+        match refused.len() {
+            1 => "a function".to_string(),
+            n => format!("{n} functions"),
+        },
+        listed.join(", ")
+    );
+    if refused.iter().any(|(m, _)| m.starts_with("wasi")) {
+        message.push_str(
+            "; the `wasi*` imports come from the language's standard runtime (output, clocks, \
+             environment): build for a freestanding target, without the standard library's I/O",
+        );
+    }
+    if refused.iter().any(|(m, n)| m == "env" && n == "abort") {
+        message.push_str(
+            "; `env.abort` is AssemblyScript's: build with `--use abort=` (or point it at a \
+             function of your own)",
+        );
+    }
+    message
+}
+
 /// How often the epoch advances; deadlines are counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);
 
@@ -291,21 +322,26 @@ impl RuleHost {
         }
         let binary = wat::parse_bytes(bytes)
             .map_err(|e| EngineError::load(source, format!("not WebAssembly: {e}")))?;
+        // Said before anything else: a component has no core-module manifest to look for.
+        if wasmparser::Parser::is_component(&binary) {
+            return Err(EngineError::load(
+                source,
+                format!(
+                    "is a WebAssembly component; conform runs core modules that import only the \
+                     `conform` functions of ABI v{ABI_VERSION} (rules-sdk/ABI.md), not components"
+                ),
+            ));
+        }
         let manifest = Manifest::from_module(source, &binary)?;
         let name = format!("{} ({source})", manifest.id);
         let module = self.compile(&name, &binary)?;
-        for import in module.imports() {
-            if import.module() != "conform" || !ABI_IMPORTS.contains(&import.name()) {
-                return Err(EngineError::load(
-                    &name,
-                    format!(
-                        "imports `{}.{}`, which conform does not provide: rules may import only the \
-                         `conform` functions of ABI v{ABI_VERSION}",
-                        import.module(),
-                        import.name()
-                    ),
-                ));
-            }
+        let refused: Vec<(String, String)> = module
+            .imports()
+            .filter(|i| i.module() != "conform" || !ABI_IMPORTS.contains(&i.name()))
+            .map(|i| (i.module().to_string(), i.name().to_string()))
+            .collect();
+        if !refused.is_empty() {
+            return Err(EngineError::load(&name, refused_imports(&refused)));
         }
         let entry = manifest.kind.entry_point();
         if module.get_export("memory").is_none() {
