@@ -129,17 +129,19 @@ pub fn write(report: &GateReport, store: &Store, out: &mut dyn Write) -> Result<
         drift: &drift,
     };
     if let Some(scan) = scan {
-        store.for_each_evaluation_in_order(scan, |e| {
-            let key = ResourceKey {
-                account_id: e.account_id.to_string(),
-                region: e.region.to_string(),
-                resource_type: e.resource_type.to_string(),
-                resource_id: e.resource_id.to_string(),
-            };
-            writer
-                .case(e.rule_id, &key, &outcome(&e))
-                .map_err(|e| StoreError::Corrupt(format!("writing the report: {e}")))
-        })?;
+        // A write that fails stops the read; its error is the one reported.
+        let mut failed = None;
+        let read = store.for_each_evaluation_in_order(scan, |e| {
+            let name = case_name(e.resource_type, e.resource_id, e.account_id, e.region);
+            writer.case(e.rule_id, name, &outcome(&e)).map_err(|error| {
+                failed = Some(error);
+                StoreError::Corrupt("the report could not be written".into())
+            })
+        });
+        if let Some(error) = failed {
+            return Err(error.into());
+        }
+        read?;
     }
     writer.finish()?;
     writeln!(writer.out, "</testsuites>")?;
@@ -160,18 +162,13 @@ struct Suites<'w, 'r> {
 
 impl<'r> Suites<'_, 'r> {
     /// A case of `suite`: the suites before it are written out first.
-    fn case(
-        &mut self,
-        suite: &str,
-        key: &ResourceKey,
-        outcome: &Outcome<'_>,
-    ) -> std::io::Result<()> {
+    fn case(&mut self, suite: &str, name: String, outcome: &Outcome<'_>) -> std::io::Result<()> {
         while self.open != Some(suite) {
             if !self.next()? {
                 break;
             }
         }
-        self.write_case(suite, key, outcome)
+        self.write_case(suite, name, outcome)
     }
 
     /// Writes out every suite not yet closed.
@@ -185,7 +182,7 @@ impl<'r> Suites<'_, 'r> {
         if let Some(open) = self.open.take() {
             if open == DRIFT_RULE {
                 for f in self.drift {
-                    self.write_case(open, &f.resource, &finding_outcome(f, "DRIFT"))?;
+                    self.write_case(open, key_name(&f.resource), &finding_outcome(f, "DRIFT"))?;
                 }
             }
             writeln!(self.out, "  </testsuite>")?;
@@ -209,10 +206,9 @@ impl<'r> Suites<'_, 'r> {
     fn write_case(
         &mut self,
         suite: &str,
-        key: &ResourceKey,
+        base: String,
         outcome: &Outcome<'_>,
     ) -> std::io::Result<()> {
-        let base = case_name(key);
         let used = self
             .names
             .entry(crate::canonical::identity_hash(&[&base]))
@@ -281,10 +277,17 @@ fn finding_outcome<'a>(f: &Finding, compliance: &'a str) -> Outcome<'a> {
     )))
 }
 
-fn case_name(key: &ResourceKey) -> String {
-    format!(
-        "{}/{} ({} {})",
-        key.resource_type, key.resource_id, key.account_id, key.region
+/// A case's name: the resource's identity, whole.
+fn case_name(resource_type: &str, resource_id: &str, account_id: &str, region: &str) -> String {
+    format!("{resource_type}/{resource_id} ({account_id} {region})")
+}
+
+fn key_name(key: &ResourceKey) -> String {
+    case_name(
+        &key.resource_type,
+        &key.resource_id,
+        &key.account_id,
+        &key.region,
     )
 }
 
