@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# What the tests need beyond a Rust toolchain, installed if missing: the wasm32 target (the
-# built-in rules are compiled to it) and Debian's clang and lld (the C rule test compiles C).
+# What the tests need beyond a Rust toolchain, installed if missing: the wasm32 targets (the
+# built-in rules are compiled to wasm32-unknown-unknown, the Rust std rule to wasm32-wasip1)
+# and Debian's clang, lld, wasi-libc and clang's wasm32 builtins (the C rules compile C, with
+# and without libc).
 set -euo pipefail
 
-rustup target add wasm32-unknown-unknown >/dev/null
+rustup target add wasm32-unknown-unknown wasm32-wasip1 >/dev/null
 
+# Debian 12's versions; clang and lld follow the release's security updates, so are not pinned.
+debian=(clang lld wasi-libc=0.0~git20220510.9886d3d-2 libclang-rt-14-dev-wasm32=1:14.0.6-12)
 missing=0
 command -v clang >/dev/null || missing=1
 command -v wasm-ld >/dev/null || missing=1
+[ -f /usr/lib/wasm32-wasi/libc.a ] || missing=1
+ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 || missing=1
 if [ "$missing" = 1 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang lld >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debian[@]}" >/dev/null
     else
-        echo "tests need clang and lld (Debian: sudo apt-get install clang lld)" >&2
+        echo "tests need ${debian[*]} (Debian: sudo apt-get install ${debian[*]})" >&2
         exit 2
     fi
 fi

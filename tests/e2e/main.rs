@@ -19,3 +19,4 @@ mod serve;
 mod support;
 mod timeline;
 mod versioning;
+mod wasi;

@@ -397,3 +397,79 @@ pub fn rows(s: &Scratch, table: &str) -> i64 {
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
         .unwrap()
 }
+
+/// Where the tests build rules with other toolchains: once per run of the test binary, and by
+/// cargo's own cache across runs.
+fn toolchain_dir(what: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(what);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Compiles the C rule `tests/fixtures/rules/wasi/NAME.c` against wasi-libc (a reactor, so
+/// its start is `_initialize`) and writes `NAME.json` into it with `conform rules annotate`;
+/// the module's path. Built once per test run.
+pub fn wasi_c_rule(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let wasm = toolchain_dir("wasi-c").join(format!("{name}.wasm"));
+    if built.iter().any(|b| b == name) {
+        return wasm;
+    }
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules-sdk");
+    let source = fixture(&format!("rules/wasi/{name}.c"));
+    let status = Command::new("clang")
+        .args([
+            "--target=wasm32-wasi",
+            "--sysroot=/usr",
+            "-O2",
+            "-mexec-model=reactor",
+        ])
+        .arg("-I")
+        .arg(sdk.join("include"))
+        .arg("-o")
+        .arg(&wasm)
+        .arg(&source)
+        .status()
+        .expect("clang runs (tests/setup.sh installs clang, lld, wasi-libc)");
+    assert!(status.success(), "clang compiled {}", source.display());
+    let s = Scratch::new();
+    s.conform(&[
+        "rules",
+        "annotate",
+        as_str(&wasm),
+        "--manifest",
+        as_str(&fixture(&format!("rules/wasi/{name}.json"))),
+    ])
+    .ok();
+    built.push(name.to_string());
+    wasm
+}
+
+/// Builds the Rust std rule `tests/fixtures/rules/wasi/rust-std` for wasm32-wasip1; the
+/// module's path. Built once per test run (cargo skips it when nothing changed).
+pub fn rust_std_rule() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let target = toolchain_dir("wasi-rust");
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--release", "--locked"])
+                .args(["--target", "wasm32-wasip1", "--manifest-path"])
+                .arg(fixture("rules/wasi/rust-std/Cargo.toml"))
+                .arg("--target-dir")
+                .arg(&target)
+                // The outer build's settings are for the host, not for this module.
+                .env_remove("RUSTFLAGS")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                .env_remove("CARGO_TARGET_DIR")
+                .status()
+                .expect("cargo runs");
+            assert!(
+                status.success(),
+                "the Rust std rule built (tests/setup.sh adds the wasm32-wasip1 target)"
+            );
+            target.join("wasm32-wasip1/release/rule_rust_std.wasm")
+        })
+        .clone()
+}

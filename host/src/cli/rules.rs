@@ -437,12 +437,17 @@ pub fn rules(args: RulesArgs, out: &Output) -> anyhow::Result<ExitCode> {
     }
     let host = host(&args.rules)?;
     let rules = load_rules_noting(&host, &args.rules, false)?;
-    let mut manifests: BTreeMap<&str, (&Manifest, &str, &str)> = rules
+    let mut manifests: BTreeMap<&str, (&Manifest, &str, &str, Option<&str>)> = rules
         .iter()
         .map(|r| {
             (
                 r.manifest.id.as_str(),
-                (&r.manifest, r.source.as_str(), r.module_hash.as_str()),
+                (
+                    &r.manifest,
+                    r.source.as_str(),
+                    r.module_hash.as_str(),
+                    Some(r.runtime().name()),
+                ),
             )
         })
         .collect();
@@ -455,20 +460,22 @@ pub fn rules(args: RulesArgs, out: &Output) -> anyhow::Result<ExitCode> {
     for (source, manifest) in &builtins {
         manifests
             .entry(manifest.id.as_str())
-            .or_insert((manifest, source.as_str(), "-"));
+            .or_insert((manifest, source.as_str(), "-", None));
     }
     if let Some(RulesAction::Show { id }) = &args.action {
-        let (manifest, source, hash) = manifests
+        let (manifest, source, hash, runtime) = manifests
             .get(id.as_str())
             .with_context(|| format!("no rule {id} is loaded"))?;
-        let value = serde_json::json!({"manifest": manifest, "source": source, "moduleHash": hash});
+        let value = serde_json::json!({
+            "manifest": manifest, "source": source, "moduleHash": hash, "runtime": runtime
+        });
         out.emit(&value, |w| {
             serde_json::to_writer_pretty(&mut *w, &value)?;
             writeln!(w)
         })?;
         return Ok(exit::OK);
     }
-    let list: Vec<&Manifest> = manifests.values().map(|(m, _, _)| *m).collect();
+    let list: Vec<&Manifest> = manifests.values().map(|(m, ..)| *m).collect();
     out.emit(&list, |w| {
         for m in &list {
             let scope = if m.scope.resource_types.is_empty() {

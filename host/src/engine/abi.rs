@@ -46,6 +46,8 @@ pub struct HostState {
     item_cursor: Cursor,
     cursor_item: Option<Arc<ItemDocument>>,
     params_cursor: Cursor,
+    /// A WASI rule's context (`runtime::wasi`); `None` for ABI v1 alone.
+    pub wasi: Option<super::runtime::wasi::Guest>,
 }
 
 /// What an estate rule walks: one account's in-scope items of a snapshot, with an index by
@@ -165,11 +167,26 @@ impl HostState {
             item_cursor: Cursor::default(),
             cursor_item: None,
             params_cursor: Cursor::default(),
+            wasi: None,
         }
     }
 
     /// Sets up one evaluation: of `item` (a resource rule) or of `estate`.
     pub(super) fn begin(&mut self, item: Option<Arc<ItemDocument>>, estate: Option<Estate>) {
+        if let Some(guest) = &self.wasi {
+            match (&item, &estate) {
+                (Some(item), _) => guest.begin(
+                    &self.rule_id,
+                    &format!("{}\0{}", item.resource_type(), item.resource_id()),
+                    &[item],
+                ),
+                (None, Some(estate)) => {
+                    let items: Vec<&ItemDocument> = estate.items.iter().map(|i| &**i).collect();
+                    guest.begin(&self.rule_id, &estate.account, &items);
+                }
+                (None, None) => guest.begin(&self.rule_id, "", &[]),
+            }
+        }
         self.item = item;
         self.estate = estate;
         self.reported.clear();
@@ -181,6 +198,7 @@ impl HostState {
     /// Ends the evaluation: what it reported, and the first broken report. A resource rule
     /// that called `result` more than once is broken.
     pub(super) fn end(&mut self) -> (Vec<Reported>, Option<String>) {
+        self.flush_output();
         self.item = None;
         self.estate = None;
         if self.results > 1 {
@@ -454,6 +472,37 @@ impl HostState {
             return false;
         }
         self.budget.take_log_line()
+    }
+
+    /// Moves what a WASI rule wrote to stdout (info) and stderr (warn) to its log, a line at a
+    /// time and within the same budgets as ABI v1's `log`. A last line without its newline is
+    /// written too: the evaluation is over.
+    pub(super) fn flush_output(&mut self) {
+        let Some(guest) = &self.wasi else {
+            return;
+        };
+        let streams = [
+            (2, guest.sandbox.stdout.drain()),
+            (1, guest.sandbox.stderr.drain()),
+        ];
+        for (level, output) in streams {
+            for line in output.bytes.split(|&b| b == b'\n') {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.is_empty() || !self.log_allowed() {
+                    continue;
+                }
+                let shown = line.len().min(LOG_LINE_CHARS * 4);
+                self.log(level, &line[..shown], line.len());
+            }
+            if output.dropped > 0 && self.log_allowed() {
+                let note = format!(
+                    "…({} bytes of output past the {} KiB an evaluation may write were dropped)",
+                    output.dropped,
+                    super::runtime::wasi::sandbox::OUTPUT_BYTES >> 10
+                );
+                self.log(1, note.as_bytes(), note.len());
+            }
+        }
     }
 
     /// Writes one line of the rule's log: control characters escaped, cut to

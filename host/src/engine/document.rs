@@ -557,6 +557,11 @@ impl ItemDocument {
         self.fields.get(Field::ResourceId).unwrap_or_default()
     }
 
+    /// When AWS Config captured it, as stored (RFC 3339), if it says.
+    pub fn capture_time(&self) -> Option<&str> {
+        self.fields.get(Field::CaptureTime)
+    }
+
     pub fn region(&self) -> &str {
         self.fields.get(Field::Region).unwrap_or_default()
     }

@@ -2,12 +2,12 @@
 //! sandboxed, over configuration items.
 //!
 //! Rules are untrusted. Each runs in its own store with a memory cap and an epoch deadline; a
-//! module importing anything beyond the ABI is refused at load. A rule that traps, loops, or
-//! reports garbage yields an ERROR evaluation for that rule and item, its instance is thrown
+//! module importing anything no runtime provides is refused at load. A rule that traps, loops,
+//! or reports garbage yields an ERROR evaluation for that rule and item, its instance is thrown
 //! away, and evaluation goes on.
 //!
-//! A `Rule` is what the rest of conform sees; how it runs is behind it, so a second kind of rule
-//! binary (WIT components) can plug in beside core modules.
+//! A `Rule` is what the rest of conform sees; how it is linked and called is its runtime's
+//! (`runtime`: ABI v1 alone, or with WASI preview 1), behind one closed enum.
 
 pub mod abi;
 pub mod budget;
@@ -15,6 +15,7 @@ pub mod builtin;
 pub mod document;
 pub mod manifest;
 pub mod ruleset;
+pub mod runtime;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
-use wasmtime::{Engine, InstancePre, Linker, Module, StoreLimitsBuilder, TypedFunc};
+use wasmtime::{Engine, Module, StoreLimitsBuilder};
 
 use crate::canonical::ContentHasher;
 use abi::{HostState, Target};
@@ -31,6 +32,8 @@ pub use budget::Budget;
 use document::{ItemDocument, JsonText};
 pub use manifest::{ABI_VERSION, Manifest, RuleKind, Scope, Severity};
 pub use ruleset::{RuleSelection, RuleSet, RuleSetError};
+pub use runtime::Runtime;
+use runtime::{Code, Linkers, Stopped};
 
 pub use crate::model::Compliance;
 
@@ -114,18 +117,26 @@ fn refused_imports(refused: &[(String, String)]) -> String {
         .collect();
     let mut message = format!(
         "imports {} conform does not provide ({}): rules may import only the `conform` \
-         functions of ABI v{ABI_VERSION}",
+         functions of ABI v{ABI_VERSION} and WASI preview 1 (`{}`)",
         match refused.len() {
             1 => "a function".to_string(),
             n => format!("{n} functions"),
         },
-        listed.join(", ")
+        listed.join(", "),
+        runtime::wasi::MODULE
     );
-    if refused.iter().any(|(m, _)| m.starts_with("wasi")) {
+    if refused
+        .iter()
+        .any(|(m, _)| m.starts_with("wasi") && m != runtime::wasi::MODULE)
+    {
         message.push_str(
-            "; the `wasi*` imports come from the language's standard runtime (output, clocks, \
-             environment): build for a freestanding target, without the standard library's I/O",
+            "; other `wasi*` modules are older or newer snapshots of WASI: build for \
+             `wasm32-wasip1` (or a freestanding target)",
         );
+    }
+    if refused.iter().any(|(m, _)| m == runtime::wasi::MODULE) {
+        message
+            .push_str("; the `wasi_snapshot_preview1` functions named are not in WASI preview 1");
     }
     if refused.iter().any(|(m, n)| m == "env" && n == "abort") {
         message.push_str(
@@ -139,27 +150,10 @@ fn refused_imports(refused: &[(String, String)]) -> String {
 /// How often the epoch advances; deadlines are counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);
 
-/// The imports ABI v1 provides; anything else is refused at load.
-const ABI_IMPORTS: &[&str] = &[
-    "kind",
-    "get_bool",
-    "get_number",
-    "get_string",
-    "length",
-    "key_at",
-    "raw",
-    "result",
-    "emit",
-    "log",
-    "estate_account",
-    "estate_count",
-    "estate_select",
-];
-
 /// Compiles and runs rules. One per process: compiled code and the deadline clock are shared.
 pub struct RuleHost {
     engine: Engine,
-    linker: Linker<HostState>,
+    linkers: Linkers,
     limits: Limits,
     ticker: Option<std::thread::JoinHandle<()>>,
     stop: Arc<AtomicBool>,
@@ -192,7 +186,14 @@ pub struct Rule {
     pub params: Arc<Value>,
     /// The parameters as rules read them (document 1), indexed once.
     params_text: Arc<JsonText>,
-    pre: InstancePre<HostState>,
+    code: Code,
+}
+
+impl Rule {
+    /// Which runtime links and calls it, chosen at load from its imports.
+    pub fn runtime(&self) -> Runtime {
+        self.code.runtime
+    }
 }
 
 impl std::fmt::Debug for Rule {
@@ -200,6 +201,7 @@ impl std::fmt::Debug for Rule {
         f.debug_struct("Rule")
             .field("id", &self.manifest.id)
             .field("source", &self.source)
+            .field("runtime", &self.code.runtime)
             .finish()
     }
 }
@@ -262,8 +264,7 @@ impl RuleHost {
             }
         }
         let engine = Engine::new(&config).map_err(|e| EngineError::Engine(e.to_string()))?;
-        let mut linker = Linker::new(&engine);
-        abi::link(&mut linker).map_err(|e| EngineError::Engine(e.to_string()))?;
+        let linkers = Linkers::new(&engine).map_err(|e| EngineError::Engine(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
             let (engine, stop) = (engine.clone(), stop.clone());
@@ -279,7 +280,7 @@ impl RuleHost {
         };
         Ok(RuleHost {
             engine,
-            linker,
+            linkers,
             limits,
             ticker: Some(ticker),
             stop,
@@ -335,14 +336,8 @@ impl RuleHost {
         let manifest = Manifest::from_module(source, &binary)?;
         let name = format!("{} ({source})", manifest.id);
         let module = self.compile(&name, &binary)?;
-        let refused: Vec<(String, String)> = module
-            .imports()
-            .filter(|i| i.module() != "conform" || !ABI_IMPORTS.contains(&i.name()))
-            .map(|i| (i.module().to_string(), i.name().to_string()))
-            .collect();
-        if !refused.is_empty() {
-            return Err(EngineError::load(&name, refused_imports(&refused)));
-        }
+        let runtime = Runtime::of(&module)
+            .map_err(|refused| EngineError::load(&name, refused_imports(&refused)))?;
         let entry = manifest.kind.entry_point();
         if module.get_export("memory").is_none() {
             return Err(EngineError::load(&name, "exports no `memory`"));
@@ -353,9 +348,9 @@ impl RuleHost {
                 format!("is a {:?} rule but exports no `{entry}`", manifest.kind),
             ));
         }
-        let pre = self
-            .linker
-            .instantiate_pre(&module)
+        let code = self
+            .linkers
+            .link(runtime, &module)
             .map_err(|e| EngineError::load(&name, format!("{e:#}")))?;
         let params = Arc::new(manifest.parameters(params(&manifest.id).as_ref())?);
         let params_text = Arc::new(JsonText::from_value(&params));
@@ -367,7 +362,7 @@ impl RuleHost {
             module_hash: hasher.finish().to_string(),
             params,
             params_text,
-            pre,
+            code,
         })
     }
 
@@ -452,12 +447,8 @@ impl std::fmt::Debug for Evaluator {
     }
 }
 
-struct Live {
-    /// The guest's wasmtime store (its memory, tables, fuel): not conform's `store::Store`.
-    instance_store: wasmtime::Store<HostState>,
-    /// `conform_evaluate` or `conform_evaluate_estate`, by the rule's kind.
-    evaluate: TypedFunc<(), i32>,
-}
+/// A rule's live instance, reused across items until it traps.
+type Live = runtime::Instance;
 
 impl Evaluator {
     /// Another evaluator of the same rules, sharing this one's budget: for another job of the
@@ -600,18 +591,25 @@ impl Evaluator {
         }
         let deadline = self.budget.deadline();
         let live = self.live[index].as_mut().expect("instantiated above");
-        live.instance_store.set_epoch_deadline(ticks(deadline));
-        live.instance_store.data_mut().begin(item, estate);
-        let called = live.evaluate.call(&mut live.instance_store, ());
-        let (reported, broken) = live.instance_store.data_mut().end();
-        match called {
-            Err(error) => {
-                // A trapped or interrupted instance may be in any state: never reuse it.
+        live.state().begin(item, estate);
+        match live.call(ticks(deadline)) {
+            Ok(returned) if returned.code == 0 => Ok((returned.reported, returned.broken)),
+            Ok(returned) => Err(format!("reported error {}", returned.code).into()),
+            Err(stopped) => {
+                // A trapped, interrupted or exited instance may be in any state: never reuse it.
                 self.live[index] = None;
-                Err(self.describe_trap(&error, deadline))
+                match stopped {
+                    // What it reported before it exited stands; without a report it is ERROR.
+                    Stopped::Exit {
+                        reported, broken, ..
+                    } if !reported.is_empty() || broken.is_some() => Ok((reported, broken)),
+                    Stopped::Exit { code, .. } => {
+                        Err(format!("exited with code {code} before reporting a result").into())
+                    }
+                    Stopped::Trap(error) => Err(self.describe_trap(&error, deadline)),
+                    Stopped::Start(message, _) => Err(message.into()),
+                }
             }
-            Ok(0) => Ok((reported, broken)),
-            Ok(code) => Err(format!("reported error {code}").into()),
         }
     }
 
@@ -630,42 +628,30 @@ impl Evaluator {
             limits,
             self.budget.rule(index).clone(),
         );
-        let mut store = wasmtime::Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
         let deadline = self.budget.deadline();
-        store.set_epoch_deadline(ticks(deadline));
-        let instance = rule.pre.instantiate(&mut store).map_err(|e| {
-            let f = self.describe_trap(&e, deadline);
-            Failure {
-                message: format!("could not start: {}", f.message),
-                ..f
-            }
-        })?;
-        let memory = instance
-            .get_memory(&mut store, "memory")
-            .ok_or_else(|| "exports no memory".to_string())?;
-        store.data_mut().memory = Some(memory);
-        if let Ok(init) = instance.get_typed_func::<(), i32>(&mut store, "conform_init") {
-            match init.call(&mut store, ()) {
-                Ok(0) => {}
-                Ok(code) => return Err(format!("conform_init reported error {code}").into()),
-                Err(e) => {
-                    let f = self.describe_trap(&e, deadline);
-                    return Err(Failure {
-                        message: format!("conform_init failed: {}", f.message),
-                        ..f
-                    });
-                }
-            }
-        }
         let entry = rule.manifest.kind.entry_point();
-        let evaluate = instance
-            .get_typed_func::<(), i32>(&mut store, entry)
-            .map_err(|e| format!("{entry} has the wrong type: {e}"))?;
-        Ok(Live {
-            instance_store: store,
-            evaluate,
-        })
+        rule.code
+            .instantiate(&self.engine, state, entry, ticks(deadline))
+            .map_err(|stopped| match stopped {
+                Stopped::Trap(e) => {
+                    let f = self.describe_trap(&e, deadline);
+                    Failure {
+                        message: format!("could not start: {}", f.message),
+                        ..f
+                    }
+                }
+                Stopped::Start(message, Some(e)) => {
+                    let f = self.describe_trap(&e, deadline);
+                    Failure {
+                        message: format!("{message}: {}", f.message),
+                        ..f
+                    }
+                }
+                Stopped::Start(message, None) => message.into(),
+                Stopped::Exit { code, .. } => {
+                    format!("could not start: exited with code {code}").into()
+                }
+            })
     }
 
     fn describe_trap(&self, error: &wasmtime::Error, deadline: Duration) -> Failure {
@@ -693,5 +679,5 @@ impl Evaluator {
 
 /// Epoch ticks for a deadline: at least one.
 fn ticks(deadline: Duration) -> u64 {
-    (deadline.as_millis() / TICK.as_millis()).max(1) as u64
+    runtime::ticks(deadline, TICK)
 }
