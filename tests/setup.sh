@@ -36,3 +36,12 @@ if [ ! -s "$schema" ]; then
     mv "$work/package/lib/schemas/sarif-2.1.0-rtm.5.json" "$schema"
     rm -rf "$work"
 fi
+
+# componentize-py, pinned, in a virtualenv of the tests' own: the Python rule tests build a
+# component with it (it carries CPython; nothing is fetched at build time).
+venv=tests/.deps/venv
+if [ ! -x "$venv/bin/componentize-py" ] || ! "$venv/bin/componentize-py" --version | grep -q '^componentize-py 0.25.0$'; then
+    command -v python3 >/dev/null || { echo "tests need python3 (with venv) for componentize-py" >&2; exit 2; }
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check componentize-py==0.25.0
+fi

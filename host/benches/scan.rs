@@ -5,7 +5,8 @@
 //! item into the document rules read, calling every in-scope rule, storing every evaluation),
 //! per second of wall time and per CPU-second (every thread's time counted: the per-core figure
 //! whatever the number of threads). CONFORM_BENCH_JOBS (default `1,<cores>`),
-//! CONFORM_BENCH_ROUNDS (3), CONFORM_BENCH_RULES (ids of the built-ins to run; all by default),
+//! CONFORM_BENCH_ROUNDS (3), CONFORM_BENCH_RULES (ids of the rules to run; all by default),
+//! CONFORM_BENCH_RULE_FILES (rule files to load beside the built-ins, comma-separated),
 //! CONFORM_BENCH_KEEP=1 (keep the store for the next run) and CONFORM_BENCH_DIR (where the files
 //! go) tune it. Those are full scans. Then, in the same run, the incremental scan of a second
 //! snapshot 1% changed against a full scan of it, and what 100 incremental rescans of an
@@ -69,6 +70,21 @@ fn main() {
     let host = RuleHost::new(Limits::default()).expect("host");
     let started = Instant::now();
     let (mut rules, skipped) = host.load_builtins(&|_| None).expect("built-ins load");
+    // CONFORM_BENCH_RULE_FILES=PATH,PATH adds rules from files (a rule in another language,
+    // to compare with the built-in it re-implements).
+    if let Ok(files) = std::env::var("CONFORM_BENCH_RULE_FILES") {
+        for path in files.split(',').filter(|p| !p.is_empty()) {
+            let rule = host
+                .load_file(std::path::Path::new(path), &|_| None)
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            println!(
+                "rule {} from {path}: runtime {}",
+                rule.manifest.id,
+                rule.runtime().name()
+            );
+            rules.push(rule);
+        }
+    }
     // CONFORM_BENCH_RULES=ID,ID keeps only those rules (say, the plain field checks).
     if let Ok(only) = std::env::var("CONFORM_BENCH_RULES") {
         let only: Vec<&str> = only.split(',').map(str::trim).collect();

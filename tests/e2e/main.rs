@@ -2,6 +2,7 @@
 //! store, as a user or a CI job would.
 
 mod buckets;
+mod components;
 mod drift;
 mod gate;
 mod hostile_inputs;

@@ -255,15 +255,6 @@ fn every_refused_import_is_named_at_once_with_what_its_toolchain_needs() {
 }
 
 #[test]
-fn a_component_is_recognised_as_one_before_its_manifest_is_looked_for() {
-    let s = volumes();
-    let run = s
-        .conform(&["rules", "--rules", &rule("refused/component.wat")])
-        .fails_with(&["is a WebAssembly component; conform runs core modules"]);
-    assert!(!run.stderr.contains("annotate"), "{}", run.stderr);
-}
-
-#[test]
 fn a_rule_built_for_another_abi_is_refused_before_it_runs() {
     let s = volumes();
     s.conform(&["rules", "--rules", &rule("refused/abi-2.wat")])

@@ -473,3 +473,44 @@ pub fn rust_std_rule() -> PathBuf {
         })
         .clone()
 }
+
+/// Builds the Python component `DIR/NAME.py` (a `resource-rule` of `rules-sdk/wit/1.0.0`) with
+/// the tests' componentize-py and writes `DIR/NAME.json` into it; the component's path. Built
+/// once per test run.
+pub fn python_rule(dir: &Path, name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let out = toolchain_dir("python").join(format!("{name}.wasm"));
+    let source = dir.join(name);
+    if built.contains(&source) {
+        return out;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(root.join("tests/.deps/venv/bin/componentize-py"))
+        .arg("-d")
+        .arg(root.join("rules-sdk/wit/1.0.0"))
+        .args(["-w", "resource-rule", "componentize", "-p"])
+        .arg(dir)
+        .arg(name)
+        .arg("-o")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("componentize-py runs (tests/setup.sh installs it)");
+    assert!(
+        status.success(),
+        "componentize-py built {}",
+        source.display()
+    );
+    let s = Scratch::new();
+    s.conform(&[
+        "rules",
+        "annotate",
+        as_str(&out),
+        "--manifest",
+        as_str(&dir.join(format!("{name}.json"))),
+    ])
+    .ok();
+    built.push(source);
+    out
+}

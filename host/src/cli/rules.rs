@@ -505,7 +505,7 @@ fn annotate(module: &Path, manifest: &Path, output: Option<&Path>) -> anyhow::Re
     let text = std::fs::read(manifest).with_context(|| format!("{}", manifest.display()))?;
     let parsed = Manifest::from_json(&manifest.display().to_string(), &text)?;
     let annotated = conform::engine::manifest::annotate(&binary, &serde_json::to_vec(&parsed)?)
-        .with_context(|| format!("{}: not a WebAssembly module", module.display()))?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", module.display()))?;
     let target = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| module.with_extension("wasm"));

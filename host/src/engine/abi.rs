@@ -415,6 +415,101 @@ fn report(
 }
 
 impl HostState {
+    /// Takes a report whose text has crossed already (a component's strings): the same checks
+    /// as [`report`] past the guest's memory. The first broken report makes the evaluation
+    /// ERROR.
+    pub(super) fn accept(
+        &mut self,
+        compliance: Compliance,
+        annotation: String,
+        target: Result<Target, String>,
+    ) {
+        if self.broken.is_some() {
+            return;
+        }
+        let chars = annotation.chars().count();
+        let problem = if chars > MAX_ANNOTATION_CHARS {
+            Some(format!(
+                "reported an annotation of {chars} characters; the limit is {MAX_ANNOTATION_CHARS}"
+            ))
+        } else {
+            match target {
+                Err(problem) => Some(problem),
+                Ok(target) => self.take(target, compliance, annotation),
+            }
+        };
+        if let Some(problem) = problem {
+            self.broken.get_or_insert(problem);
+        }
+    }
+
+    /// What an emitted (type, id) names, or why it cannot be evaluated: too long, or not one of
+    /// the estate's.
+    pub(super) fn emitted(&self, kind: &str, id: &str) -> Result<Target, String> {
+        for (what, text, max) in [
+            ("type", kind, MAX_EMITTED_TYPE_BYTES),
+            ("id", id, MAX_EMITTED_ID_BYTES),
+        ] {
+            if text.len() > max {
+                return Err(format!(
+                    "emitted a resource {what} of {} bytes; the limit is {max}",
+                    text.len()
+                ));
+            }
+        }
+        match &self.estate {
+            Some(estate) => estate.target(kind, id),
+            None => Err("called emit, which only estate rules may call".to_string()),
+        }
+    }
+
+    /// Looks `pointer` up in document `doc` (0 the item, 1 the parameters) for a component's
+    /// reads; `None` when the document or pointer is bad.
+    pub(super) fn read<R>(
+        &mut self,
+        doc: i32,
+        pointer: &str,
+        f: impl FnOnce(Option<Found<'_>>) -> R,
+    ) -> Option<R> {
+        self.lookup(doc, pointer, f)
+    }
+
+    /// A whole document as compact JSON.
+    pub(super) fn raw_text(&self, doc: i32) -> Option<&[u8]> {
+        self.raw(doc)
+    }
+
+    /// A line of the rule's log, within its budgets.
+    pub(super) fn log_line(&mut self, level: i32, text: &str) {
+        if self.log_allowed() {
+            let shown = text.len().min(LOG_LINE_CHARS * 4);
+            self.log(level, &text.as_bytes()[..shown], text.len());
+        }
+    }
+
+    /// The account an estate rule evaluates, and how many in-scope resources it has.
+    pub(super) fn estate_of(&self) -> Option<(&str, usize)> {
+        self.estate
+            .as_ref()
+            .map(|e| (e.account.as_str(), e.items.len()))
+    }
+
+    /// Makes estate resource `index` the current item; `false` when out of range.
+    pub(super) fn select(&mut self, index: usize) -> bool {
+        let chosen = self
+            .estate
+            .as_ref()
+            .and_then(|e| e.items.get(index))
+            .cloned();
+        match chosen {
+            Some(item) => {
+                self.item = Some(item);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Keeps one evaluation of `target`, or says why it cannot be kept.
     fn take(
         &mut self,

@@ -267,13 +267,29 @@ pub fn manifest_section(bytes: &[u8]) -> Result<Option<&[u8]>, String> {
 /// Returns `module` with its manifest section replaced by (or added as) `manifest`.
 ///
 /// Custom sections may stand anywhere after the header, so the new one is appended.
-pub fn annotate(module: &[u8], manifest: &[u8]) -> Result<Vec<u8>, wasmparser::BinaryReaderError> {
+pub fn annotate(module: &[u8], manifest: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(module.len() + manifest.len() + 32);
     let mut kept_until = 0;
+    // Only a top-level section can be cut out: one inside a component's nested module is
+    // counted in that module's size. `depth` is 1 at the top level of the binary.
+    let mut depth = 0usize;
     for payload in wasmparser::Parser::new(0).parse_all(module) {
-        if let wasmparser::Payload::CustomSection(section) = payload?
+        let payload = payload.map_err(|e| format!("not a WebAssembly module: {e}"))?;
+        match &payload {
+            wasmparser::Payload::Version { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if let wasmparser::Payload::CustomSection(section) = payload
             && section.name() == MANIFEST_SECTION
         {
+            if depth > 1 {
+                return Err(
+                    "its manifest is inside one of its core modules: rebuild that \
+                            module with the new manifest rather than annotating the component"
+                        .to_string(),
+                );
+            }
             // The section starts with its id byte and size before the name; find the id.
             let data_end = section.data_offset() + section.data().len();
             let start = section_start(module, section.range().start);
@@ -368,6 +384,28 @@ mod tests {
             "the old section is replaced, not kept"
         );
         wasmparser::Validator::new().validate_all(&twice).unwrap();
+    }
+
+    #[test]
+    fn a_component_is_annotated_at_its_top_level_and_a_nested_manifest_is_found_not_cut() {
+        let component =
+            wat::parse_str("(component (core module $m (memory (export \"memory\") 1)))").unwrap();
+        let once = annotate(&component, b"{\"a\":1}").unwrap();
+        let twice = annotate(&once, b"{\"b\":2}").unwrap();
+        assert_eq!(manifest_section(&twice).unwrap(), Some(&b"{\"b\":2}"[..]));
+        assert_eq!(twice.len(), once.len());
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&twice)
+            .unwrap();
+        // A manifest in a nested module (a Rust rule built for wasm32-wasip2) is read, but
+        // cutting it out would break that module's size: annotate refuses.
+        let nested = wat::parse_str(
+            r#"(component (core module $m (@custom "conform.manifest" "{\"c\":3}")))"#,
+        )
+        .unwrap();
+        assert_eq!(manifest_section(&nested).unwrap(), Some(&b"{\"c\":3}"[..]));
+        let err = annotate(&nested, b"{}").unwrap_err();
+        assert!(err.contains("inside one of its core modules"), "{err}");
     }
 
     #[test]

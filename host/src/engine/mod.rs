@@ -323,35 +323,13 @@ impl RuleHost {
         }
         let binary = wat::parse_bytes(bytes)
             .map_err(|e| EngineError::load(source, format!("not WebAssembly: {e}")))?;
-        // Said before anything else: a component has no core-module manifest to look for.
-        if wasmparser::Parser::is_component(&binary) {
-            return Err(EngineError::load(
-                source,
-                format!(
-                    "is a WebAssembly component; conform runs core modules that import only the \
-                     `conform` functions of ABI v{ABI_VERSION} (rules-sdk/ABI.md), not components"
-                ),
-            ));
-        }
         let manifest = Manifest::from_module(source, &binary)?;
         let name = format!("{} ({source})", manifest.id);
-        let module = self.compile(&name, &binary)?;
-        let runtime = Runtime::of(&module)
-            .map_err(|refused| EngineError::load(&name, refused_imports(&refused)))?;
-        let entry = manifest.kind.entry_point();
-        if module.get_export("memory").is_none() {
-            return Err(EngineError::load(&name, "exports no `memory`"));
-        }
-        if module.get_export(entry).is_none() {
-            return Err(EngineError::load(
-                &name,
-                format!("is a {:?} rule but exports no `{entry}`", manifest.kind),
-            ));
-        }
-        let code = self
-            .linkers
-            .link(runtime, &module)
-            .map_err(|e| EngineError::load(&name, format!("{e:#}")))?;
+        let code = if wasmparser::Parser::is_component(&binary) {
+            self.load_component(&name, &manifest, &binary)?
+        } else {
+            self.load_module(&name, &manifest, &binary)?
+        };
         let params = Arc::new(manifest.parameters(params(&manifest.id).as_ref())?);
         let params_text = Arc::new(JsonText::from_value(&params));
         let mut hasher = ContentHasher::new();
@@ -366,16 +344,89 @@ impl RuleHost {
         })
     }
 
+    /// Compiles and links a component of the WIT world (`runtime::component`).
+    fn load_component(
+        &self,
+        name: &str,
+        manifest: &Manifest,
+        binary: &[u8],
+    ) -> Result<Code, EngineError> {
+        let component = self.compile(name, binary, |engine, binary| {
+            wasmtime::component::Component::new(engine, binary)
+        })?;
+        let refused = runtime::component::refused(&component, &self.engine);
+        if !refused.is_empty() {
+            let listed: Vec<String> = refused.iter().map(|i| format!("`{i}`")).collect();
+            return Err(EngineError::load(
+                name,
+                format!(
+                    "imports {} conform does not provide ({}): components may import only `{}` \
+                     (rules-sdk/wit/1.0.0) and WASI 0.2",
+                    match refused.len() {
+                        1 => "an interface".to_string(),
+                        n => format!("{n} interfaces"),
+                    },
+                    listed.join(", "),
+                    runtime::component::HOST_INTERFACE
+                ),
+            ));
+        }
+        self.linkers
+            .link_component(&component, manifest.kind)
+            .map_err(|e| {
+                EngineError::load(
+                    name,
+                    format!(
+                        "does not match the {} world of conform:rule@1.0.0: {e:#}",
+                        match manifest.kind {
+                            RuleKind::Resource => "resource-rule",
+                            RuleKind::Estate => "estate-rule",
+                        }
+                    ),
+                )
+            })
+    }
+
+    /// Compiles and links a core module, for ABI v1 alone or with WASI preview 1.
+    fn load_module(
+        &self,
+        name: &str,
+        manifest: &Manifest,
+        binary: &[u8],
+    ) -> Result<Code, EngineError> {
+        let module = self.compile(name, binary, |engine, binary| Module::new(engine, binary))?;
+        let runtime = Runtime::of(&module)
+            .map_err(|refused| EngineError::load(name, refused_imports(&refused)))?;
+        let entry = manifest.kind.entry_point();
+        if module.get_export("memory").is_none() {
+            return Err(EngineError::load(name, "exports no `memory`"));
+        }
+        if module.get_export(entry).is_none() {
+            return Err(EngineError::load(
+                name,
+                format!("is a {:?} rule but exports no `{entry}`", manifest.kind),
+            ));
+        }
+        self.linkers
+            .link(runtime, &module)
+            .map_err(|e| EngineError::load(name, format!("{e:#}")))
+    }
+
     /// Compiles a module within the compile timeout. Compilation cannot be interrupted, so a
     /// module that takes too long is left to its thread and the load fails; the process ends
     /// soon after (a rule that cannot load stops the command).
-    fn compile(&self, name: &str, binary: &[u8]) -> Result<Module, EngineError> {
+    fn compile<T: Send + 'static>(
+        &self,
+        name: &str,
+        binary: &[u8],
+        compile: fn(&Engine, &[u8]) -> wasmtime::Result<T>,
+    ) -> Result<T, EngineError> {
         let (engine, binary) = (self.engine.clone(), binary.to_vec());
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("conform-compile".into())
             .spawn(move || {
-                let _ = tx.send(Module::new(&engine, &binary));
+                let _ = tx.send(compile(&engine, &binary));
             })
             .map_err(|e| EngineError::Engine(e.to_string()))?;
         match rx.recv_timeout(self.limits.compile_timeout) {
@@ -615,12 +666,13 @@ impl Evaluator {
 
     fn instantiate(&self, index: usize) -> Result<Live, Failure> {
         let rule = &self.rules[index];
+        let (memories, instances, tables) = rule.code.runtime.counts();
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory_bytes)
-            .memories(1)
-            .tables(MAX_TABLES)
+            .memories(memories)
+            .tables(tables)
             .table_elements(MAX_TABLE_ELEMENTS)
-            .instances(1)
+            .instances(instances)
             .build();
         let state = HostState::new(
             Arc::from(rule.manifest.id.as_str()),

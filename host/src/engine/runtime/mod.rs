@@ -10,28 +10,35 @@
 //! - [`core`]: a core module importing only ABI v1's `conform` functions.
 //! - [`wasi`]: a core module that also imports WASI preview 1, which a language's standard
 //!   library brings (Rust std, C's stdio, Zig, Go), run in a context that grants nothing.
+//! - [`component`]: a component of the WIT world `conform:rule@1.0.0` (Python, JavaScript),
+//!   with WASI preview 2 from the same sandbox.
 
+pub mod component;
 pub mod core;
 pub mod wasi;
 
 use std::time::Duration;
 
+use wasmtime::component::Component;
 use wasmtime::{Engine, InstancePre, Linker, Module, TypedFunc};
 
+use super::RuleKind;
 use super::abi::{HostState, Reported};
 
-/// The kind of binary a rule is, chosen at load from what it imports.
+/// The kind of binary a rule is, chosen at load from what it is and what it imports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Runtime {
-    /// ABI v1 alone.
+    /// A core module importing ABI v1 alone.
     Core,
-    /// ABI v1 and WASI preview 1.
+    /// A core module importing ABI v1 and WASI preview 1.
     WasiP1,
+    /// A component of the WIT world `conform:rule@1.0.0`, with WASI preview 2.
+    Component,
 }
 
 impl Runtime {
-    /// Which runtime runs `module`, or every import no runtime provides: (module, name).
+    /// Which runtime runs core module `module`, or every import no runtime provides.
     pub fn of(module: &Module) -> Result<Runtime, Vec<(String, String)>> {
         let mut runtime = Runtime::Core;
         let mut refused = Vec::new();
@@ -57,6 +64,16 @@ impl Runtime {
         match self {
             Runtime::Core => "core",
             Runtime::WasiP1 => "wasi-p1",
+            Runtime::Component => "component",
+        }
+    }
+
+    /// Memories, instances and tables one instance may have: one each for a core module; a
+    /// component is several core modules (an interpreter, its libc, WASI's adapter).
+    pub fn counts(self) -> (usize, usize, usize) {
+        match self {
+            Runtime::Core | Runtime::WasiP1 => (1, 1, super::MAX_TABLES),
+            Runtime::Component => (16, 64, 64),
         }
     }
 }
@@ -65,6 +82,7 @@ impl Runtime {
 pub(super) struct Linkers {
     core: Linker<HostState>,
     wasi: Linker<HostState>,
+    component: wasmtime::component::Linker<HostState>,
 }
 
 impl Linkers {
@@ -72,18 +90,27 @@ impl Linkers {
         Ok(Linkers {
             core: core::linker(engine)?,
             wasi: wasi::linker(engine)?,
+            component: component::linker(engine)?,
         })
     }
 
-    /// Links `module` for `runtime`: what is left to do per instance is only to start it.
+    /// Links core module `module` for `runtime`: what is left per instance is to start it.
     pub fn link(&self, runtime: Runtime, module: &Module) -> wasmtime::Result<Code> {
         let linker = match runtime {
-            Runtime::Core => &self.core,
+            Runtime::Core | Runtime::Component => &self.core,
             Runtime::WasiP1 => &self.wasi,
         };
         Ok(Code {
             runtime,
-            pre: linker.instantiate_pre(module)?,
+            pre: Pre::Core(linker.instantiate_pre(module)?),
+        })
+    }
+
+    /// Links a component for the world of a rule of `kind`.
+    pub fn link_component(&self, component: &Component, kind: RuleKind) -> wasmtime::Result<Code> {
+        Ok(Code {
+            runtime: Runtime::Component,
+            pre: Pre::Component(component::Pre::new(&self.component, component, kind)?),
         })
     }
 }
@@ -91,7 +118,12 @@ impl Linkers {
 /// A rule's code, linked and ready to instantiate.
 pub(super) struct Code {
     pub runtime: Runtime,
-    pre: InstancePre<HostState>,
+    pre: Pre,
+}
+
+enum Pre {
+    Core(InstancePre<HostState>),
+    Component(component::Pre),
 }
 
 /// How an instance failed to start or a call ended other than by returning.
@@ -120,7 +152,12 @@ pub(super) struct Returned {
 pub(super) struct Instance {
     /// The guest's wasmtime store (its memory, tables): not conform's `store::Store`.
     store: wasmtime::Store<HostState>,
-    evaluate: TypedFunc<(), i32>,
+    entry: Entry,
+}
+
+enum Entry {
+    Core(TypedFunc<(), i32>),
+    Component(component::Bound),
 }
 
 impl Code {
@@ -133,13 +170,25 @@ impl Code {
         entry: &str,
         ticks: u64,
     ) -> Result<Instance, Stopped> {
-        if self.runtime == Runtime::WasiP1 {
-            state.wasi = Some(wasi::Guest::new());
-        }
+        state.wasi = match self.runtime {
+            Runtime::Core => None,
+            Runtime::WasiP1 => Some(wasi::Guest::p1()),
+            Runtime::Component => Some(wasi::Guest::p2()),
+        };
         let mut store = wasmtime::Store::new(engine, state);
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(ticks);
-        let instance = self.pre.instantiate(&mut store).map_err(Stopped::Trap)?;
+        let pre = match &self.pre {
+            Pre::Core(pre) => pre,
+            Pre::Component(pre) => {
+                let bound = pre.instantiate(&mut store)?;
+                return Ok(Instance {
+                    store,
+                    entry: Entry::Component(bound),
+                });
+            }
+        };
+        let instance = pre.instantiate(&mut store).map_err(Stopped::Trap)?;
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or_else(|| Stopped::Start("exports no memory".into(), None))?;
@@ -151,7 +200,10 @@ impl Code {
         let evaluate = instance
             .get_typed_func::<(), i32>(&mut store, entry)
             .map_err(|e| Stopped::Start(format!("{entry} has the wrong type: {e}"), None))?;
-        Ok(Instance { store, evaluate })
+        Ok(Instance {
+            store,
+            entry: Entry::Core(evaluate),
+        })
     }
 }
 
@@ -161,11 +213,14 @@ impl Instance {
         self.store.data_mut()
     }
 
-    /// Calls the entry point once, within `deadline`. The evaluation must have been begun on
+    /// Calls the entry point once, within `ticks`. The evaluation must have been begun on
     /// [`Instance::state`]; it is ended here, whatever happens.
     pub fn call(&mut self, ticks: u64) -> Result<Returned, Stopped> {
         self.store.set_epoch_deadline(ticks);
-        let called = self.evaluate.call(&mut self.store, ());
+        let called = match &self.entry {
+            Entry::Core(evaluate) => evaluate.call(&mut self.store, ()),
+            Entry::Component(bound) => bound.call(&mut self.store),
+        };
         let (reported, broken) = self.store.data_mut().end();
         match called {
             Ok(code) => Ok(Returned {

@@ -80,8 +80,16 @@ pub fn provides(module: &str, name: &str) -> bool {
 
 /// A WASI rule's context and what the host reads back from it.
 pub struct Guest {
-    pub ctx: WasiP1Ctx,
+    pub ctx: Ctx,
     pub sandbox: Sandbox,
+}
+
+/// The context of the WASI a rule imports: preview 1 for core modules, preview 2 (with the
+/// table of its resources: streams, descriptors) for components.
+#[allow(missing_debug_implementations)] // wasmtime-wasi's contexts have none
+pub enum Ctx {
+    P1(WasiP1Ctx),
+    P2(wasmtime_wasi::WasiCtx, wasmtime_wasi::ResourceTable),
 }
 
 impl std::fmt::Debug for Guest {
@@ -91,10 +99,20 @@ impl std::fmt::Debug for Guest {
 }
 
 impl Guest {
-    pub fn new() -> Guest {
+    /// For a core module importing WASI preview 1.
+    pub fn p1() -> Guest {
         let sandbox = Sandbox::default();
         Guest {
-            ctx: sandbox.context(),
+            ctx: Ctx::P1(sandbox.context_p1()),
+            sandbox,
+        }
+    }
+
+    /// For a component, which imports WASI preview 2.
+    pub fn p2() -> Guest {
+        let sandbox = Sandbox::default();
+        Guest {
+            ctx: Ctx::P2(sandbox.context_p2(), wasmtime_wasi::ResourceTable::new()),
             sandbox,
         }
     }
@@ -122,11 +140,10 @@ impl Guest {
 pub(super) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = super::core::linker(engine)?;
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| {
-        &mut state
-            .wasi
-            .as_mut()
-            .expect("a WASI rule's instance is started with a WASI context")
-            .ctx
+        match state.wasi.as_mut().map(|guest| &mut guest.ctx) {
+            Some(Ctx::P1(ctx)) => ctx,
+            _ => unreachable!("a WASI preview 1 instance is started with its context"),
+        }
     })?;
     Ok(linker)
 }

@@ -39,8 +39,18 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// A WASI preview 1 context over this sandbox (for core modules).
+    pub fn context_p1(&self) -> WasiP1Ctx {
+        self.builder().build_p1()
+    }
+
+    /// A WASI preview 2 context over this sandbox (for components).
+    pub fn context_p2(&self) -> wasmtime_wasi::WasiCtx {
+        self.builder().build()
+    }
+
     /// A context over this sandbox: nothing granted, clocks, randomness and output its own.
-    pub fn context(&self) -> WasiP1Ctx {
+    fn builder(&self) -> wasmtime_wasi::WasiCtxBuilder {
         let mut builder = wasmtime_wasi::WasiCtxBuilder::new();
         builder
             .wall_clock(WallClock(self.time.clone()))
@@ -53,7 +63,7 @@ impl Sandbox {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        builder.build_p1()
+        builder
     }
 
     /// Starts an evaluation: the wall clock at `now`, the generator at `seed`.
