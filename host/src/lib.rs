@@ -9,6 +9,7 @@
 
 mod audited;
 pub mod canonical;
+pub mod cases;
 pub mod config;
 pub mod drift;
 pub mod engine;

@@ -221,14 +221,14 @@ fn an_incremental_scan_equals_a_full_scan_on_every_snapshot_and_rule_change() {
     std::fs::write(
         &file,
         wat.replace(
-            "\\\"version\\\":\\\"1.0.0\\\"",
-            "\\\"version\\\":\\\"1.0.1\\\"",
+            "\\\"version\\\":\\\"1.1.0\\\"",
+            "\\\"version\\\":\\\"1.1.1\\\"",
         ),
     )
     .unwrap();
     let rebuilt = incremental_equals_full(&s, 2, &with_file);
     let ours = rule(&rebuilt, "WAT_ENCRYPTED_VOLUMES");
-    assert_eq!(ours["version"], "1.0.1", "the file was rebuilt: {ours}");
+    assert_eq!(ours["version"], "1.1.1", "the file was rebuilt: {ours}");
     assert_eq!(
         ours["evaluated"],
         rule(&first, "WAT_ENCRYPTED_VOLUMES")["evaluated"]

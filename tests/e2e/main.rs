@@ -2,6 +2,7 @@
 //! store, as a user or a CI job would.
 
 mod buckets;
+mod cases;
 mod components;
 mod drift;
 mod gate;

@@ -1,6 +1,7 @@
 //! Arguments, dispatch and exit codes. Only this layer knows clap, terminals and output formats;
 //! each command calls the library and hands the result to `render`.
 
+mod cases;
 mod drift;
 mod gate;
 mod generate;
@@ -153,6 +154,9 @@ pub enum Command {
     Timeline(timeline::TimelineArgs),
     /// Every (rule, resource) whose compliance changed since the previous scanned snapshot.
     ComplianceChanges(timeline::ChangesArgs),
+    /// Run rules' test cases (YAML or JSON), whatever language the rules are in: exit 1 if a
+    /// case failed, 2 if a rule or a case file is broken.
+    Test(cases::TestArgs),
     /// Run as a daemon: ingest deliveries as they land, evaluate what changed, notify, and
     /// answer a read-only HTTP API (README, "conform serve").
     Serve(serve::ServeArgs),
@@ -199,6 +203,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Timeline(args) => timeline::timeline(&cli.db, cli.config.as_deref(), args, &out),
         Command::ComplianceChanges(args) => timeline::compliance_changes(&cli.db, args, &out),
         Command::Serve(args) => serve::run(&cli.db, cli.config.as_deref(), args),
+        Command::Test(args) => cases::run(args, &out),
     }
 }
 

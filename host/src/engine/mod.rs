@@ -190,6 +190,20 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The same rule with other parameters (validated against its schema, defaults filled
+    /// in), sharing its compiled code: for `conform test`, whose cases each set their own.
+    pub fn with_params(&self, params: Option<&Value>) -> Result<Rule, EngineError> {
+        let params = Arc::new(self.manifest.parameters(params)?);
+        Ok(Rule {
+            manifest: self.manifest.clone(),
+            source: self.source.clone(),
+            module_hash: self.module_hash.clone(),
+            params_text: Arc::new(JsonText::from_value(&params)),
+            params,
+            code: self.code.clone(),
+        })
+    }
+
     /// Which runtime links and calls it, chosen at load from its imports.
     pub fn runtime(&self) -> Runtime {
         self.code.runtime

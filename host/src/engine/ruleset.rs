@@ -172,7 +172,7 @@ impl RuleSet {
 }
 
 /// The rule modules under `paths`: files as given, directories walked in name order.
-fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RuleSetError> {
+pub fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RuleSetError> {
     let mut files = Vec::new();
     for path in paths {
         if !path.is_dir() {

@@ -10,7 +10,7 @@
 //! Every problem of every file is collected before anything is decided; if there is any (and
 //! `--skip-invalid` was not given), the transaction is dropped and the store is untouched.
 
-mod collect;
+pub(crate) mod collect;
 pub mod delivery;
 pub(crate) mod forms;
 pub mod inventory;

@@ -115,12 +115,14 @@ impl Linkers {
     }
 }
 
-/// A rule's code, linked and ready to instantiate.
+/// A rule's code, linked and ready to instantiate (cheap to clone: it is shared).
+#[derive(Clone)]
 pub(super) struct Code {
     pub runtime: Runtime,
     pre: Pre,
 }
 
+#[derive(Clone)]
 enum Pre {
     Core(InstancePre<HostState>),
     Component(component::Pre),

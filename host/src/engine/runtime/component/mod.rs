@@ -74,6 +74,7 @@ pub(super) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
 }
 
 /// A component, linked for the world of its kind.
+#[derive(Clone)]
 pub(super) enum Pre {
     Resource(bindings::resource::ResourceRulePre<HostState>),
     Estate(bindings::estate::EstateRulePre<HostState>),
