@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod json;
 pub mod model;
 pub mod report;
+pub mod scaffold;
 pub mod scan;
 pub mod serve;
 pub mod store;

@@ -17,6 +17,7 @@ mod output_shapes;
 mod read_only;
 mod read_side;
 mod rules;
+mod scaffolds;
 mod serve;
 mod support;
 mod timeline;

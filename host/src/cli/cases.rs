@@ -1,4 +1,5 @@
-//! `conform test`: runs rules' test cases, whatever language the rules are in.
+//! `conform test`: runs rules' test cases, whatever language the rules are in; and
+//! `conform new-rule`, which writes a rule to start from with its cases.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -191,4 +192,48 @@ fn rules_for<'r>(file: &CaseFile, rules: &'r [Rule]) -> anyhow::Result<Vec<&'r R
         }
         None => Ok(rules.iter().collect()),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct NewRuleArgs {
+    /// The rule's name (`my-volumes`); its id is the name in capitals (`MY_VOLUMES`).
+    pub name: String,
+    /// The language to write it in.
+    #[arg(long, value_enum)]
+    pub lang: conform::scaffold::Lang,
+    /// Where to write it (created; must be empty). Default: ./NAME.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+pub fn new_rule(args: NewRuleArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
+    let scaffold = conform::scaffold::write(&args.name, args.lang, &dir)?;
+    out.emit(&scaffold, |w| {
+        let t = |p: &Path| conform::escape::terminal(&p.display().to_string()).into_owned();
+        writeln!(
+            w,
+            "wrote rule {} in {} files under {}:",
+            scaffold.id,
+            scaffold.files.len(),
+            t(&scaffold.dir)
+        )?;
+        for file in &scaffold.files {
+            writeln!(w, "  {}", t(file))?;
+        }
+        writeln!(
+            w,
+            "build it (in {}):
+  {}",
+            t(&scaffold.dir),
+            scaffold.build
+        )?;
+        writeln!(
+            w,
+            "then test it:
+  conform test {}",
+            scaffold.module
+        )
+    })?;
+    Ok(exit::OK)
 }

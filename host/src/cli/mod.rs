@@ -157,6 +157,9 @@ pub enum Command {
     /// Run rules' test cases (YAML or JSON), whatever language the rules are in: exit 1 if a
     /// case failed, 2 if a rule or a case file is broken.
     Test(cases::TestArgs),
+    /// Write a rule to start from (a working ENCRYPTED_VOLUMES under your id, its manifest and
+    /// test cases) in one of the languages conform's SDK covers, and print its build command.
+    NewRule(cases::NewRuleArgs),
     /// Run as a daemon: ingest deliveries as they land, evaluate what changed, notify, and
     /// answer a read-only HTTP API (README, "conform serve").
     Serve(serve::ServeArgs),
@@ -180,6 +183,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Results(_) => Some("results"),
         Command::Rules(_) => Some("rules"),
         Command::Serve(_) => Some("serve"),
+        Command::NewRule(_) => Some("new-rule"),
         _ => None,
     };
     if let Some(command) = text_or_json {
@@ -204,6 +208,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ComplianceChanges(args) => timeline::compliance_changes(&cli.db, args, &out),
         Command::Serve(args) => serve::run(&cli.db, cli.config.as_deref(), args),
         Command::Test(args) => cases::run(args, &out),
+        Command::NewRule(args) => cases::new_rule(args, &out),
     }
 }
 

@@ -1,0 +1,165 @@
+//! `conform new-rule`: each language's scaffold builds with the command it prints, passes its
+//! cases with `conform test`, and agrees with the built-in ENCRYPTED_VOLUMES on every volume
+//! of the three sample snapshots.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// Each volume's (id, compliance, annotation) under `rule_id` in the latest scan.
+fn verdicts(s: &Scratch, rule_id: &str) -> Vec<(String, String, String)> {
+    let results = s
+        .conform(&["results", "--rule", rule_id, "--format", "json"])
+        .ok()
+        .json();
+    let mut found: Vec<_> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap().to_string();
+            (text("resource_id"), text("compliance"), text("annotation"))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Runs `command` in `dir` as a shell would, with `conform` and the tests' toolchains first on
+/// the PATH.
+fn shell(dir: &Path, command: &str) -> std::process::Output {
+    let conform = Path::new(env!("CARGO_BIN_EXE_conform"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/.deps/venv/bin");
+    let path = std::env::join_paths([conform, venv].into_iter().chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    Command::new("sh")
+        .args(["-c", command])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("sh runs")
+}
+
+fn scaffold_builds_passes_its_cases_and_agrees_with_the_built_in(lang: &str) {
+    let s = Scratch::new();
+    let dir = s.path(&format!("demo-{lang}"));
+    let written: Value = s
+        .conform(&[
+            "new-rule",
+            &format!("demo-{lang}"),
+            "--lang",
+            lang,
+            "--dir",
+            as_str(&dir),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    let id = written["id"].as_str().unwrap().to_string();
+    assert_eq!(id, format!("DEMO_{}", lang.to_uppercase()));
+    for (step, command) in [("build", &written["build"]), ("test", &written["test"])] {
+        let command = command.as_str().unwrap();
+        let ran = shell(&dir, command);
+        assert!(
+            ran.status.success(),
+            "{lang}: `{command}` ({step}) failed:\n{}\n{}",
+            String::from_utf8_lossy(&ran.stdout),
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        if step == "test" {
+            let out = String::from_utf8_lossy(&ran.stdout);
+            assert!(out.contains("test result: ok. 9 passed; 0 failed"), "{out}");
+        }
+    }
+    // Its README gives the same commands.
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(
+        readme.contains(written["build"].as_str().unwrap()),
+        "{readme}"
+    );
+    assert!(
+        readme.contains(written["test"].as_str().unwrap()),
+        "{readme}"
+    );
+
+    let module = dir.join(written["module"].as_str().unwrap());
+    let key = "arn:aws:kms:us-east-1:111122223333:key/00000029-1111-4222-8333-000000000029";
+    let params = s.write(
+        "params.json",
+        serde_json::json!({"ENCRYPTED_VOLUMES": {"kmsId": key}, id.clone(): {"kmsId": key}})
+            .to_string(),
+    );
+    for week in ["2026-11-02", "2026-11-09", "2026-11-16"] {
+        let files = sample_week(week);
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        s.ingest(&files);
+        for extra in [None, Some(as_str(&params))] {
+            let mut args = vec!["scan", "--rules", as_str(&module)];
+            if let Some(p) = extra {
+                args.extend(["--params", p]);
+            }
+            s.conform(&args).ok();
+            let builtin = verdicts(&s, "ENCRYPTED_VOLUMES");
+            assert!(builtin.len() >= 10, "the sample has volumes");
+            assert_eq!(
+                verdicts(&s, &id),
+                builtin,
+                "{lang} in {week}, params {extra:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_wat_scaffold() {
+    scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("wat");
+}
+
+#[test]
+fn the_c_scaffold() {
+    scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("c");
+}
+
+#[test]
+fn the_python_scaffold() {
+    scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("python");
+}
+
+#[test]
+fn the_rust_scaffold() {
+    scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("rust");
+}
+
+#[test]
+fn a_bad_name_or_a_used_directory_is_refused() {
+    let s = Scratch::new();
+    s.conform(&[
+        "new-rule",
+        "9lives",
+        "--lang",
+        "c",
+        "--dir",
+        as_str(&s.path("a")),
+    ])
+    .fails_with(&["\"9lives\" is not a rule name"]);
+    let used = s.path("used");
+    std::fs::create_dir_all(&used).unwrap();
+    std::fs::write(used.join("keep.txt"), "mine").unwrap();
+    s.conform(&["new-rule", "mine", "--lang", "wat", "--dir", as_str(&used)])
+        .fails_with(&["exists and is not empty"]);
+    assert_eq!(
+        std::fs::read_to_string(used.join("keep.txt")).unwrap(),
+        "mine"
+    );
+}
