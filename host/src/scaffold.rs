@@ -17,6 +17,7 @@ use serde::Serialize;
 pub enum Lang {
     Rust,
     C,
+    Cpp,
     Python,
     Wat,
 }
@@ -57,6 +58,9 @@ const CASES: &str = include_str!("../../rules/encrypted-volumes/cases.yaml");
 const C_SOURCE: &str = include_str!("../../rules-sdk/examples/c/encrypted_volumes.c");
 const C_MANIFEST: &str = include_str!("../../rules-sdk/examples/c/encrypted_volumes.json");
 const C_HEADER: &str = include_str!("../../rules-sdk/include/conform.h");
+const CPP_SOURCE: &str = include_str!("../../rules-sdk/examples/cpp/encrypted_volumes.cpp");
+const CPP_MANIFEST: &str = include_str!("../../rules-sdk/examples/cpp/encrypted_volumes.json");
+const CPP_HEADER: &str = include_str!("../../rules-sdk/cpp/conform.hpp");
 const WAT_SOURCE: &str = include_str!("../../rules-sdk/examples/wat/encrypted-volumes.wat");
 const PYTHON_SOURCE: &str = include_str!("../../rules-sdk/examples/python/encrypted_volumes.py");
 const PYTHON_MANIFEST: &str =
@@ -167,6 +171,23 @@ fn files(lang: Lang, id: &str, stem: &str) -> (Vec<(String, String)>, String, St
             ),
             format!("{stem}.wasm"),
         ),
+        Lang::Cpp => (
+            vec![
+                (format!("{stem}.cpp"), CPP_SOURCE.to_string()),
+                (
+                    format!("{stem}.json"),
+                    CPP_MANIFEST.replace("CPP_ENCRYPTED_VOLUMES", id),
+                ),
+                ("conform.h".to_string(), C_HEADER.to_string()),
+                ("conform.hpp".to_string(), CPP_HEADER.to_string()),
+            ],
+            format!(
+                "clang++ --target=wasm32 -O2 -std=c++17 -nostdlib -fno-exceptions -fno-rtti \
+                 -Wl,--no-entry -I . -o {stem}.wasm {stem}.cpp && conform rules annotate \
+                 {stem}.wasm --manifest {stem}.json"
+            ),
+            format!("{stem}.wasm"),
+        ),
         Lang::Python => (
             vec![
                 (format!("{stem}.py"), PYTHON_SOURCE.to_string()),
@@ -222,6 +243,7 @@ fn readme(id: &str, lang: Lang, build: &str, module: &str) -> String {
     let lang = match lang {
         Lang::Rust => "Rust",
         Lang::C => "C",
+        Lang::Cpp => "C++",
         Lang::Python => "Python",
         Lang::Wat => "WebAssembly text",
     };

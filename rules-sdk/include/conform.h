@@ -35,6 +35,10 @@
 #define CONFORM_NON_COMPLIANT 2
 #define CONFORM_NOT_APPLICABLE 3
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CONFORM_IMPORT(name) __attribute__((import_module("conform"), import_name(name)))
 
 CONFORM_IMPORT("kind") int32_t conform_kind(int32_t doc, const char *ptr, int32_t len);
@@ -54,6 +58,10 @@ CONFORM_IMPORT("log") void conform_log(int32_t level, const char *ptr, int32_t l
 CONFORM_IMPORT("estate_account") int32_t conform_estate_account(char *out, int32_t cap);
 CONFORM_IMPORT("estate_count") int32_t conform_estate_count(void);
 CONFORM_IMPORT("estate_select") int32_t conform_estate_select(int32_t index);
+
+#ifdef __cplusplus
+}
+#endif
 
 /* Length of a NUL-terminated string, since there is no libc. */
 static inline int32_t conform_strlen(const char *s) {

@@ -132,6 +132,11 @@ fn the_c_scaffold() {
 }
 
 #[test]
+fn the_cpp_scaffold() {
+    scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("cpp");
+}
+
+#[test]
 fn the_python_scaffold() {
     scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("python");
 }
