@@ -37,11 +37,14 @@ if [ ! -s "$schema" ]; then
     rm -rf "$work"
 fi
 
-# componentize-py, pinned, in a virtualenv of the tests' own: the Python rule tests build a
-# component with it (it carries CPython; nothing is fetched at build time).
+# Toolchains from PyPI, pinned, in a virtualenv of the tests' own: componentize-py (the Python
+# rule tests build components with it; it carries CPython, nothing is fetched at build time)
+# and ziglang (Zig, for the Zig rule).
 venv=tests/.deps/venv
-if [ ! -x "$venv/bin/componentize-py" ] || ! "$venv/bin/componentize-py" --version | grep -q '^componentize-py 0.25.0$'; then
-    command -v python3 >/dev/null || { echo "tests need python3 (with venv) for componentize-py" >&2; exit 2; }
+pypi=(componentize-py==0.25.0 ziglang==0.17.1)
+if ! [ -x "$venv/bin/pip" ] || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qx 'componentize-py==0.25.0' \
+    || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qx 'ziglang==0.17.1'; then
+    command -v python3 >/dev/null || { echo "tests need python3 (with venv) for componentize-py and Zig" >&2; exit 2; }
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check componentize-py==0.25.0
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${pypi[@]}"
 fi

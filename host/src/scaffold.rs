@@ -18,6 +18,7 @@ pub enum Lang {
     Rust,
     C,
     Cpp,
+    Zig,
     Python,
     Wat,
 }
@@ -61,6 +62,9 @@ const C_HEADER: &str = include_str!("../../rules-sdk/include/conform.h");
 const CPP_SOURCE: &str = include_str!("../../rules-sdk/examples/cpp/encrypted_volumes.cpp");
 const CPP_MANIFEST: &str = include_str!("../../rules-sdk/examples/cpp/encrypted_volumes.json");
 const CPP_HEADER: &str = include_str!("../../rules-sdk/cpp/conform.hpp");
+const ZIG_SOURCE: &str = include_str!("../../rules-sdk/examples/zig/encrypted_volumes.zig");
+const ZIG_MANIFEST: &str = include_str!("../../rules-sdk/examples/zig/encrypted_volumes.json");
+const ZIG_SDK: &str = include_str!("../../rules-sdk/zig/conform.zig");
 const WAT_SOURCE: &str = include_str!("../../rules-sdk/examples/wat/encrypted-volumes.wat");
 const PYTHON_SOURCE: &str = include_str!("../../rules-sdk/examples/python/encrypted_volumes.py");
 const PYTHON_MANIFEST: &str =
@@ -188,6 +192,23 @@ fn files(lang: Lang, id: &str, stem: &str) -> (Vec<(String, String)>, String, St
             ),
             format!("{stem}.wasm"),
         ),
+        Lang::Zig => (
+            vec![
+                (format!("{stem}.zig"), ZIG_SOURCE.to_string()),
+                (
+                    format!("{stem}.json"),
+                    ZIG_MANIFEST.replace("ZIG_ENCRYPTED_VOLUMES", id),
+                ),
+                ("conform.zig".to_string(), ZIG_SDK.to_string()),
+            ],
+            // Zig from PyPI (`pip install ziglang`); `zig build-exe ...` is the same.
+            format!(
+                "python3 -m ziglang build-exe {stem}.zig -target wasm32-freestanding -fno-entry \
+                 -rdynamic -O ReleaseSmall && conform rules annotate {stem}.wasm --manifest \
+                 {stem}.json"
+            ),
+            format!("{stem}.wasm"),
+        ),
         Lang::Python => (
             vec![
                 (format!("{stem}.py"), PYTHON_SOURCE.to_string()),
@@ -244,6 +265,7 @@ fn readme(id: &str, lang: Lang, build: &str, module: &str) -> String {
         Lang::Rust => "Rust",
         Lang::C => "C",
         Lang::Cpp => "C++",
+        Lang::Zig => "Zig",
         Lang::Python => "Python",
         Lang::Wat => "WebAssembly text",
     };

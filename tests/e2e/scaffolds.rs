@@ -137,6 +137,11 @@ fn the_cpp_scaffold() {
 }
 
 #[test]
+fn the_zig_scaffold() {
+    scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("zig");
+}
+
+#[test]
 fn the_python_scaffold() {
     scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("python");
 }
