@@ -19,6 +19,7 @@ pub enum Lang {
     C,
     Cpp,
     Zig,
+    Assemblyscript,
     Python,
     Wat,
 }
@@ -65,6 +66,13 @@ const CPP_HEADER: &str = include_str!("../../rules-sdk/cpp/conform.hpp");
 const ZIG_SOURCE: &str = include_str!("../../rules-sdk/examples/zig/encrypted_volumes.zig");
 const ZIG_MANIFEST: &str = include_str!("../../rules-sdk/examples/zig/encrypted_volumes.json");
 const ZIG_SDK: &str = include_str!("../../rules-sdk/zig/conform.zig");
+const AS_SOURCE: &str =
+    include_str!("../../rules-sdk/examples/assemblyscript/encrypted_volumes.ts");
+const AS_MANIFEST: &str =
+    include_str!("../../rules-sdk/examples/assemblyscript/encrypted_volumes.json");
+const AS_SDK: &str = include_str!("../../rules-sdk/assemblyscript/conform.ts");
+/// The AssemblyScript compiler the scaffold pins.
+const ASSEMBLYSCRIPT: &str = "0.28.20";
 const WAT_SOURCE: &str = include_str!("../../rules-sdk/examples/wat/encrypted-volumes.wat");
 const PYTHON_SOURCE: &str = include_str!("../../rules-sdk/examples/python/encrypted_volumes.py");
 const PYTHON_MANIFEST: &str =
@@ -209,6 +217,30 @@ fn files(lang: Lang, id: &str, stem: &str) -> (Vec<(String, String)>, String, St
             ),
             format!("{stem}.wasm"),
         ),
+        Lang::Assemblyscript => (
+            vec![
+                (format!("{stem}.ts"), AS_SOURCE.to_string()),
+                (
+                    format!("{stem}.json"),
+                    AS_MANIFEST.replace("AS_ENCRYPTED_VOLUMES", id),
+                ),
+                ("conform.ts".to_string(), AS_SDK.to_string()),
+                (
+                    "package.json".to_string(),
+                    format!(
+                        "{{\n  \"name\": \"{}\",\n  \"private\": true,\n  \"devDependencies\": \
+                         {{ \"assemblyscript\": \"{ASSEMBLYSCRIPT}\" }}\n}}\n",
+                        stem.replace('_', "-")
+                    ),
+                ),
+            ],
+            // `--use abort=`: conform provides no `env.abort`.
+            format!(
+                "npm install --silent --no-audit --no-fund && npx asc {stem}.ts -O3 --use abort= \
+                 -o {stem}.wasm && conform rules annotate {stem}.wasm --manifest {stem}.json"
+            ),
+            format!("{stem}.wasm"),
+        ),
         Lang::Python => (
             vec![
                 (format!("{stem}.py"), PYTHON_SOURCE.to_string()),
@@ -266,6 +298,7 @@ fn readme(id: &str, lang: Lang, build: &str, module: &str) -> String {
         Lang::C => "C",
         Lang::Cpp => "C++",
         Lang::Zig => "Zig",
+        Lang::Assemblyscript => "AssemblyScript",
         Lang::Python => "Python",
         Lang::Wat => "WebAssembly text",
     };

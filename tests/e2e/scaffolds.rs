@@ -68,6 +68,7 @@ fn scaffold_builds_passes_its_cases_and_agrees_with_the_built_in(lang: &str) {
         .json();
     let id = written["id"].as_str().unwrap().to_string();
     assert_eq!(id, format!("DEMO_{}", lang.to_uppercase()));
+    assert!(written["files"].as_array().unwrap().len() >= 3, "{written}");
     for (step, command) in [("build", &written["build"]), ("test", &written["test"])] {
         let command = command.as_str().unwrap();
         let ran = shell(&dir, command);
@@ -139,6 +140,11 @@ fn the_cpp_scaffold() {
 #[test]
 fn the_zig_scaffold() {
     scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("zig");
+}
+
+#[test]
+fn the_assemblyscript_scaffold() {
+    scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("assemblyscript");
 }
 
 #[test]
