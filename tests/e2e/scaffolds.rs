@@ -148,6 +148,11 @@ fn the_assemblyscript_scaffold() {
 }
 
 #[test]
+fn the_go_scaffold() {
+    scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("go");
+}
+
+#[test]
 fn the_python_scaffold() {
     scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("python");
 }

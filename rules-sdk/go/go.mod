@@ -1,0 +1,3 @@
+module conform.example/rules-sdk/go
+
+go 1.24
