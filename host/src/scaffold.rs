@@ -22,6 +22,7 @@ pub enum Lang {
     Assemblyscript,
     Go,
     Python,
+    Javascript,
     Wat,
 }
 
@@ -77,6 +78,12 @@ const ASSEMBLYSCRIPT: &str = "0.28.20";
 const GO_SOURCE: &str = include_str!("../../rules-sdk/examples/go/encrypted_volumes.go");
 const GO_MANIFEST: &str = include_str!("../../rules-sdk/examples/go/encrypted_volumes.json");
 const GO_SDK: &str = include_str!("../../rules-sdk/go/conform/conform.go");
+const JS_SOURCE: &str = include_str!("../../rules-sdk/examples/javascript/encrypted_volumes.js");
+const JS_MANIFEST: &str =
+    include_str!("../../rules-sdk/examples/javascript/encrypted_volumes.json");
+/// The JavaScript toolchain the scaffold pins: componentize-js and the WASI shim it needs.
+const COMPONENTIZE_JS: &str = "0.23.0";
+const PREVIEW2_SHIM: &str = "0.17.9";
 const WAT_SOURCE: &str = include_str!("../../rules-sdk/examples/wat/encrypted-volumes.wat");
 const PYTHON_SOURCE: &str = include_str!("../../rules-sdk/examples/python/encrypted_volumes.py");
 const PYTHON_MANIFEST: &str =
@@ -283,6 +290,33 @@ fn files(lang: Lang, id: &str, stem: &str) -> (Vec<(String, String)>, String, St
             ),
             format!("{stem}.wasm"),
         ),
+        Lang::Javascript => (
+            vec![
+                (format!("{stem}.js"), JS_SOURCE.to_string()),
+                (
+                    format!("{stem}.json"),
+                    JS_MANIFEST.replace("JS_ENCRYPTED_VOLUMES", id),
+                ),
+                ("wit/rule.wit".to_string(), WIT.to_string()),
+                (
+                    "package.json".to_string(),
+                    format!(
+                        "{{\n  \"name\": \"{}\",\n  \"private\": true,\n  \"type\": \"module\",\n  \
+                         \"devDependencies\": {{\n    \"@bytecodealliance/componentize-js\": \
+                         \"{COMPONENTIZE_JS}\",\n    \"@bytecodealliance/preview2-shim\": \
+                         \"{PREVIEW2_SHIM}\"\n  }}\n}}\n",
+                        stem.replace('_', "-")
+                    ),
+                ),
+            ],
+            // `-d http fetch-event`: a rule has no use for an HTTP client or server.
+            format!(
+                "npm install --silent --no-audit --no-fund && npx componentize-js {stem}.js --wit \
+                 wit -n resource-rule -d http fetch-event -o {stem}.wasm && conform rules \
+                 annotate {stem}.wasm --manifest {stem}.json"
+            ),
+            format!("{stem}.wasm"),
+        ),
         Lang::Rust => {
             let mut files = vec![
                 (
@@ -328,6 +362,7 @@ fn readme(id: &str, lang: Lang, build: &str, module: &str) -> String {
         Lang::Assemblyscript => "AssemblyScript",
         Lang::Go => "Go",
         Lang::Python => "Python",
+        Lang::Javascript => "JavaScript",
         Lang::Wat => "WebAssembly text",
     };
     format!(

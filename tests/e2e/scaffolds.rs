@@ -158,6 +158,11 @@ fn the_python_scaffold() {
 }
 
 #[test]
+fn the_javascript_scaffold() {
+    scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("javascript");
+}
+
+#[test]
 fn the_rust_scaffold() {
     scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("rust");
 }
