@@ -6,7 +6,8 @@
 //! per second of wall time and per CPU-second (every thread's time counted: the per-core figure
 //! whatever the number of threads). CONFORM_BENCH_JOBS (default `1,<cores>`),
 //! CONFORM_BENCH_ROUNDS (3), CONFORM_BENCH_RULES (ids of the rules to run; all by default),
-//! CONFORM_BENCH_RULE_FILES (rule files to load beside the built-ins, comma-separated),
+//! CONFORM_BENCH_RULE_FILES (rule files to load beside the built-ins, comma-separated;
+//! CONFORM_CACHE_DIR keeps their compiled code between runs),
 //! CONFORM_BENCH_KEEP=1 (keep the store for the next run) and CONFORM_BENCH_DIR (where the files
 //! go) tune it. Those are full scans. Then, in the same run, the incremental scan of a second
 //! snapshot 1% changed against a full scan of it, and what 100 incremental rescans of an
@@ -67,7 +68,12 @@ fn main() {
         report.snapshots.last().expect("a snapshot").id
     };
 
-    let host = RuleHost::new(Limits::default()).expect("host");
+    // CONFORM_CACHE_DIR keeps compiled rules between runs (components take seconds to compile).
+    let host = RuleHost::new(Limits {
+        cache_dir: std::env::var_os("CONFORM_CACHE_DIR").map(Into::into),
+        ..Limits::default()
+    })
+    .expect("host");
     let started = Instant::now();
     let (mut rules, skipped) = host.load_builtins(&|_| None).expect("built-ins load");
     // CONFORM_BENCH_RULE_FILES=PATH,PATH adds rules from files (a rule in another language,
@@ -99,6 +105,13 @@ fn main() {
     );
 
     // What reading alone costs: every live item turned into the document rules read.
+    // Documents of the rule-file rules' types are kept for the per-rule figures below.
+    let files_types: Vec<String> = rules
+        .iter()
+        .filter(|r| !r.source.starts_with("builtin:"))
+        .flat_map(|r| r.manifest.scope.resource_types.clone())
+        .collect();
+    let mut kept: Vec<std::sync::Arc<ItemDocument>> = Vec::new();
     let started = Instant::now();
     let mut read = 0u64;
     store
@@ -107,7 +120,10 @@ fn main() {
             None,
             |_, _, _| true,
             |item| {
-                ItemDocument::from_stored(item)?;
+                let document = ItemDocument::from_stored(item)?;
+                if files_types.iter().any(|t| t == document.resource_type()) {
+                    kept.push(std::sync::Arc::new(document));
+                }
                 read += 1;
                 Ok(())
             },
@@ -118,6 +134,34 @@ fn main() {
         "read: {read} items as documents in {read_secs:.2} s: {:.0} items/s",
         read as f64 / read_secs
     );
+
+    // Each resource rule alone over the documents in memory, on one core: what a rule costs
+    // per evaluation, without the store (best of the rounds; the first round warms it).
+    if !kept.is_empty() {
+        let mut evaluator = host.evaluator(&rules);
+        for (index, rule) in rules.iter().enumerate() {
+            if rule.manifest.kind != conform::engine::RuleKind::Resource {
+                continue;
+            }
+            let mut best = f64::MAX;
+            let mut evaluations = 0;
+            for _ in 0..5 {
+                let started = Instant::now();
+                evaluations = kept
+                    .iter()
+                    .filter_map(|d| evaluator.evaluate(index, d))
+                    .count();
+                best = best.min(started.elapsed().as_secs_f64());
+            }
+            println!(
+                "rule {} ({}): {evaluations} evaluations in memory in {best:.4} s: {:.0} \
+                 evaluations/s on one core",
+                rule.manifest.id,
+                rule.runtime().name(),
+                evaluations as f64 / best
+            );
+        }
+    }
 
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     // CONFORM_BENCH_JOBS=1,2 chooses the thread counts (default: 1 and every core).
@@ -145,7 +189,7 @@ fn main() {
                 .map(|r| r.compliant + r.non_compliant + r.not_applicable + r.error)
                 .sum();
             println!(
-                "scan, {jobs} job(s), round {round}: {} items, {evaluations} evaluations in {secs:.2} s \
+                "scan, {jobs} job(s), round {round}: {} items, {evaluations} evaluations in {secs:.3} s \
                  ({cpu:.2} s of CPU): {:.0} evaluations/s, {:.0} per CPU-second",
                 scan.items,
                 evaluations as f64 / secs,
