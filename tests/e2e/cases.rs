@@ -191,6 +191,15 @@ fn a_broken_case_file_or_rule_exits_2_naming_the_line_or_the_rule() {
     );
     s.conform(&["test", "ENCRYPTED_VOLUMES", "--cases", as_str(&no_id)])
         .fails_with(&["no-id.yaml", "case \"no id\"", "resourceId"]);
+    s.conform(&[
+        "test",
+        "ENCRYPTED_VOLUMES",
+        "--params",
+        "p.json",
+        "--cases",
+        as_str(&typo),
+    ])
+    .fails_with(&["--params, --only and --no-builtins do not apply"]);
     s.conform(&["test", "NO_SUCH_RULE", "--cases", as_str(&typo)])
         .fails_with(&["NO_SUCH_RULE is neither a rule file nor a built-in rule id"]);
     s.conform(&[

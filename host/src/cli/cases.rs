@@ -16,8 +16,9 @@ use super::{Format, exit};
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Rules to test: `.wasm` or `.wat` files, directories of them, or built-in rule ids.
-    #[arg(required = true, value_name = "RULE")]
+    /// Rules to test: `.wasm` or `.wat` files, directories of them, or built-in rule ids
+    /// (`--rules PATH` adds to them).
+    #[arg(value_name = "RULE")]
     pub targets: Vec<String>,
     /// Case files (YAML or JSON), or directories of them. Without it, each rule file's
     /// `NAME.cases.yaml` (or `cases.yaml`) beside it. A file that names no `rule:` runs
@@ -31,7 +32,20 @@ pub struct TestArgs {
 pub fn run(args: TestArgs, out: &Output) -> anyhow::Result<ExitCode> {
     out.accept("test", &[Format::Text, Format::Json, Format::Junit])?;
     let host = RuleHost::new(super::rules::limits(&args.limits))?;
-    let (rules, beside) = load(&host, &args.targets)?;
+    // Cases set each rule's parameters, and name the rules they test: a params file, `--only`
+    // or the built-ins as a set would mean nothing here.
+    if args.limits.params.is_some() || !args.limits.only.is_empty() || args.limits.no_builtins {
+        anyhow::bail!(
+            "conform test takes its rules as arguments and its parameters from the cases: \
+             --params, --only and --no-builtins do not apply"
+        );
+    }
+    let mut targets = args.targets.clone();
+    targets.extend(args.limits.rules.iter().map(|p| p.display().to_string()));
+    if targets.is_empty() {
+        anyhow::bail!("name the rules to test: files, directories or built-in rule ids");
+    }
+    let (rules, beside) = load(&host, &targets)?;
     let paths = if args.cases.is_empty() {
         if beside.is_empty() {
             anyhow::bail!(
