@@ -13,25 +13,6 @@ fn examples() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules-sdk/examples/python")
 }
 
-/// Each volume's compliance under `rule_id`, sorted by id.
-fn compliance_of(s: &Scratch, rule_id: &str) -> Vec<(String, String, String)> {
-    let results = s
-        .conform(&["results", "--rule", rule_id, "--format", "json"])
-        .ok()
-        .json();
-    let mut found: Vec<(String, String, String)> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let text = |k: &str| e[k].as_str().unwrap().to_string();
-            (text("resource_id"), text("compliance"), text("annotation"))
-        })
-        .collect();
-    found.sort();
-    found
-}
-
 #[test]
 fn a_python_component_agrees_with_the_built_in_on_the_sample_snapshots() {
     let s = Scratch::new();
@@ -53,11 +34,11 @@ fn a_python_component_agrees_with_the_built_in_on_the_sample_snapshots() {
                 args.extend(["--params", p]);
             }
             s.conform(&args).ok();
-            let builtin = compliance_of(&s, "ENCRYPTED_VOLUMES");
+            let builtin = verdicts(&s, "ENCRYPTED_VOLUMES");
             assert!(builtin.len() >= 10, "the sample has volumes: {builtin:?}");
             // Verdicts and annotations alike.
             assert_eq!(
-                compliance_of(&s, "PY_ENCRYPTED_VOLUMES"),
+                verdicts(&s, "PY_ENCRYPTED_VOLUMES"),
                 builtin,
                 "Python agrees with the built-in in {week} (params: {extra:?})"
             );
@@ -114,7 +95,7 @@ fn a_hostile_python_component_ends_each_misdeed_in_its_error_and_gets_nothing() 
         &[("HOME", "/root"), ("CONFORM_SECRET", "hunter2")],
     );
     assert_eq!(run.code, 2, "ERRORs show in the exit code: {}", run.stderr);
-    let found = compliance_of(&s, "HOSTILE_PYTHON");
+    let found = verdicts(&s, "HOSTILE_PYTHON");
     assert_eq!(found.len(), ids.len(), "{found:?}");
     let of = |id: &str| found.iter().find(|(i, _, _)| i == id).unwrap().clone();
     for (id, message) in [

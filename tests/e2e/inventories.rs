@@ -12,25 +12,6 @@ fn sample(name: &str) -> String {
     as_str(&path).to_string()
 }
 
-/// The compliance of each resource a rule evaluated in the latest scan.
-fn verdicts(s: &Scratch, rule: &str) -> Vec<(String, String, String)> {
-    let results = s
-        .conform(&["results", "--rule", rule, "--format", "json"])
-        .ok()
-        .json();
-    let mut out: Vec<(String, String, String)> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let text = |k: &str| e[k].as_str().unwrap().to_string();
-            (text("resource_id"), text("compliance"), text("annotation"))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 #[test]
 fn terraform_state_ingests_as_items_and_the_example_rule_finds_the_unencrypted_volumes() {
     let s = Scratch::new();

@@ -9,25 +9,6 @@ use serde_json::Value;
 
 use crate::support::*;
 
-/// Each volume's (id, compliance, annotation) under `rule_id` in the latest scan.
-fn verdicts(s: &Scratch, rule_id: &str) -> Vec<(String, String, String)> {
-    let results = s
-        .conform(&["results", "--rule", rule_id, "--format", "json"])
-        .ok()
-        .json();
-    let mut found: Vec<_> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let text = |k: &str| e[k].as_str().unwrap().to_string();
-            (text("resource_id"), text("compliance"), text("annotation"))
-        })
-        .collect();
-    found.sort();
-    found
-}
-
 /// Runs `command` in `dir` as a shell would, with `conform` and the tests' toolchains first on
 /// the PATH.
 fn shell(dir: &Path, command: &str) -> std::process::Output {

@@ -514,3 +514,22 @@ pub fn python_rule(dir: &Path, name: &str) -> PathBuf {
     built.push(source);
     out
 }
+
+/// Each resource's (id, compliance, annotation) under `rule` in the latest scan, sorted.
+pub fn verdicts(s: &Scratch, rule: &str) -> Vec<(String, String, String)> {
+    let results = s
+        .conform(&["results", "--rule", rule, "--format", "json"])
+        .ok()
+        .json();
+    let mut out: Vec<(String, String, String)> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap().to_string();
+            (text("resource_id"), text("compliance"), text("annotation"))
+        })
+        .collect();
+    out.sort();
+    out
+}

@@ -23,25 +23,6 @@ fn estate() -> Scratch {
     s
 }
 
-/// The evaluations of `rule_id`, by resource id: (compliance, annotation).
-fn evaluations(s: &Scratch, rule_id: &str) -> Vec<(String, String, String)> {
-    let results = s
-        .conform(&["results", "--rule", rule_id, "--format", "json"])
-        .ok()
-        .json();
-    let mut found: Vec<(String, String, String)> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let text = |k: &str| e[k].as_str().unwrap().to_string();
-            (text("resource_id"), text("compliance"), text("annotation"))
-        })
-        .collect();
-    found.sort();
-    found
-}
-
 fn wasi_rules() -> [String; 2] {
     [
         as_str(&wasi_c_rule("stdio")).to_string(),
@@ -90,7 +71,7 @@ fn a_c_rule_with_printf_and_a_rust_std_rule_load_and_their_output_reaches_the_lo
     let first = run.stderr.find("constructed before").unwrap();
     assert!(first < run.stderr.find("evaluating vol-").unwrap());
     assert!(
-        evaluations(&s, "C_STDIO")
+        verdicts(&s, "C_STDIO")
             .iter()
             .all(|(_, _, a)| a.starts_with("constructed: yes"))
     );
@@ -122,7 +103,7 @@ fn a_wasi_rule_gets_no_file_environment_or_socket_and_says_so() {
         ("C_STDIO", "file: Capabilities insufficient; env: none"),
         ("RUST_STD", "file: denied; env: none; socket: denied"),
     ] {
-        let found = evaluations(&s, rule);
+        let found = verdicts(&s, rule);
         assert_eq!(found.len(), 3, "{rule}: {found:?}");
         for (id, compliance, annotation) in found {
             assert_eq!(compliance, "COMPLIANT", "{rule} {id}: {annotation}");
@@ -146,7 +127,7 @@ fn wasi_clocks_and_randomness_belong_to_the_evaluation_not_the_run() {
     let [c, rust] = wasi_rules();
     s.conform(&["scan", "--no-builtins", "--rules", &c, "--rules", &rust])
         .ok();
-    let first = evaluations(&s, "C_STDIO");
+    let first = verdicts(&s, "C_STDIO");
     // The clock reads the item's capture time (the microseconds it advanced are below a second).
     let captured = [
         ("vol-attached", "2026-11-02T06:00:00Z"),
@@ -158,7 +139,7 @@ fn wasi_clocks_and_randomness_belong_to_the_evaluation_not_the_run() {
         let seconds: i64 = at.parse::<jiff::Timestamp>().unwrap().as_second();
         assert_eq!(reported(annotation, "time"), seconds.to_string(), "{id}");
     }
-    for (_, _, annotation) in evaluations(&s, "RUST_STD") {
+    for (_, _, annotation) in verdicts(&s, "RUST_STD") {
         let time: i64 = reported(&annotation, "time").parse().unwrap();
         assert!(
             captured
@@ -184,7 +165,7 @@ fn wasi_clocks_and_randomness_belong_to_the_evaluation_not_the_run() {
         "2",
     ])
     .ok();
-    assert_eq!(evaluations(&s, "C_STDIO"), first);
+    assert_eq!(verdicts(&s, "C_STDIO"), first);
 }
 
 #[test]
@@ -204,7 +185,7 @@ fn proc_exit_keeps_a_reported_verdict_and_is_error_without_one() {
         "an ERROR shows in the exit code: {}",
         run.stderr
     );
-    let found = evaluations(&s, "EXITS");
+    let found = verdicts(&s, "EXITS");
     let by_id = |id: &str| found.iter().find(|(i, _, _)| i == id).unwrap().clone();
     // The attached volume reported, then exited: its verdict stands.
     assert_eq!(
@@ -251,7 +232,7 @@ fn output_past_what_an_evaluation_may_write_is_dropped_and_the_verdict_stands() 
         &run.stderr[run.stderr.len().saturating_sub(2000)..]
     );
     assert!(
-        evaluations(&s, "FLOODS_STDOUT")
+        verdicts(&s, "FLOODS_STDOUT")
             .iter()
             .all(|(_, c, a)| c == "COMPLIANT" && a == "printed a megabyte")
     );
