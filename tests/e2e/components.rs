@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
 use crate::support::*;
 
 fn examples() -> std::path::PathBuf {
@@ -18,32 +16,7 @@ fn a_python_component_agrees_with_the_built_in_on_the_sample_snapshots() {
     let s = Scratch::new();
     let python = python_rule(&examples(), "encrypted_volumes");
     let python = as_str(&python);
-    let key = "arn:aws:kms:us-east-1:111122223333:key/00000029-1111-4222-8333-000000000029";
-    let params = s.write(
-        "params.json",
-        json!({"ENCRYPTED_VOLUMES": {"kmsId": key}, "PY_ENCRYPTED_VOLUMES": {"kmsId": key}})
-            .to_string(),
-    );
-    for week in ["2026-11-02", "2026-11-09", "2026-11-16"] {
-        let files = sample_week(week);
-        let files: Vec<&str> = files.iter().map(String::as_str).collect();
-        s.ingest(&files);
-        for extra in [None, Some(as_str(&params))] {
-            let mut args = vec!["scan", "--rules", python];
-            if let Some(p) = extra {
-                args.extend(["--params", p]);
-            }
-            s.conform(&args).ok();
-            let builtin = verdicts(&s, "ENCRYPTED_VOLUMES");
-            assert!(builtin.len() >= 10, "the sample has volumes: {builtin:?}");
-            // Verdicts and annotations alike.
-            assert_eq!(
-                verdicts(&s, "PY_ENCRYPTED_VOLUMES"),
-                builtin,
-                "Python agrees with the built-in in {week} (params: {extra:?})"
-            );
-        }
-    }
+    ports_agree_with_encrypted_volumes(&s, &[("PY_ENCRYPTED_VOLUMES", python)]);
     let shown = s
         .conform(&[
             "rules",

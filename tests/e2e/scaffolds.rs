@@ -76,31 +76,7 @@ fn scaffold_builds_passes_its_cases_and_agrees_with_the_built_in(lang: &str) {
     );
 
     let module = dir.join(written["module"].as_str().unwrap());
-    let key = "arn:aws:kms:us-east-1:111122223333:key/00000029-1111-4222-8333-000000000029";
-    let params = s.write(
-        "params.json",
-        serde_json::json!({"ENCRYPTED_VOLUMES": {"kmsId": key}, id.clone(): {"kmsId": key}})
-            .to_string(),
-    );
-    for week in ["2026-11-02", "2026-11-09", "2026-11-16"] {
-        let files = sample_week(week);
-        let files: Vec<&str> = files.iter().map(String::as_str).collect();
-        s.ingest(&files);
-        for extra in [None, Some(as_str(&params))] {
-            let mut args = vec!["scan", "--rules", as_str(&module)];
-            if let Some(p) = extra {
-                args.extend(["--params", p]);
-            }
-            s.conform(&args).ok();
-            let builtin = verdicts(&s, "ENCRYPTED_VOLUMES");
-            assert!(builtin.len() >= 10, "the sample has volumes");
-            assert_eq!(
-                verdicts(&s, &id),
-                builtin,
-                "{lang} in {week}, params {extra:?}"
-            );
-        }
-    }
+    ports_agree_with_encrypted_volumes(&s, &[(&id, as_str(&module))]);
 }
 
 #[test]

@@ -533,3 +533,45 @@ pub fn verdicts(s: &Scratch, rule: &str) -> Vec<(String, String, String)> {
     out.sort();
     out
 }
+
+/// Ingests the three sample weeks and scans each with the built-ins and the `ports` of
+/// ENCRYPTED_VOLUMES (rule id, module path), without parameters and with a `kmsId` some sample
+/// volumes use: every port must give the built-in's verdict and annotation on every volume.
+pub fn ports_agree_with_encrypted_volumes(s: &Scratch, ports: &[(&str, &str)]) {
+    let key = "arn:aws:kms:us-east-1:111122223333:key/00000029-1111-4222-8333-000000000029";
+    let mut params = serde_json::Map::new();
+    for id in std::iter::once("ENCRYPTED_VOLUMES").chain(ports.iter().map(|(id, _)| *id)) {
+        params.insert(id.to_string(), json!({"kmsId": key}));
+    }
+    let params = s.write("params.json", Value::Object(params).to_string());
+    for week in ["2026-11-02", "2026-11-09", "2026-11-16"] {
+        let files = sample_week(week);
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        s.ingest(&files);
+        for extra in [None, Some(as_str(&params))] {
+            let mut args = vec!["scan"];
+            for (_, module) in ports {
+                args.extend(["--rules", module]);
+            }
+            if let Some(p) = extra {
+                args.extend(["--params", p]);
+            }
+            s.conform(&args).ok();
+            let builtin = verdicts(s, "ENCRYPTED_VOLUMES");
+            assert!(builtin.len() >= 10, "the sample has volumes: {builtin:?}");
+            let kinds: std::collections::BTreeSet<&str> =
+                builtin.iter().map(|(_, c, _)| c.as_str()).collect();
+            assert!(
+                kinds.len() >= 2,
+                "the sample exercises more than one outcome: {kinds:?}"
+            );
+            for (id, _) in ports {
+                assert_eq!(
+                    verdicts(s, id),
+                    builtin,
+                    "{id} agrees with the built-in in {week} (params: {extra:?})"
+                );
+            }
+        }
+    }
+}
