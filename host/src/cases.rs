@@ -74,6 +74,10 @@ pub struct Case {
     /// An estate rule's items (one account's): inline, or a file of them.
     #[serde(default)]
     pub items: Option<Input>,
+    /// The account an estate case evaluates; its items' account when left out, which a case
+    /// with no items cannot do without.
+    #[serde(default)]
+    pub account: Option<String>,
     /// The rule's parameters; its defaults fill in the rest.
     #[serde(default)]
     pub params: Option<Value>,
@@ -221,6 +225,11 @@ pub fn run(host: &RuleHost, rule: &Rule, file: &CaseFile) -> Result<Vec<Outcome>
         let base = file.path.parent().unwrap_or(Path::new("."));
         let mut evaluator = host.evaluator(&rule);
         let outcome = match (rule[0].manifest.kind, &case.item, &case.items) {
+            (RuleKind::Resource, Some(_), None) if case.account.is_some() => {
+                return Err(broken(
+                    "`account` is for estate cases; a resource case's item names its own".into(),
+                ));
+            }
             (RuleKind::Resource, Some(item), None) => {
                 let items = documents(base, item).map_err(broken)?;
                 let [item] = &items[..] else {
@@ -322,10 +331,13 @@ fn estate_outcome(
     let Expect::Each(expected) = &case.expect else {
         return Err("an estate case expects a list of evaluations (resourceId, compliance)".into());
     };
-    let account = items
-        .first()
-        .map(|i| i.account_id().to_string())
-        .unwrap_or_default();
+    let account = match (&case.account, items.first()) {
+        (Some(account), _) => account.clone(),
+        (None, Some(item)) => item.account_id().to_string(),
+        (None, None) => {
+            return Err("an estate case with no items names its `account`".into());
+        }
+    };
     if let Some(other) = items.iter().find(|i| i.account_id() != account) {
         return Err(format!(
             "an estate case is one account's items; {} is in account {:?}, not {account:?}",

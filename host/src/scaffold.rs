@@ -23,6 +23,7 @@ pub enum Lang {
     Go,
     Python,
     Javascript,
+    Typescript,
     Wat,
 }
 
@@ -84,6 +85,13 @@ const JS_MANIFEST: &str =
 /// The JavaScript toolchain the scaffold pins: componentize-js and the WASI shim it needs.
 const COMPONENTIZE_JS: &str = "0.23.0";
 const PREVIEW2_SHIM: &str = "0.17.9";
+/// The TypeScript compiler the TypeScript scaffold adds to them.
+const TYPESCRIPT: &str = "5.9.3";
+const TS_SOURCE: &str = include_str!("../../rules-sdk/examples/typescript/encrypted_volumes.ts");
+const TS_MANIFEST: &str =
+    include_str!("../../rules-sdk/examples/typescript/encrypted_volumes.json");
+const TS_CONFIG: &str = include_str!("../../rules-sdk/examples/typescript/tsconfig.json");
+const TS_SDK: &str = include_str!("../../rules-sdk/typescript/conform.d.ts");
 const WAT_SOURCE: &str = include_str!("../../rules-sdk/examples/wat/encrypted-volumes.wat");
 const PYTHON_SOURCE: &str = include_str!("../../rules-sdk/examples/python/encrypted_volumes.py");
 const PYTHON_MANIFEST: &str =
@@ -298,22 +306,40 @@ fn files(lang: Lang, id: &str, stem: &str) -> (Vec<(String, String)>, String, St
                     JS_MANIFEST.replace("JS_ENCRYPTED_VOLUMES", id),
                 ),
                 ("wit/rule.wit".to_string(), WIT.to_string()),
-                (
-                    "package.json".to_string(),
-                    format!(
-                        "{{\n  \"name\": \"{}\",\n  \"private\": true,\n  \"type\": \"module\",\n  \
-                         \"devDependencies\": {{\n    \"@bytecodealliance/componentize-js\": \
-                         \"{COMPONENTIZE_JS}\",\n    \"@bytecodealliance/preview2-shim\": \
-                         \"{PREVIEW2_SHIM}\"\n  }}\n}}\n",
-                        stem.replace('_', "-")
-                    ),
-                ),
+                ("package.json".to_string(), package_json(stem, &[])),
             ],
             // `-d http fetch-event`: a rule has no use for an HTTP client or server.
             format!(
                 "npm install --silent --no-audit --no-fund && npx componentize-js {stem}.js --wit \
                  wit -n resource-rule -d http fetch-event -o {stem}.wasm && conform rules \
                  annotate {stem}.wasm --manifest {stem}.json"
+            ),
+            format!("{stem}.wasm"),
+        ),
+        Lang::Typescript => (
+            vec![
+                (format!("{stem}.ts"), TS_SOURCE.to_string()),
+                (
+                    format!("{stem}.json"),
+                    TS_MANIFEST.replace("TS_ENCRYPTED_VOLUMES", id),
+                ),
+                ("conform.d.ts".to_string(), TS_SDK.to_string()),
+                (
+                    "tsconfig.json".to_string(),
+                    TS_CONFIG.replace("encrypted_volumes.ts", &format!("{stem}.ts")),
+                ),
+                ("wit/rule.wit".to_string(), WIT.to_string()),
+                (
+                    "package.json".to_string(),
+                    package_json(stem, &[("typescript", TYPESCRIPT)]),
+                ),
+            ],
+            // tsc checks the rule against conform.d.ts and writes build/; the rest is as for
+            // JavaScript.
+            format!(
+                "npm install --silent --no-audit --no-fund && npx tsc && npx componentize-js \
+                 build/{stem}.js --wit wit -n resource-rule -d http fetch-event -o {stem}.wasm && \
+                 conform rules annotate {stem}.wasm --manifest {stem}.json"
             ),
             format!("{stem}.wasm"),
         ),
@@ -353,6 +379,26 @@ fn files(lang: Lang, id: &str, stem: &str) -> (Vec<(String, String)>, String, St
     }
 }
 
+/// A JavaScript scaffold's package.json: componentize-js and its WASI shim, pinned, and `more`.
+fn package_json(stem: &str, more: &[(&str, &str)]) -> String {
+    let mut dependencies = vec![
+        ("@bytecodealliance/componentize-js", COMPONENTIZE_JS),
+        ("@bytecodealliance/preview2-shim", PREVIEW2_SHIM),
+    ];
+    dependencies.extend_from_slice(more);
+    let dependencies: serde_json::Map<String, serde_json::Value> = dependencies
+        .into_iter()
+        .map(|(name, version)| (name.to_string(), version.into()))
+        .collect();
+    let package = serde_json::json!({
+        "name": stem.replace('_', "-"),
+        "private": true,
+        "type": "module",
+        "devDependencies": dependencies,
+    });
+    serde_json::to_string_pretty(&package).expect("strings serialize") + "\n"
+}
+
 fn readme(id: &str, lang: Lang, build: &str, module: &str) -> String {
     let lang = match lang {
         Lang::Rust => "Rust",
@@ -363,6 +409,7 @@ fn readme(id: &str, lang: Lang, build: &str, module: &str) -> String {
         Lang::Go => "Go",
         Lang::Python => "Python",
         Lang::Javascript => "JavaScript",
+        Lang::Typescript => "TypeScript",
         Lang::Wat => "WebAssembly text",
     };
     format!(

@@ -50,6 +50,48 @@ fn the_built_in_and_its_ports_in_wat_c_and_python_pass_its_cases() {
     assert!(cases.len() >= 4 * 9);
 }
 
+/// Every built-in keeps its cases in `rules/<its id in kebab case>/cases.yaml`; each passes
+/// them, compiled to wasm as a scan runs it, and the cases reach every compliance it reports.
+#[test]
+fn every_built_in_passes_its_cases_file() {
+    let s = Scratch::new();
+    let listed = s.conform(&["rules", "--format", "json"]).json();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.len() >= 13, "{ids:?}");
+    for id in ids {
+        let dir = id.to_lowercase().replace('_', "-");
+        let cases =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../rules/{dir}/cases.yaml"));
+        assert!(cases.is_file(), "{id} has no {}", cases.display());
+        let run = s.conform(&["test", id, "--cases", as_str(&cases), "--format", "json"]);
+        assert_eq!(run.code, 0, "{id}:\n{}\n{}", run.stdout, run.stderr);
+        let report = run.json();
+        let outcomes = report["cases"].as_array().unwrap();
+        assert!(outcomes.len() >= 3, "{id}: {report:#}");
+        assert_eq!(
+            report["passed"].as_u64().unwrap() as usize,
+            outcomes.len(),
+            "{id}: {report:#}"
+        );
+        assert!(outcomes.iter().all(|c| c["rule"] == id), "{id}: {report:#}");
+        let reported: std::collections::BTreeSet<&str> = outcomes
+            .iter()
+            .flat_map(|c| c["got"].as_str().unwrap().split(' '))
+            .collect();
+        for compliance in ["COMPLIANT", "NON_COMPLIANT"] {
+            assert!(
+                reported.contains(compliance),
+                "{id}: no case reports {compliance}: {reported:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_failing_case_exits_1_naming_the_case_and_why_in_text_json_and_junit() {
     let s = Scratch::new();
@@ -191,6 +233,12 @@ fn a_broken_case_file_or_rule_exits_2_naming_the_line_or_the_rule() {
     );
     s.conform(&["test", "ENCRYPTED_VOLUMES", "--cases", as_str(&no_id)])
         .fails_with(&["no-id.yaml", "case \"no id\"", "resourceId"]);
+    let nowhere = s.write(
+        "nowhere.yaml",
+        "cases:\n  - name: no account\n    items: []\n    expect: [{resourceId: '1', compliance: COMPLIANT}]\n",
+    );
+    s.conform(&["test", "CLOUD_TRAIL_ENABLED", "--cases", as_str(&nowhere)])
+        .fails_with(&["case \"no account\"", "names its `account`"]);
     s.conform(&[
         "test",
         "ENCRYPTED_VOLUMES",

@@ -31,7 +31,10 @@ fn shell(dir: &Path, command: &str) -> std::process::Output {
         .expect("sh runs")
 }
 
-fn scaffold_builds_passes_its_cases_and_agrees_with_the_built_in(lang: &str) {
+/// Returns the scratch space and the scaffold's directory, for checks of one language's own.
+fn scaffold_builds_passes_its_cases_and_agrees_with_the_built_in(
+    lang: &str,
+) -> (Scratch, std::path::PathBuf) {
     let s = Scratch::new();
     let dir = s.path(&format!("demo-{lang}"));
     let written: Value = s
@@ -77,6 +80,7 @@ fn scaffold_builds_passes_its_cases_and_agrees_with_the_built_in(lang: &str) {
 
     let module = dir.join(written["module"].as_str().unwrap());
     ports_agree_with_encrypted_volumes(&s, &[(&id, as_str(&module))]);
+    (s, dir)
 }
 
 #[test]
@@ -117,6 +121,27 @@ fn the_python_scaffold() {
 #[test]
 fn the_javascript_scaffold() {
     scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("javascript");
+}
+
+/// The TypeScript scaffold is checked against the host interface's types: a compliance the
+/// WIT world does not have stops the build at `tsc`, before any wasm is made.
+#[test]
+fn the_typescript_scaffold() {
+    let (_s, dir) = scaffold_builds_passes_its_cases_and_agrees_with_the_built_in("typescript");
+    let source = dir.join("demo_typescript.ts");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(
+        &source,
+        text.replacen("'non-compliant'", "'noncompliant'", 1),
+    )
+    .unwrap();
+    let checked = shell(&dir, "npx tsc");
+    let out = String::from_utf8_lossy(&checked.stdout);
+    assert!(!checked.status.success(), "{out}");
+    assert!(
+        out.contains("demo_typescript.ts") && out.contains("'Compliance'"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -164,7 +164,9 @@ fn load(host: &RuleHost, names: &[String]) -> anyhow::Result<(Vec<Rule>, Vec<Pat
         if path.exists() {
             let files = conform::engine::ruleset::rule_files(&[path.to_path_buf()])?;
             for file in files {
-                rules.push(host.load_file(&file, &|_| None)?);
+                let bytes =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                rules.push(host.load_code(&file.display().to_string(), &bytes)?);
                 for candidate in [
                     file.with_extension("cases.yaml"),
                     file.with_extension("cases.json"),
@@ -183,7 +185,7 @@ fn load(host: &RuleHost, names: &[String]) -> anyhow::Result<(Vec<Rule>, Vec<Pat
                 conform::engine::Manifest::from_module("", bytes).is_ok_and(|m| m.id == *name)
             })
             .with_context(|| format!("{name} is neither a rule file nor a built-in rule id"))?;
-        rules.push(host.load(&format!("builtin:{}", builtin.0), builtin.1, &|_| None)?);
+        rules.push(host.load_code(&format!("builtin:{}", builtin.0), builtin.1)?);
     }
     Ok((rules, beside))
 }

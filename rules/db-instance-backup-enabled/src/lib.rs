@@ -72,18 +72,12 @@ impl Rule for DbInstanceBackupEnabled {
 conform_sdk::rule!(DbInstanceBackupEnabled);
 
 #[cfg(test)]
+/// The cases are in `cases.yaml` beside this crate, run through `conform test` by the
+/// end-to-end tests (the built-in compiled to wasm, as a scan runs it).
 mod tests {
-    use conform_sdk::Compliance::*;
-    use conform_sdk::testing::{Case, assert_cases, manifest};
-    use serde_json::{Value, json};
+    use conform_sdk::testing::manifest;
 
     use super::DbInstanceBackupEnabled;
-
-    fn db(period: i64, replica: bool) -> Value {
-        json!({"resourceType": "AWS::RDS::DBInstance", "configuration": {
-            "backupRetentionPeriod": period, "preferredBackupWindow": "03:00-04:00",
-            "readReplicaSourceDBInstanceIdentifier": if replica { json!("primary") } else { Value::Null }}})
-    }
 
     #[test]
     fn manifest_is_valid() {
@@ -91,23 +85,5 @@ mod tests {
             manifest::<DbInstanceBackupEnabled>()["id"],
             "DB_INSTANCE_BACKUP_ENABLED"
         );
-    }
-
-    #[test]
-    fn cases() {
-        assert_cases::<DbInstanceBackupEnabled>(&[
-            Case::new(db(7, false), Compliant),
-            Case::new(db(0, false), NonCompliant),
-            Case::new(db(0, true), NotApplicable),
-            Case::new(db(0, true), NonCompliant).with_params(json!({"checkReadReplicas": true})),
-            Case::new(db(7, false), Compliant).with_params(json!({"backupRetentionPeriod": 7})),
-            Case::new(db(7, false), NonCompliant).with_params(json!({"backupRetentionPeriod": 14})),
-            Case::new(db(7, false), Compliant).with_params(json!({"backupRetentionMinimum": 7})),
-            Case::new(db(7, false), NonCompliant).with_params(json!({"backupRetentionMinimum": 8})),
-            Case::new(db(7, false), Compliant)
-                .with_params(json!({"preferredBackupWindow": "03:00-04:00"})),
-            Case::new(db(7, false), NonCompliant)
-                .with_params(json!({"preferredBackupWindow": "05:00-06:00"})),
-        ]);
     }
 }

@@ -52,53 +52,15 @@ impl Rule for EncryptedVolumes {
 conform_sdk::rule!(EncryptedVolumes);
 
 #[cfg(test)]
+/// The cases are in `cases.yaml` beside this crate, run through `conform test` by the
+/// end-to-end tests (the built-in compiled to wasm, as a scan runs it).
 mod tests {
-    use conform_sdk::Compliance::*;
-    use conform_sdk::testing::{Case, assert_cases, manifest};
-    use serde_json::{Value, json};
+    use conform_sdk::testing::manifest;
 
     use super::EncryptedVolumes;
-
-    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1111-2222";
-
-    fn volume(attached: bool, encrypted: bool, key: Option<&str>) -> Value {
-        json!({
-            "resourceType": "AWS::EC2::Volume",
-            "resourceId": "vol-1",
-            "configuration": {
-                "state": if attached { "in-use" } else { "available" },
-                "attachments": if attached { json!([{"instanceId": "i-1"}]) } else { json!([]) },
-                "encrypted": encrypted,
-                "kmsKeyId": key,
-            }
-        })
-    }
 
     #[test]
     fn manifest_is_valid() {
         assert_eq!(manifest::<EncryptedVolumes>()["id"], "ENCRYPTED_VOLUMES");
-    }
-
-    #[test]
-    fn cases() {
-        assert_cases::<EncryptedVolumes>(&[
-            Case::new(volume(true, true, Some(KEY)), Compliant),
-            Case::new(volume(true, false, None), NonCompliant),
-            Case::new(volume(false, false, None), NotApplicable),
-            // kmsId, as an ARN or a key id.
-            Case::new(volume(true, true, Some(KEY)), Compliant).with_params(json!({"kmsId": KEY})),
-            Case::new(volume(true, true, Some(KEY)), Compliant)
-                .with_params(json!({"kmsId": "1111-2222"})),
-            Case::new(
-                volume(
-                    true,
-                    true,
-                    Some("arn:aws:kms:us-east-1:123456789012:key/other"),
-                ),
-                NonCompliant,
-            )
-            .with_params(json!({"kmsId": KEY})),
-            Case::new(volume(true, false, None), NonCompliant).with_params(json!({"kmsId": KEY})),
-        ]);
     }
 }

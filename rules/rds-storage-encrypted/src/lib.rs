@@ -44,18 +44,12 @@ impl Rule for RdsStorageEncrypted {
 conform_sdk::rule!(RdsStorageEncrypted);
 
 #[cfg(test)]
+/// The cases are in `cases.yaml` beside this crate, run through `conform test` by the
+/// end-to-end tests (the built-in compiled to wasm, as a scan runs it).
 mod tests {
-    use conform_sdk::Compliance::*;
-    use conform_sdk::testing::{Case, assert_cases, manifest};
-    use serde_json::{Value, json};
+    use conform_sdk::testing::manifest;
 
     use super::RdsStorageEncrypted;
-
-    const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/abcd";
-
-    fn db(encrypted: bool, key: Option<&str>) -> Value {
-        json!({"resourceType": "AWS::RDS::DBInstance", "configuration": {"storageEncrypted": encrypted, "kmsKeyId": key}})
-    }
 
     #[test]
     fn manifest_is_valid() {
@@ -63,24 +57,5 @@ mod tests {
             manifest::<RdsStorageEncrypted>()["id"],
             "RDS_STORAGE_ENCRYPTED"
         );
-    }
-
-    #[test]
-    fn cases() {
-        assert_cases::<RdsStorageEncrypted>(&[
-            Case::new(db(true, Some(KEY)), Compliant),
-            Case::new(db(false, None), NonCompliant),
-            Case::new(
-                json!({"resourceType": "AWS::RDS::DBInstance", "configuration": {}}),
-                NonCompliant,
-            ),
-            Case::new(db(true, Some(KEY)), Compliant).with_params(json!({"kmsKeyId": "abcd"})),
-            Case::new(db(true, Some(KEY)), Compliant).with_params(json!({"kmsKeyId": KEY})),
-            Case::new(
-                db(true, Some("arn:aws:kms:eu-west-1:123456789012:key/other")),
-                NonCompliant,
-            )
-            .with_params(json!({"kmsKeyId": KEY})),
-        ]);
     }
 }
