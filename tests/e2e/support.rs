@@ -575,3 +575,14 @@ pub fn ports_agree_with_encrypted_volumes(s: &Scratch, ports: &[(&str, &str)]) {
         }
     }
 }
+
+/// The ids of the built-in rules, as `conform rules --format json` lists them.
+pub fn builtin_ids(s: &Scratch) -> Vec<String> {
+    let listed = s.conform(&["rules", "--format", "json"]).ok().json();
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
+}
