@@ -61,18 +61,14 @@ pub struct Scaffold {
 
 const CASES: &str = include_str!("../../rules/encrypted-volumes/cases.yaml");
 const C_SOURCE: &str = include_str!("../../rules-sdk/examples/c/encrypted_volumes.c");
-const C_MANIFEST: &str = include_str!("../../rules-sdk/examples/c/encrypted_volumes.json");
 const C_HEADER: &str = include_str!("../../rules-sdk/include/conform.h");
 const CPP_SOURCE: &str = include_str!("../../rules-sdk/examples/cpp/encrypted_volumes.cpp");
-const CPP_MANIFEST: &str = include_str!("../../rules-sdk/examples/cpp/encrypted_volumes.json");
 const CPP_HEADER: &str = include_str!("../../rules-sdk/cpp/conform.hpp");
 const ZIG_SOURCE: &str = include_str!("../../rules-sdk/examples/zig/encrypted_volumes.zig");
-const ZIG_MANIFEST: &str = include_str!("../../rules-sdk/examples/zig/encrypted_volumes.json");
 const ZIG_SDK: &str = include_str!("../../rules-sdk/zig/conform.zig");
 const AS_SOURCE: &str =
     include_str!("../../rules-sdk/examples/assemblyscript/encrypted_volumes.ts");
-const AS_MANIFEST: &str =
-    include_str!("../../rules-sdk/examples/assemblyscript/encrypted_volumes.json");
+const AS_MANIFEST_TRANSFORM: &str = include_str!("../../rules-sdk/assemblyscript/manifest.mjs");
 const AS_SDK: &str = include_str!("../../rules-sdk/assemblyscript/conform.ts");
 /// The AssemblyScript compiler the scaffold pins.
 const ASSEMBLYSCRIPT: &str = "0.28.20";
@@ -188,62 +184,57 @@ fn files(lang: Lang, id: &str, stem: &str) -> (Vec<(String, String)>, String, St
         ),
         Lang::C => (
             vec![
-                (format!("{stem}.c"), C_SOURCE.to_string()),
                 (
-                    format!("{stem}.json"),
-                    C_MANIFEST.replace("C_ENCRYPTED_VOLUMES", id),
+                    format!("{stem}.c"),
+                    C_SOURCE.replace("C_ENCRYPTED_VOLUMES", id),
                 ),
                 ("conform.h".to_string(), C_HEADER.to_string()),
             ],
+            // The manifest is in the source (CONFORM_MANIFEST): the compiler writes it.
             format!(
-                "clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--export=conform_evaluate \
-                 -I . -o {stem}.wasm {stem}.c && conform rules annotate {stem}.wasm --manifest \
-                 {stem}.json"
+                "clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -I . -o {stem}.wasm {stem}.c"
             ),
             format!("{stem}.wasm"),
         ),
         Lang::Cpp => (
             vec![
-                (format!("{stem}.cpp"), CPP_SOURCE.to_string()),
                 (
-                    format!("{stem}.json"),
-                    CPP_MANIFEST.replace("CPP_ENCRYPTED_VOLUMES", id),
+                    format!("{stem}.cpp"),
+                    CPP_SOURCE.replace("CPP_ENCRYPTED_VOLUMES", id),
                 ),
                 ("conform.h".to_string(), C_HEADER.to_string()),
                 ("conform.hpp".to_string(), CPP_HEADER.to_string()),
             ],
             format!(
                 "clang++ --target=wasm32 -O2 -std=c++17 -nostdlib -fno-exceptions -fno-rtti \
-                 -Wl,--no-entry -I . -o {stem}.wasm {stem}.cpp && conform rules annotate \
-                 {stem}.wasm --manifest {stem}.json"
+                 -Wl,--no-entry -I . -o {stem}.wasm {stem}.cpp"
             ),
             format!("{stem}.wasm"),
         ),
         Lang::Zig => (
             vec![
-                (format!("{stem}.zig"), ZIG_SOURCE.to_string()),
                 (
-                    format!("{stem}.json"),
-                    ZIG_MANIFEST.replace("ZIG_ENCRYPTED_VOLUMES", id),
+                    format!("{stem}.zig"),
+                    ZIG_SOURCE.replace("ZIG_ENCRYPTED_VOLUMES", id),
                 ),
                 ("conform.zig".to_string(), ZIG_SDK.to_string()),
             ],
-            // Zig from PyPI (`pip install ziglang`); `zig build-exe ...` is the same.
+            // Zig from PyPI (`pip install ziglang`); `zig build-exe ...` is the same. The
+            // manifest is in the source (`conform.manifest`): the compiler writes it.
             format!(
                 "python3 -m ziglang build-exe {stem}.zig -target wasm32-freestanding -fno-entry \
-                 -rdynamic -O ReleaseSmall && conform rules annotate {stem}.wasm --manifest \
-                 {stem}.json"
+                 -rdynamic -O ReleaseSmall"
             ),
             format!("{stem}.wasm"),
         ),
         Lang::Assemblyscript => (
             vec![
-                (format!("{stem}.ts"), AS_SOURCE.to_string()),
                 (
-                    format!("{stem}.json"),
-                    AS_MANIFEST.replace("AS_ENCRYPTED_VOLUMES", id),
+                    format!("{stem}.ts"),
+                    AS_SOURCE.replace("AS_ENCRYPTED_VOLUMES", id),
                 ),
                 ("conform.ts".to_string(), AS_SDK.to_string()),
+                ("manifest.mjs".to_string(), AS_MANIFEST_TRANSFORM.to_string()),
                 (
                     "package.json".to_string(),
                     format!(
@@ -253,10 +244,11 @@ fn files(lang: Lang, id: &str, stem: &str) -> (Vec<(String, String)>, String, St
                     ),
                 ),
             ],
-            // `--use abort=`: conform provides no `env.abort`.
+            // `--use abort=`: conform provides no `env.abort`. The transform writes the
+            // source's MANIFEST into the module.
             format!(
                 "npm install --silent --no-audit --no-fund && npx asc {stem}.ts -O3 --use abort= \
-                 -o {stem}.wasm && conform rules annotate {stem}.wasm --manifest {stem}.json"
+                 --transform ./manifest.mjs -o {stem}.wasm"
             ),
             format!("{stem}.wasm"),
         ),

@@ -1,8 +1,9 @@
 // conform's rule SDK for AssemblyScript, over ABI v1 (rules-sdk/ABI.md). It hides the ABI's
 // pointers, lengths and buffers, and the encodings: AssemblyScript strings are UTF-16, the
 // ABI's are UTF-8, converted here both ways. A string is read with the ABI's grow-and-retry.
-// Build with `asc RULE.ts -O3 --use abort= -o RULE.wasm` (`--use abort=`: conform provides
-// no `env.abort`), then `conform rules annotate` writes the manifest in.
+// Build with `asc RULE.ts -O3 --use abort= --transform ./manifest.mjs -o RULE.wasm`
+// (`--use abort=`: conform provides no `env.abort`); the transform writes the rule's
+// `const MANIFEST = \`{...}\`` into the module.
 
 @external("conform", "length")
 declare function _length(doc: i32, ptr: usize, len: i32): i32;

@@ -1,8 +1,10 @@
 // conform's rule SDK for C++, over ABI v1 (rules-sdk/ABI.md) with no libc and no C++ library:
-// `clang++ --target=wasm32 -O2 -nostdlib -fno-exceptions -fno-rtti`. It hides the ABI's
-// pointers, lengths and output buffers behind `conform::item` and `conform::params`; strings
-// are read into fixed buffers, with the ABI's size check (a value longer than the buffer is
-// reported as too long, never cut silently).
+// `clang++ --target=wasm32 -O2 -std=c++17 -nostdlib -fno-exceptions -fno-rtti -Wl,--no-entry`.
+// It hides the ABI's pointers, lengths and output buffers behind `conform::item` and
+// `conform::params`: strings of any length read whole into conform.h's arena (grown and retried
+// as the ABI needs, rewound before each evaluation). Declare the manifest with
+// `CONFORM_MANIFEST({...})` and the entry point with `CONFORM_RESOURCE_RULE(fn)`, both from
+// conform.h; the compiler writes the manifest into the module.
 #pragma once
 
 #include "conform.h"
@@ -11,7 +13,8 @@ namespace conform {
 
 enum class Compliance : int32_t { Compliant = 1, NonCompliant = 2, NotApplicable = 3 };
 
-/// A view of bytes: a string read from a document, or a literal.
+/// A view of bytes: a string read from a document, or a literal. A value a document does not
+/// have is the default `Str()`, which is not `present()`; an empty string is.
 struct Str {
     const char *data = nullptr;
     int32_t len = 0;
@@ -27,6 +30,7 @@ struct Str {
         return true;
     }
     bool empty() const { return len == 0; }
+    bool present() const { return data != nullptr; }
     bool ends_with(Str tail) const {
         return tail.len <= len && Str(data + len - tail.len, tail.len) == tail;
     }
@@ -56,15 +60,18 @@ class Document {
     int32_t length(Str pointer) const { return conform_length(doc_, pointer.data, pointer.len); }
     /// 1 true, 0 false, -1 not a boolean.
     int32_t boolean(Str pointer) const { return conform_get_bool(doc_, pointer.data, pointer.len); }
-    /// Reads the string at `pointer` into `buffer`: false if there is none, or if it is longer
-    /// than the buffer.
-    template <int32_t N> bool string(Str pointer, Text<N> &buffer, Str &out) const {
-        int32_t n = conform_get_string(doc_, pointer.data, pointer.len, buffer.data, N);
-        if (n < 0 || n > N) return false;
-        buffer.len = n;
-        out = buffer.str();
-        return true;
+    /// The string at `pointer`, whole; `Str()` (not `present()`) if there is none. It stays
+    /// valid until the evaluation returns.
+    Str string(Str pointer) const { return from(conform_string_n(doc_, pointer.data, pointer.len)); }
+    /// The `index`-th key (sorted by code point) of the object at `pointer`; `Str()` past the end.
+    Str key(Str pointer, int32_t index) const {
+        return from(conform_key_n(doc_, pointer.data, pointer.len, index));
     }
+    /// The whole document as compact JSON.
+    Str raw() const { return from(conform_document(doc_)); }
+
+  private:
+    static Str from(conform_str s) { return s.len < 0 ? Str() : Str(s.ptr, s.len); }
 };
 
 inline constexpr Document item{CONFORM_ITEM};
@@ -76,10 +83,3 @@ inline void result(Compliance c, Str annotation = Str()) {
 }
 
 }  // namespace conform
-
-/// Exports `conform_evaluate`, calling `fn()`: the rule's entry point.
-#define CONFORM_RESOURCE_RULE(fn)                                                        \
-    extern "C" __attribute__((export_name("conform_evaluate"))) int32_t conform_evaluate() { \
-        fn();                                                                            \
-        return 0;                                                                        \
-    }

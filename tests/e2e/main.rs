@@ -18,6 +18,7 @@ mod read_only;
 mod read_side;
 mod rules;
 mod scaffolds;
+mod sdks;
 mod serve;
 mod support;
 mod timeline;

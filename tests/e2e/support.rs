@@ -341,37 +341,36 @@ pub fn sample_week(day: &str) -> Vec<String> {
     files
 }
 
-/// Compiles the C example rule `rules-sdk/examples/c/NAME.c` with clang (no libc) and writes
-/// its manifest (`NAME.json`) into it with `conform rules annotate`; the module's path.
+/// Compiles the C example rule `rules-sdk/examples/c/NAME.c` with clang (no libc); the module's
+/// path. Its manifest is in the source, so the compiler alone makes a rule conform loads.
 pub fn c_rule(s: &Scratch, name: &str) -> String {
     let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules-sdk");
     let wasm = s.path(&format!("{name}.wasm"));
-    let status = std::process::Command::new("clang")
-        .args([
-            "--target=wasm32",
-            "-O2",
-            "-nostdlib",
-            "-Wl,--no-entry",
-            "-Wl,--export=conform_evaluate",
-        ])
-        .arg("-I")
-        .arg(sdk.join("include"))
-        .arg("-o")
-        .arg(&wasm)
-        .arg(sdk.join(format!("examples/c/{name}.c")))
-        .status()
-        .expect("clang runs (tests/setup.sh installs clang and lld)");
-    assert!(status.success(), "clang compiled the C rule {name}");
-    let manifest = sdk.join(format!("examples/c/{name}.json"));
-    s.conform(&[
-        "rules",
-        "annotate",
-        as_str(&wasm),
-        "--manifest",
-        as_str(&manifest),
-    ])
-    .ok();
+    clang_rule(&sdk.join(format!("examples/c/{name}.c")), &wasm, false);
     as_str(&wasm).to_string()
+}
+
+/// Compiles the C rule `source` with clang into `wasm`, as conform.h's build line says: for
+/// `wasm32` without libc, or with `wasi_libc` for `wasm32-wasi` against wasi-libc as a reactor
+/// (its start is `_initialize`).
+pub fn clang_rule(source: &Path, wasm: &Path, wasi_libc: bool) {
+    let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules-sdk/include");
+    let target: &[&str] = if wasi_libc {
+        &["--target=wasm32-wasi", "--sysroot=/usr", "-mexec-model=reactor"]
+    } else {
+        &["--target=wasm32", "-nostdlib", "-Wl,--no-entry"]
+    };
+    let status = std::process::Command::new("clang")
+        .args(target)
+        .arg("-O2")
+        .arg("-I")
+        .arg(include)
+        .arg("-o")
+        .arg(wasm)
+        .arg(source)
+        .status()
+        .expect("clang runs (tests/setup.sh installs clang, lld and wasi-libc)");
+    assert!(status.success(), "clang compiled {}", source.display());
 }
 
 /// Each rule's counts of each compliance in a scan report (`scan --format json`): what a full
@@ -407,8 +406,8 @@ fn toolchain_dir(what: &str) -> PathBuf {
 }
 
 /// Compiles the C rule `tests/fixtures/rules/wasi/NAME.c` against wasi-libc (a reactor, so
-/// its start is `_initialize`) and writes `NAME.json` into it with `conform rules annotate`;
-/// the module's path. Built once per test run.
+/// its start is `_initialize`; its manifest in the source); the module's path. Built once per
+/// test run.
 pub fn wasi_c_rule(name: &str) -> PathBuf {
     static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
@@ -416,32 +415,7 @@ pub fn wasi_c_rule(name: &str) -> PathBuf {
     if built.iter().any(|b| b == name) {
         return wasm;
     }
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules-sdk");
-    let source = fixture(&format!("rules/wasi/{name}.c"));
-    let status = Command::new("clang")
-        .args([
-            "--target=wasm32-wasi",
-            "--sysroot=/usr",
-            "-O2",
-            "-mexec-model=reactor",
-        ])
-        .arg("-I")
-        .arg(sdk.join("include"))
-        .arg("-o")
-        .arg(&wasm)
-        .arg(&source)
-        .status()
-        .expect("clang runs (tests/setup.sh installs clang, lld, wasi-libc)");
-    assert!(status.success(), "clang compiled {}", source.display());
-    let s = Scratch::new();
-    s.conform(&[
-        "rules",
-        "annotate",
-        as_str(&wasm),
-        "--manifest",
-        as_str(&fixture(&format!("rules/wasi/{name}.json"))),
-    ])
-    .ok();
+    clang_rule(&fixture(&format!("rules/wasi/{name}.c")), &wasm, true);
     built.push(name.to_string());
     wasm
 }

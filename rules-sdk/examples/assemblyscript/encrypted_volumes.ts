@@ -1,6 +1,23 @@
 // ENCRYPTED_VOLUMES in AssemblyScript, with rules-sdk/assemblyscript/conform.ts: the built-in's
-// semantics. Manifest: encrypted_volumes.json, written in by `conform rules annotate`.
+// semantics.
 import { Compliance, item, params, report } from "./conform";
+
+// The manifest: the SDK's transform (`--transform ./manifest.mjs`) writes it into the module.
+const MANIFEST = `{
+  "abi": 1,
+  "id": "AS_ENCRYPTED_VOLUMES",
+  "version": "1.0.0",
+  "title": "Attached EBS volumes are encrypted (AssemblyScript)",
+  "description": "ENCRYPTED_VOLUMES written in AssemblyScript with rules-sdk/assemblyscript.",
+  "severity": "medium",
+  "kind": "resource",
+  "scope": {"resourceTypes": ["AWS::EC2::Volume"]},
+  "parameters": {
+    "type": "object",
+    "properties": {"kmsId": {"type": "string"}},
+    "additionalProperties": false
+  }
+}`;
 
 /** Whether `key` (an ARN) is the key `wanted` names: the same ARN, or `.../` and the bare id. */
 function keyMatches(key: string, wanted: string): bool {

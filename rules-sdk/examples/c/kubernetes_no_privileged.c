@@ -1,8 +1,27 @@
 /* KUBERNETES_NO_PRIVILEGED_CONTAINERS in C, against ABI v1 with no libc: a pod (from
  * `kubectl get pods -A -o json`, ingested as `kubernetes:v1/Pod`) must not run a privileged
- * container, in `containers`, `initContainers` or `ephemeralContainers`. Manifest:
- * kubernetes_no_privileged.json. */
+ * container, in `containers`, `initContainers` or `ephemeralContainers`. The manifest
+ * is below, written into the module by the compiler. */
 #include "conform.h"
+
+CONFORM_MANIFEST({
+    "abi": 1,
+    "id": "KUBERNETES_NO_PRIVILEGED_CONTAINERS",
+    "version": "1.0.0",
+    "title": "Pods run no privileged containers",
+    "description": "Checks that no container, init container or ephemeral container of a pod sets securityContext.privileged.",
+    "severity": "high",
+    "kind": "resource",
+    "scope": {
+        "resourceTypes": [
+            "kubernetes:v1/Pod"
+        ]
+    },
+    "parameters": {
+        "type": "object",
+        "additionalProperties": false
+    }
+});
 
 /* Writes `prefix` + the decimal `n` + `suffix` into `out`; its length. Not inlined: copies of
  * known lengths would become calls to memcpy, which there is no libc to provide. */
@@ -31,14 +50,14 @@ __attribute__((noinline)) static void say_privileged(const char *list, const cha
     conform_result(CONFORM_NON_COMPLIANT, annotation, len);
 }
 
-int32_t conform_evaluate(void) {
+static int32_t evaluate(void) {
     /* Each list's pointer, and the prefix of its elements' pointers. */
     static const char *lists[3] = {"containers", "initContainers", "ephemeralContainers"};
     static const char *arrays[3] = {"/configuration/spec/containers", "/configuration/spec/initContainers",
                                     "/configuration/spec/ephemeralContainers"};
     static const char *elements[3] = {"/configuration/spec/containers/", "/configuration/spec/initContainers/",
                                       "/configuration/spec/ephemeralContainers/"};
-    char at[128], name[128];
+    char at[128];
     for (int l = 0; l < 3; l++) {
         const char *list = elements[l];
         int32_t count = CONFORM_LENGTH(CONFORM_ITEM, arrays[l]);
@@ -46,10 +65,8 @@ int32_t conform_evaluate(void) {
             int32_t n = pointer(at, list, i, "/securityContext/privileged");
             if (conform_get_bool(CONFORM_ITEM, at, n) == 1) {
                 n = pointer(at, list, i, "/name");
-                int32_t name_len = conform_get_string(CONFORM_ITEM, at, n, name, sizeof name);
-                if (name_len < 0) name_len = 0;
-                if (name_len > (int32_t)sizeof name) name_len = sizeof name;
-                say_privileged(lists[l], name, name_len);
+                conform_str name = conform_string_n(CONFORM_ITEM, at, n);
+                say_privileged(lists[l], name.ptr, name.len < 0 ? 0 : name.len);
                 return 0;
             }
         }
@@ -57,3 +74,5 @@ int32_t conform_evaluate(void) {
     CONFORM_RESULT(CONFORM_COMPLIANT, "");
     return 0;
 }
+
+CONFORM_RESOURCE_RULE(evaluate)

@@ -1,9 +1,28 @@
 /* TERRAFORM_EBS_ENCRYPTED in C, against ABI v1 with no libc: an EBS volume that Terraform
  * manages (an `aws_ebs_volume` in a state file, ingested as `terraform:aws_ebs_volume`) must be
- * encrypted. Manifest: terraform_ebs_encrypted.json, written in by `conform rules annotate`. */
+ * encrypted. The manifest is below, written into the module by the compiler. */
 #include "conform.h"
 
-int32_t conform_evaluate(void) {
+CONFORM_MANIFEST({
+    "abi": 1,
+    "id": "TERRAFORM_EBS_ENCRYPTED",
+    "version": "1.0.0",
+    "title": "EBS volumes managed by Terraform are encrypted",
+    "description": "Checks that every aws_ebs_volume in a Terraform state sets encrypted = true.",
+    "severity": "high",
+    "kind": "resource",
+    "scope": {
+        "resourceTypes": [
+            "terraform:aws_ebs_volume"
+        ]
+    },
+    "parameters": {
+        "type": "object",
+        "additionalProperties": false
+    }
+});
+
+static int32_t evaluate(void) {
     int32_t encrypted = CONFORM_BOOL(CONFORM_ITEM, "/configuration/encrypted");
     if (encrypted == 1) {
         CONFORM_RESULT(CONFORM_COMPLIANT, "");
@@ -14,3 +33,5 @@ int32_t conform_evaluate(void) {
     }
     return 0;
 }
+
+CONFORM_RESOURCE_RULE(evaluate)

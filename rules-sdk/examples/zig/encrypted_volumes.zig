@@ -1,11 +1,37 @@
 //! ENCRYPTED_VOLUMES in Zig, with rules-sdk/zig/conform.zig (freestanding): the built-in's
-//! semantics. Manifest: encrypted_volumes.json, written in by `conform rules annotate`.
+//! semantics. The manifest is below, and the compiler writes it into the module.
 const std = @import("std");
 const conform = @import("conform.zig");
 
-var state_buf: [16]u8 = undefined;
-var wanted_buf: [1024]u8 = undefined;
-var key_buf: [1024]u8 = undefined;
+comptime {
+    asm (conform.manifest(
+        \\{
+        \\    "abi": 1,
+        \\    "id": "ZIG_ENCRYPTED_VOLUMES",
+        \\    "version": "1.0.0",
+        \\    "title": "Attached EBS volumes are encrypted (Zig)",
+        \\    "description": "ENCRYPTED_VOLUMES written in Zig with rules-sdk/zig, freestanding.",
+        \\    "severity": "medium",
+        \\    "kind": "resource",
+        \\    "scope": {
+        \\        "resourceTypes": [
+        \\            "AWS::EC2::Volume"
+        \\        ]
+        \\    },
+        \\    "parameters": {
+        \\        "type": "object",
+        \\        "properties": {
+        \\            "kmsId": {
+        \\                "type": "string"
+        \\            }
+        \\        },
+        \\        "additionalProperties": false
+        \\    }
+        \\}
+    ));
+    conform.resourceRule(evaluate);
+}
+
 var annotation_buf: [256]u8 = undefined;
 
 /// Whether `key` (an ARN) is the key `wanted` names: the same ARN, or `.../` and the bare id.
@@ -15,8 +41,8 @@ fn keyMatches(key: []const u8, wanted: []const u8) bool {
         key[key.len - wanted.len - 1] == '/';
 }
 
-export fn conform_evaluate() i32 {
-    const in_use = if (conform.item.string("/configuration/state", &state_buf)) |state|
+fn evaluate() i32 {
+    const in_use = if (conform.item.string("/configuration/state")) |state|
         std.mem.eql(u8, state, "in-use")
     else
         false;
@@ -29,9 +55,9 @@ export fn conform_evaluate() i32 {
         conform.report(.non_compliant, "the volume is not encrypted");
         return 0;
     }
-    if (conform.params.string("/kmsId", &wanted_buf)) |wanted| {
+    if (conform.params.string("/kmsId")) |wanted| {
         if (wanted.len > 0) {
-            const key = conform.item.string("/configuration/kmsKeyId", &key_buf) orelse "";
+            const key = conform.item.string("/configuration/kmsKeyId") orelse "";
             if (!keyMatches(key, wanted)) {
                 const text = std.fmt.bufPrint(&annotation_buf, "the volume is encrypted with {s}, not with {s}", .{ key, wanted }) catch annotation_buf[0..];
                 conform.report(.non_compliant, text);
