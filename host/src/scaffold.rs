@@ -234,7 +234,10 @@ fn files(lang: Lang, id: &str, stem: &str) -> (Vec<(String, String)>, String, St
                     AS_SOURCE.replace("AS_ENCRYPTED_VOLUMES", id),
                 ),
                 ("conform.ts".to_string(), AS_SDK.to_string()),
-                ("manifest.mjs".to_string(), AS_MANIFEST_TRANSFORM.to_string()),
+                (
+                    "manifest.mjs".to_string(),
+                    AS_MANIFEST_TRANSFORM.to_string(),
+                ),
                 (
                     "package.json".to_string(),
                     format!(

@@ -356,7 +356,11 @@ pub fn c_rule(s: &Scratch, name: &str) -> String {
 pub fn clang_rule(source: &Path, wasm: &Path, wasi_libc: bool) {
     let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules-sdk/include");
     let target: &[&str] = if wasi_libc {
-        &["--target=wasm32-wasi", "--sysroot=/usr", "-mexec-model=reactor"]
+        &[
+            "--target=wasm32-wasi",
+            "--sysroot=/usr",
+            "-mexec-model=reactor",
+        ]
     } else {
         &["--target=wasm32", "-nostdlib", "-Wl,--no-entry"]
     };
